@@ -1,0 +1,707 @@
+//! Check: resolve every name in a [`RuleDoc`] against the table catalog and
+//! give every expression a type, producing a [`CheckedRule`] whose
+//! expressions ([`TExpr`]) the evaluator and the query backends both use.
+
+use std::sync::Arc;
+
+use crate::ast::{BinaryOp, Expr, ExprKind, Ident, InOp, Literal, UnaryOp};
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::functions::Func;
+use crate::rule::RuleDoc;
+use crate::span::{SourceFile, Span};
+use crate::table::{Catalog, TableDef};
+use crate::types::Type;
+
+/// A typed, resolved expression.
+#[derive(Debug, Clone)]
+pub struct TExpr {
+    pub kind: TKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum TKind {
+    Literal(Literal),
+    Column(ColumnRef),
+    Unary(UnaryOp, Box<TExpr>),
+    Binary(BinaryOp, Box<TExpr>, Box<TExpr>),
+    /// `expr matches regex "pattern"`; the pattern is a literal, compiled once.
+    Regex {
+        expr: Box<TExpr>,
+        pattern: String,
+        regex: Arc<regex::Regex>,
+    },
+    Between {
+        expr: Box<TExpr>,
+        low: Box<TExpr>,
+        high: Box<TExpr>,
+        negated: bool,
+    },
+    In {
+        expr: Box<TExpr>,
+        op: InOp,
+        list: Vec<TExpr>,
+    },
+    Call(Func, Vec<TExpr>),
+    List(Vec<TExpr>),
+}
+
+/// A column of one of the rule's sources, possibly with a path into it.
+#[derive(Debug, Clone)]
+pub struct ColumnRef {
+    /// Index into [`CheckedRule::sources`].
+    pub source: usize,
+    pub column: String,
+    /// Keys into a dynamic (JSON) value: `LocationDetails.city` → `["city"]`.
+    pub path: Vec<String>,
+    /// The column's slot in the run's column numbering; set by the planner.
+    pub id: u32,
+}
+
+impl TExpr {
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a TExpr)) {
+        f(self);
+        match &self.kind {
+            TKind::Literal(_) | TKind::Column(_) => {}
+            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } => e.walk(f),
+            TKind::Binary(_, l, r) => {
+                l.walk(f);
+                r.walk(f);
+            }
+            TKind::Between { expr, low, high, .. } => {
+                expr.walk(f);
+                low.walk(f);
+                high.walk(f);
+            }
+            TKind::In { expr, list, .. } => {
+                expr.walk(f);
+                list.iter().for_each(|e| e.walk(f));
+            }
+            TKind::Call(_, args) | TKind::List(args) => args.iter().for_each(|e| e.walk(f)),
+        }
+    }
+
+    pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut TExpr)) {
+        f(self);
+        match &mut self.kind {
+            TKind::Literal(_) | TKind::Column(_) => {}
+            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } => e.walk_mut(f),
+            TKind::Binary(_, l, r) => {
+                l.walk_mut(f);
+                r.walk_mut(f);
+            }
+            TKind::Between { expr, low, high, .. } => {
+                expr.walk_mut(f);
+                low.walk_mut(f);
+                high.walk_mut(f);
+            }
+            TKind::In { expr, list, .. } => {
+                expr.walk_mut(f);
+                list.iter_mut().for_each(|e| e.walk_mut(f));
+            }
+            TKind::Call(_, args) | TKind::List(args) => args.iter_mut().for_each(|e| e.walk_mut(f)),
+        }
+    }
+
+    /// The sources this expression reads.
+    pub fn sources(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.walk(&mut |e| {
+            if let TKind::Column(c) = &e.kind
+                && !out.contains(&c.source) {
+                    out.push(c.source);
+                }
+        });
+        out
+    }
+
+    /// The column this expression is, if it is a bare column reference.
+    pub fn as_column(&self) -> Option<&ColumnRef> {
+        match &self.kind {
+            TKind::Column(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// A rule whose names and types are all known to be right.
+#[derive(Debug, Clone)]
+pub struct CheckedRule {
+    pub doc: RuleDoc,
+    pub sources: Vec<Source>,
+    /// Equalities `left == right`; `left` reads source 0, `right` source 1.
+    pub join: Vec<JoinKey>,
+    pub mismatch: Option<TExpr>,
+    pub output: Vec<Output>,
+}
+
+impl CheckedRule {
+    pub fn id(&self) -> &str {
+        &self.doc.id.value
+    }
+    pub fn title(&self) -> &str {
+        &self.doc.title.value
+    }
+    pub fn level(&self) -> &str {
+        &self.doc.level.value
+    }
+    pub fn file(&self) -> &Arc<SourceFile> {
+        &self.doc.file
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub alias: String,
+    /// One table, or several read as a union.
+    pub tables: Vec<String>,
+    pub filter: Option<TExpr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct JoinKey {
+    pub left: TExpr,
+    pub right: TExpr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: String,
+    pub expr: TExpr,
+}
+
+/// Checks one rule. On success, also returns warnings.
+pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut cx = Checker { file: &doc.file, errors: Vec::new(), sources: Vec::new() };
+    let corr = &doc.correlation;
+
+    // Sources and their tables.
+    if corr.sources.is_empty() || corr.sources.len() > 2 {
+        cx.error(
+            Diagnostic::new(Code::SourceCount, format!("a rule reads one or two sources, this one declares {}", corr.sources.len()))
+                .help("a single-table rule has one source; a correlation joins two"),
+            corr.span,
+        );
+    }
+    for decl in &corr.sources {
+        if cx.sources.iter().any(|s| s.alias == decl.alias.name) {
+            cx.error(Diagnostic::new(Code::Schema, format!("source `{}` is declared twice", decl.alias.name)), decl.alias.span);
+        }
+        let mut tables = Vec::new();
+        for t in &decl.tables {
+            match catalog.get(&t.name) {
+                Some(def) => tables.push(def),
+                None => {
+                    let mut d = Diagnostic::new(Code::UnknownTable, format!("unknown table `{}`", t.name));
+                    d = match catalog.suggest(&t.name) {
+                        Some(h) => d.help(h),
+                        None => d.help("add a definition under tables/, or pass --tables DIR"),
+                    };
+                    cx.error(d, t.span);
+                }
+            }
+        }
+        cx.sources.push(SourceInfo { alias: decl.alias.name.clone(), tables, span: decl.alias.span });
+    }
+    let two = cx.sources.len() == 2;
+
+    // Filters: each reads only its own source.
+    let mut filters: Vec<Option<TExpr>> = vec![None; cx.sources.len()];
+    for (alias, expr) in &corr.filters {
+        let Some(idx) = cx.sources.iter().position(|s| s.alias == alias.name) else {
+            let d = cx.unknown_source(alias);
+            cx.error(d, alias.span);
+            continue;
+        };
+        if let Some(t) = cx.boolean(expr, &Scope { default: Some(idx), only: Some(idx) }, "filter") {
+            filters[idx] = Some(t);
+        }
+    }
+
+    // Join and mismatch.
+    let pair_scope = Scope { default: (!two).then_some(0), only: None };
+    let mut join = Vec::new();
+    match (&corr.join, two) {
+        (Some(j), true) => {
+            if let Some(t) = cx.boolean(j, &pair_scope, "join") {
+                join = cx.join_keys(t);
+            }
+        }
+        (None, true) => cx.error(
+            Diagnostic::new(Code::MissingJoin, "a rule with two sources needs a `join`")
+                .help(format!("e.g. `join: {}.<column> == {}.<column>`", cx.sources[0].alias, cx.sources[1].alias)),
+            corr.span,
+        ),
+        (Some(j), false) => cx.error(
+            Diagnostic::new(Code::JoinShape, "a `join` needs two sources").help("remove `join`, or declare the second source"),
+            j.span,
+        ),
+        (None, false) => {}
+    }
+    let mismatch = match (&corr.mismatch, two) {
+        (Some(m), true) => cx.boolean(m, &pair_scope, "mismatch"),
+        (Some(m), false) => {
+            cx.error(
+                Diagnostic::new(Code::MismatchWithoutJoin, "`mismatch` compares two joined sources; this rule has one")
+                    .help("put the condition in the source's `filter`"),
+                m.span,
+            );
+            None
+        }
+        (None, _) => None,
+    };
+    let output = corr
+        .output
+        .iter()
+        .filter_map(|(name, expr)| Some(Output { name: name.name.clone(), expr: cx.expr(expr, &pair_scope)? }))
+        .collect();
+
+    let mut warnings = Vec::new();
+    if doc.falsepositives.is_empty() {
+        warnings.push(
+            Diagnostic::new(Code::MissingFalsePositives, "the rule lists no `falsepositives`")
+                .at(&doc.file, doc.title.span)
+                .help("say when the rule fires on benign activity, or write `- Unknown`"),
+        );
+    }
+    if doc.references.is_empty() {
+        warnings.push(
+            Diagnostic::new(Code::MissingReferences, "the rule lists no `references`")
+                .at(&doc.file, doc.title.span)
+                .help("link the research or documentation the rule is based on"),
+        );
+    }
+
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    let sources = cx
+        .sources
+        .iter()
+        .zip(filters)
+        .map(|(s, filter)| Source {
+            alias: s.alias.clone(),
+            tables: s.tables.iter().map(|t| t.name.clone()).collect(),
+            filter,
+            span: s.span,
+        })
+        .collect();
+    Ok((CheckedRule { doc: doc.clone(), sources, join, mismatch, output }, warnings))
+}
+
+struct SourceInfo<'c> {
+    alias: String,
+    tables: Vec<&'c TableDef>,
+    span: Span,
+}
+
+/// Which source an unqualified field reads, and which sources may be read.
+struct Scope {
+    default: Option<usize>,
+    only: Option<usize>,
+}
+
+struct Checker<'c> {
+    file: &'c Arc<SourceFile>,
+    errors: Vec<Diagnostic>,
+    sources: Vec<SourceInfo<'c>>,
+}
+
+type Check<T> = Option<T>;
+
+impl<'c> Checker<'c> {
+    fn error(&mut self, d: Diagnostic, span: Span) {
+        self.errors.push(d.at(self.file, span));
+    }
+
+    fn unknown_source(&self, alias: &Ident) -> Diagnostic {
+        let aliases: Vec<&str> = self.sources.iter().map(|s| s.alias.as_str()).collect();
+        let d = Diagnostic::new(Code::UnknownSource, format!("unknown source `{}`", alias.name));
+        match did_you_mean(&alias.name, aliases.iter().copied()) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(format!("the sources are: {}", aliases.join(", "))),
+        }
+    }
+
+    fn boolean(&mut self, e: &Expr, scope: &Scope, what: &str) -> Check<TExpr> {
+        let t = self.expr(e, scope)?;
+        if !t.ty.fits(Type::Bool) {
+            self.error(
+                Diagnostic::new(Code::NotBoolean, format!("`{what}` must be a boolean expression, this is a {}", t.ty))
+                    .help("compare it with something, e.g. `x == \"...\"` or `isnotempty(x)`"),
+                e.span,
+            );
+            return None;
+        }
+        Some(t)
+    }
+
+    fn type_error(&mut self, span: Span, message: String, help: Option<String>) {
+        let mut d = Diagnostic::new(Code::TypeMismatch, message);
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        self.error(d, span);
+    }
+
+    fn expr(&mut self, e: &Expr, scope: &Scope) -> Check<TExpr> {
+        let (kind, ty) = match &e.kind {
+            ExprKind::Literal(l) => (TKind::Literal(l.clone()), literal_type(l)),
+            ExprKind::Field(parts) => {
+                let (c, ty) = self.field(parts, scope, e.span)?;
+                (TKind::Column(c), ty)
+            }
+            ExprKind::Unary(op, inner) => {
+                let t = self.expr(inner, scope)?;
+                let ty = match op {
+                    UnaryOp::Not => {
+                        self.want(&t, Type::Bool, "`not`")?;
+                        Type::Bool
+                    }
+                    UnaryOp::Neg => {
+                        if !(t.ty.is_numeric() || matches!(t.ty, Type::Timespan | Type::Dynamic | Type::Null)) {
+                            self.type_error(t.span, format!("cannot negate a {}", t.ty), None);
+                            return None;
+                        }
+                        t.ty
+                    }
+                };
+                (TKind::Unary(*op, Box::new(t)), ty)
+            }
+            ExprKind::Binary(op, l, r) => {
+                let (l, r) = (self.expr(l, scope), self.expr(r, scope));
+                let (l, r) = (l?, r?);
+                if *op == BinaryOp::MatchesRegex {
+                    return self.regex(l, r, e.span);
+                }
+                let ty = self.binary_type(*op, &l, &r, e.span)?;
+                (TKind::Binary(*op, Box::new(l), Box::new(r)), ty)
+            }
+            ExprKind::Between { expr, low, high, negated } => {
+                let (x, lo, hi) = (self.expr(expr, scope), self.expr(low, scope), self.expr(high, scope));
+                let (x, lo, hi) = (x?, lo?, hi?);
+                if !(x.ty.is_numeric() || matches!(x.ty, Type::DateTime | Type::Timespan | Type::Dynamic | Type::Null)) {
+                    self.type_error(
+                        x.span,
+                        format!("`between` needs a number, datetime or timespan, this is a {}", x.ty),
+                        (x.ty == Type::String).then(|| "convert it first, e.g. `tolong(x) between (1 .. 9)`".to_string()),
+                    );
+                    return None;
+                }
+                for bound in [&lo, &hi] {
+                    if !bound.ty.comparable_with(x.ty) {
+                        self.type_error(bound.span, format!("`between` bound is a {}, the value a {}", bound.ty, x.ty), None);
+                        return None;
+                    }
+                }
+                (TKind::Between { expr: Box::new(x), low: Box::new(lo), high: Box::new(hi), negated: *negated }, Type::Bool)
+            }
+            ExprKind::In { expr, op, list } => {
+                let x = self.expr(expr, scope);
+                let items: Vec<_> = list.iter().map(|i| self.expr(i, scope)).collect();
+                let x = x?;
+                let items: Vec<TExpr> = items.into_iter().collect::<Option<_>>()?;
+                let needs_string = matches!(op, InOp::HasAny | InOp::In { case_insensitive: true, .. });
+                if needs_string {
+                    self.want(&x, Type::String, "this operator")?;
+                }
+                for item in &items {
+                    let ok = match item.ty {
+                        Type::List => true,
+                        t => t.comparable_with(x.ty) || (needs_string && t.fits(Type::String)),
+                    };
+                    if !ok {
+                        self.type_error(item.span, format!("list item is a {}, the value a {}", item.ty, x.ty), None);
+                        return None;
+                    }
+                }
+                (TKind::In { expr: Box::new(x), op: *op, list: items }, Type::Bool)
+            }
+            ExprKind::Call { name, args } => return self.call(name, args, scope, e.span),
+            ExprKind::List(items) => {
+                let items: Vec<_> = items.iter().map(|i| self.expr(i, scope)).collect();
+                (TKind::List(items.into_iter().collect::<Option<_>>()?), Type::List)
+            }
+        };
+        Some(TExpr { kind, ty, span: e.span })
+    }
+
+    fn want(&mut self, t: &TExpr, ty: Type, what: &str) -> Check<()> {
+        if t.ty.fits(ty) {
+            return Some(());
+        }
+        self.type_error(t.span, format!("{what} needs a {ty}, this is a {}", t.ty), None);
+        None
+    }
+
+    fn field(&mut self, parts: &[Ident], scope: &Scope, span: Span) -> Check<(ColumnRef, Type)> {
+        let head = &parts[0];
+        let aliased = self.sources.iter().position(|s| s.alias == head.name);
+        let (source, column, rest) = match aliased {
+            Some(i) if parts.len() >= 2 => (i, &parts[1], &parts[2..]),
+            Some(_) => {
+                self.error(
+                    Diagnostic::new(Code::UnknownColumn, format!("`{}` is a source, not a column", head.name))
+                        .help(format!("name a column of it, e.g. `{}.TimeGenerated`", head.name)),
+                    head.span,
+                );
+                return None;
+            }
+            None => match scope.default {
+                Some(i) => (i, head, &parts[1..]),
+                None => {
+                    let aliases: Vec<_> = self.sources.iter().map(|s| format!("`{}.{}`", s.alias, head.name)).collect();
+                    self.error(
+                        Diagnostic::new(Code::Unqualified, format!("`{}` does not say which source it reads", head.name))
+                            .help(format!("write {}", aliases.join(" or "))),
+                        head.span,
+                    );
+                    return None;
+                }
+            },
+        };
+        if let Some(only) = scope.only
+            && source != only {
+                self.error(
+                    Diagnostic::new(
+                        Code::WrongSource,
+                        format!("the filter of `{}` reads source `{}`", self.sources[only].alias, self.sources[source].alias),
+                    )
+                    .help("a filter reads only its own source; compare across sources in `mismatch`"),
+                    span,
+                );
+                return None;
+            }
+        let info = &self.sources[source];
+        if info.tables.is_empty() {
+            return None; // unknown table, already reported
+        }
+        let found = info.tables.iter().find_map(|t| t.column(&column.name));
+        let Some(col) = found else {
+            let names: Vec<&str> = info.tables.iter().map(|t| t.name.as_str()).collect();
+            let candidates = info.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.name.as_str()));
+            let mut d = Diagnostic::new(
+                Code::UnknownColumn,
+                format!("unknown column `{}` in table {}", column.name, names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")),
+            );
+            if let Some(s) = did_you_mean(&column.name, candidates) {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
+            self.error(d, column.span);
+            return None;
+        };
+        let mut ty = col.ty;
+        if !rest.is_empty() {
+            if !matches!(ty, Type::Dynamic | Type::String) {
+                self.type_error(
+                    rest[0].span,
+                    format!("`{}` is a {ty}; only dynamic (JSON) columns have fields", column.name),
+                    None,
+                );
+                return None;
+            }
+            ty = Type::Dynamic;
+        }
+        Some((
+            ColumnRef { source, column: col.name.clone(), path: rest.iter().map(|p| p.name.clone()).collect(), id: u32::MAX },
+            ty,
+        ))
+    }
+
+    fn binary_type(&mut self, op: BinaryOp, l: &TExpr, r: &TExpr, span: Span) -> Check<Type> {
+        use Type::*;
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let a = self.want(l, Bool, &format!("`{}`", op.symbol()));
+                let b = self.want(r, Bool, &format!("`{}`", op.symbol()));
+                a.and(b).map(|_| Bool)
+            }
+            BinaryOp::EqCi | BinaryOp::NeCi => {
+                let a = self.want(l, String, &format!("`{}`", op.symbol()));
+                let b = self.want(r, String, &format!("`{}`", op.symbol()));
+                a.and(b).map(|_| Bool)
+            }
+            op if op.is_comparison() => {
+                if l.ty.comparable_with(r.ty) {
+                    return Some(Bool);
+                }
+                let help = match (l.ty, r.ty) {
+                    (DateTime, String) | (String, DateTime) => Some("write the time as `datetime(2026-07-16T00:00:00Z)`".to_string()),
+                    (Long | Real, String) | (String, Long | Real) => Some("convert with `tolong(...)` or `tostring(...)`".to_string()),
+                    (DateTime, Timespan) | (Timespan, DateTime) => Some("a point in time compares with a datetime, e.g. `ago(1h)`".to_string()),
+                    _ => None,
+                };
+                self.type_error(span, format!("cannot compare a {} with a {} using `{}`", l.ty, r.ty, op.symbol()), help);
+                None
+            }
+            BinaryOp::Str { .. } => {
+                if matches!(l.ty, List) {
+                    self.type_error(l.span, format!("`{}` needs a string on the left, this is a list", op.symbol()), None);
+                    return None;
+                }
+                self.want(r, String, &format!("the right side of `{}`", op.symbol()))?;
+                Some(Bool)
+            }
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
+                let ty = match (op, l.ty, r.ty) {
+                    (_, Dynamic | Null, _) | (_, _, Dynamic | Null) => Dynamic,
+                    (_, Long, Long) => Long,
+                    (_, a, b) if a.is_numeric() && b.is_numeric() => Real,
+                    (BinaryOp::Sub, DateTime, DateTime) => Timespan,
+                    (BinaryOp::Add | BinaryOp::Sub, DateTime, Timespan) => DateTime,
+                    (BinaryOp::Add, Timespan, DateTime) => DateTime,
+                    (BinaryOp::Add | BinaryOp::Sub, Timespan, Timespan) => Timespan,
+                    (BinaryOp::Mul, Timespan, Long | Real) | (BinaryOp::Mul, Long | Real, Timespan) => Timespan,
+                    (BinaryOp::Div, Timespan, Long | Real) => Timespan,
+                    (BinaryOp::Div, Timespan, Timespan) => Real,
+                    _ => {
+                        self.type_error(span, format!("cannot apply `{}` to a {} and a {}", op.symbol(), l.ty, r.ty), None);
+                        return None;
+                    }
+                };
+                Some(ty)
+            }
+            _ => unreachable!("binary operator {op:?}"),
+        }
+    }
+
+    fn regex(&mut self, l: TExpr, r: TExpr, span: Span) -> Check<TExpr> {
+        let TKind::Literal(Literal::String(pattern)) = &r.kind else {
+            self.type_error(r.span, "`matches regex` needs a string literal pattern".into(), None);
+            return None;
+        };
+        match regex::Regex::new(pattern) {
+            Ok(re) => Some(TExpr {
+                kind: TKind::Regex { expr: Box::new(l), pattern: pattern.clone(), regex: Arc::new(re) },
+                ty: Type::Bool,
+                span,
+            }),
+            Err(e) => {
+                let msg = e.to_string();
+                let last = msg.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim().trim_start_matches("error: ");
+                self.error(Diagnostic::new(Code::BadRegex, format!("invalid regex: {last}")), r.span);
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, name: &Ident, args: &[Expr], scope: &Scope, span: Span) -> Check<TExpr> {
+        let targs: Vec<_> = args.iter().map(|a| self.expr(a, scope)).collect();
+        let Some(func) = Func::from_name(&name.name) else {
+            let mut d = Diagnostic::new(Code::UnknownFunction, format!("unknown function `{}`", name.name));
+            if let Some(s) = did_you_mean(&name.name, Func::ALL.iter().map(|f| f.name())) {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
+            self.error(d, name.span);
+            return None;
+        };
+        let (min, max) = func.arity();
+        if args.len() < min || args.len() > max {
+            let want = if min == max { format!("{min}") } else if max >= 64 { format!("at least {min}") } else { format!("{min} to {max}") };
+            self.error(
+                Diagnostic::new(
+                    Code::Arity,
+                    format!("`{}` takes {want} argument{}, got {}", func.name(), if want == "1" { "" } else { "s" }, args.len()),
+                )
+                .help(func.doc().to_string()),
+                span,
+            );
+            return None;
+        }
+        let targs: Vec<TExpr> = targs.into_iter().collect::<Option<_>>()?;
+        let types: Vec<Type> = targs.iter().map(|t| t.ty).collect();
+        match func.result_type(&types) {
+            Ok(ty) => Some(TExpr { kind: TKind::Call(func, targs), ty, span }),
+            Err(bad) => {
+                let arg = &targs[bad.index];
+                self.type_error(
+                    arg.span,
+                    format!("`{}` needs {} as argument {}, this is a {}", func.name(), bad.expected, bad.index + 1, arg.ty),
+                    Some(func.doc().to_string()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Splits the join into `left == right` keys, `left` from source 0.
+    fn join_keys(&mut self, t: TExpr) -> Vec<JoinKey> {
+        let mut conjuncts = Vec::new();
+        flatten_and(t, &mut conjuncts);
+        let mut keys = Vec::new();
+        for c in conjuncts {
+            let span = c.span;
+            let TKind::Binary(BinaryOp::Eq, l, r) = c.kind else {
+                self.error(
+                    Diagnostic::new(Code::JoinShape, "a join is one or more `a.col == b.col` equalities joined by `and`")
+                        .help("move other conditions to `mismatch`"),
+                    span,
+                );
+                continue;
+            };
+            let (ls, rs) = (l.sources(), r.sources());
+            let (left, right) = match (ls.as_slice(), rs.as_slice()) {
+                ([0], [1]) => (*l, *r),
+                ([1], [0]) => (*r, *l),
+                ([a], [b]) if a == b => {
+                    self.error(
+                        Diagnostic::new(Code::JoinOneSide, format!("this join key compares `{}` with itself", self.sources[*a].alias))
+                            .help(format!(
+                                "a join key reads one column of `{}` and one of `{}`",
+                                self.sources[0].alias, self.sources[1].alias
+                            )),
+                        span,
+                    );
+                    continue;
+                }
+                _ => {
+                    self.error(
+                        Diagnostic::new(Code::JoinOneSide, "each side of a join key must read exactly one source")
+                            .help(format!("e.g. `{}.<column> == {}.<column>`", self.sources[0].alias, self.sources[1].alias)),
+                        span,
+                    );
+                    continue;
+                }
+            };
+            if !join_compatible(left.ty, right.ty) {
+                self.error(
+                    Diagnostic::new(Code::JoinTypes, format!("join key types differ: {} on the left, {} on the right", left.ty, right.ty))
+                        .help("join columns of the same type, or convert one side with `tostring(...)`"),
+                    span,
+                );
+                continue;
+            }
+            keys.push(JoinKey { left, right, span });
+        }
+        keys
+    }
+}
+
+fn join_compatible(a: Type, b: Type) -> bool {
+    a == b || (a.is_numeric() && b.is_numeric()) || a == Type::Dynamic || b == Type::Dynamic
+}
+
+fn flatten_and(t: TExpr, out: &mut Vec<TExpr>) {
+    match t.kind {
+        TKind::Binary(BinaryOp::And, l, r) => {
+            flatten_and(*l, out);
+            flatten_and(*r, out);
+        }
+        kind => out.push(TExpr { kind, ..t }),
+    }
+}
+
+fn literal_type(l: &Literal) -> Type {
+    match l {
+        Literal::Null => Type::Null,
+        Literal::Bool(_) => Type::Bool,
+        Literal::Long(_) => Type::Long,
+        Literal::Real(_) => Type::Real,
+        Literal::String(_) => Type::String,
+        Literal::DateTime(_) => Type::DateTime,
+        Literal::Timespan(_) => Type::Timespan,
+    }
+}

@@ -1,0 +1,180 @@
+//! Kusto datetimes and timespans as 100-nanosecond ticks, the unit Azure
+//! writes: `2026-07-16T02:00:45.0159703Z` has 7 fractional digits, and every
+//! one of them is kept, so comparisons are exact.
+
+use chrono::NaiveDate;
+
+pub const TICKS_PER_SECOND: i64 = 10_000_000;
+pub const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
+
+/// Parses an ISO 8601 / RFC 3339 timestamp (`T` or space between date and
+/// time; `Z`, `+HH:MM`, `+HHMM` or no zone, meaning UTC; up to 7 fractional
+/// digits kept, more are truncated) into ticks since the Unix epoch.
+pub fn parse(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)? as u32, num(8..10)? as u32)?;
+    let days = date.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days();
+    let mut ticks = days * TICKS_PER_DAY;
+    let mut i = 10;
+    if i == b.len() {
+        return Some(ticks);
+    }
+    if b[i] != b'T' && b[i] != b't' && b[i] != b' ' {
+        return None;
+    }
+    i += 1;
+    let (h, m) = (num(i..i + 2)?, num(i + 3..i + 5)?);
+    if b.get(i + 2) != Some(&b':') || h > 23 || m > 59 {
+        return None;
+    }
+    i += 5;
+    let mut sec = 0;
+    if b.get(i) == Some(&b':') {
+        sec = num(i + 1..i + 3)?;
+        if sec > 60 {
+            return None;
+        }
+        i += 3;
+    }
+    ticks += (h * 3600 + m * 60 + sec) * TICKS_PER_SECOND;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        let mut frac = 0;
+        for k in 0..7 {
+            let digit = if start + k < i { (b[start + k] - b'0') as i64 } else { 0 };
+            frac = frac * 10 + digit;
+        }
+        ticks += frac;
+    }
+    match b.get(i) {
+        None => Some(ticks),
+        Some(b'Z' | b'z') if i + 1 == b.len() => Some(ticks),
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = num(i + 1..i + 3)?;
+            let om = match b.get(i + 3) {
+                Some(b':') if b.len() == i + 6 => num(i + 4..i + 6)?,
+                Some(_) if b.len() == i + 5 => num(i + 3..i + 5)?,
+                None => 0,
+                _ => return None,
+            };
+            let offset = (oh * 3600 + om * 60) * TICKS_PER_SECOND;
+            Some(if sign == b'+' { ticks - offset } else { ticks + offset })
+        }
+        _ => None,
+    }
+}
+
+/// The current time in ticks.
+pub fn now_ticks() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    d.as_secs() as i64 * TICKS_PER_SECOND + (d.subsec_nanos() / 100) as i64
+}
+
+/// Formats ticks as Kusto prints a datetime: `2026-07-16T02:00:45.0159703Z`.
+pub fn format(ticks: i64) -> String {
+    let days = ticks.div_euclid(TICKS_PER_DAY);
+    let rem = ticks.rem_euclid(TICKS_PER_DAY);
+    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.checked_add_signed(chrono::Duration::days(days)))
+        .unwrap_or(NaiveDate::MIN);
+    let secs = rem / TICKS_PER_SECOND;
+    let frac = rem % TICKS_PER_SECOND;
+    format!(
+        "{}T{:02}:{:02}:{:02}.{:07}Z",
+        date.format("%Y-%m-%d"),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        frac
+    )
+}
+
+/// Formats a timespan as Kusto prints one: `[-][d.]hh:mm:ss[.fffffff]`.
+pub fn format_timespan(ticks: i64) -> String {
+    let sign = if ticks < 0 { "-" } else { "" };
+    let t = ticks.unsigned_abs();
+    let tps = TICKS_PER_SECOND as u64;
+    let (days, rem) = (t / (86_400 * tps), t % (86_400 * tps));
+    let secs = rem / tps;
+    let frac = rem % tps;
+    let mut s = String::from(sign);
+    if days > 0 {
+        s += &format!("{days}.");
+    }
+    s += &format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if frac > 0 {
+        s += &format!(".{frac:07}");
+    }
+    s
+}
+
+/// Ticks in one unit of a duration literal (`d`, `h`, `ms`, ...).
+pub fn unit_ticks(unit: &str) -> Option<i64> {
+    Some(match unit {
+        "d" | "day" | "days" => TICKS_PER_DAY,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600 * TICKS_PER_SECOND,
+        "m" | "min" | "minute" | "minutes" => 60 * TICKS_PER_SECOND,
+        "s" | "sec" | "second" | "seconds" => TICKS_PER_SECOND,
+        "ms" | "millisecond" | "milliseconds" => 10_000,
+        "microsecond" | "microseconds" => 10,
+        "tick" | "ticks" => 1,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_all_seven_fraction_digits() {
+        let a = parse("2026-07-16T02:00:45.0159703Z").unwrap();
+        let b = parse("2026-07-16T02:00:45.0159704Z").unwrap();
+        assert_eq!(b - a, 1);
+        assert_eq!(format(a), "2026-07-16T02:00:45.0159703Z");
+    }
+
+    #[test]
+    fn offsets_and_short_forms() {
+        let z = parse("2026-07-16T02:00:45Z").unwrap();
+        assert_eq!(parse("2026-07-16T02:00:45+00:00"), Some(z));
+        assert_eq!(parse("2026-07-16T04:00:45+02:00"), Some(z));
+        assert_eq!(parse("2026-07-16T00:00:45-0200"), Some(z));
+        assert_eq!(parse("2026-07-16 02:00:45"), Some(z));
+        assert_eq!(parse("2026-07-16T02:00:45.5Z"), Some(z + 5_000_000));
+        assert_eq!(parse("2026-07-16"), Some(z - (2 * 3600 + 45) * TICKS_PER_SECOND));
+        assert_eq!(parse("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse("1969-12-31T23:59:59.9999999Z"), Some(-1));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for s in ["", "yesterday", "2026-13-01", "2026-07-16T25:00:00Z", "2026-07-16T02:00:45Zjunk", "2026-07-16T02:00:45."] {
+            assert_eq!(parse(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn timespans_print_like_kusto() {
+        assert_eq!(format_timespan(30 * TICKS_PER_DAY), "30.00:00:00");
+        assert_eq!(format_timespan(-90 * TICKS_PER_SECOND), "-00:01:30");
+        assert_eq!(format_timespan(15), "00:00:00.0000015");
+    }
+}

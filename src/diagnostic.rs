@@ -1,0 +1,256 @@
+//! Findings about rule files, and their one human rendering.
+//!
+//! Every problem sigcorr finds in a rule is a [`Diagnostic`]: a stable
+//! [`Code`], a lowercase message naming the offending thing in backticks, a
+//! span into the file, and a `help:` where a fix is known. Line and column
+//! are computed only here, when printing.
+
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+use crate::span::{SourceFile, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $severity:ident, $name:literal, $summary:literal;)*) => {
+        /// Every check sigcorr makes, with its stable code. `README.md` and
+        /// `docs/lint.md` list the same table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable code, e.g. `E202`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// A short kebab-case name, e.g. `unknown-column`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// One sentence on what the check finds.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    YamlSyntax = "E001", Error, "yaml-syntax", "the file is not valid YAML";
+    DuplicateKey = "E002", Error, "duplicate-key", "a mapping has the same key twice";
+    EmptyFile = "E003", Error, "empty-file", "the rule file holds no rule";
+    Schema = "E010", Error, "schema", "the rule does not have the shape of a rule file";
+    ExprSyntax = "E100", Error, "expression-syntax", "an expression does not parse";
+    UnknownTable = "E200", Error, "unknown-table", "a source names a table sigcorr has no definition for";
+    UnknownSource = "E201", Error, "unknown-source", "an expression names a source alias the rule does not declare";
+    UnknownColumn = "E202", Error, "unknown-column", "an expression names a column its table does not have";
+    UnknownFunction = "E203", Error, "unknown-function", "an expression calls a function sigcorr does not know";
+    Arity = "E204", Error, "arity", "a function is called with the wrong number of arguments";
+    Unqualified = "E205", Error, "unqualified-field", "a field in a multi-source expression does not say which source it reads";
+    WrongSource = "E206", Error, "wrong-source", "a filter reads a source other than its own";
+    TypeMismatch = "E300", Error, "type-mismatch", "an operator or function is applied to values of the wrong type";
+    NotBoolean = "E301", Error, "not-boolean", "a filter, join or mismatch is not a boolean expression";
+    BadRegex = "E302", Error, "bad-regex", "a `matches regex` pattern does not compile";
+    JoinTypes = "E400", Error, "join-types", "the two sides of a join key have incompatible types";
+    MissingJoin = "E401", Error, "missing-join", "a rule with two sources has no join";
+    JoinOneSide = "E402", Error, "join-one-side", "a join key compares a source with itself";
+    JoinShape = "E403", Error, "join-shape", "a join is not a conjunction of `left.col == right.col` equalities";
+    SourceCount = "E404", Error, "source-count", "a rule reads more than two sources, or none";
+    MismatchWithoutJoin = "E405", Error, "mismatch-without-join", "a single-source rule has a mismatch predicate";
+    DuplicateId = "E500", Error, "duplicate-id", "two rules share an `id`";
+    DuplicateTitle = "W501", Warning, "duplicate-title", "two rules share a `title`";
+    AttackTag = "E502", Error, "attack-tag", "an `attack.` tag is neither a technique id nor a known tactic";
+    MissingFalsePositives = "W503", Warning, "missing-falsepositives", "the rule does not list its false positives";
+    MissingReferences = "W504", Warning, "missing-references", "the rule does not list references";
+    TableDefinition = "E600", Error, "table-definition", "a table definition file is malformed";
+}
+
+/// One finding, located in a file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub file: Option<Arc<SourceFile>>,
+    pub span: Option<Span>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            file: None,
+            span: None,
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, file: &Arc<SourceFile>, span: Span) -> Self {
+        self.file = Some(file.clone());
+        self.span = Some(span);
+        self
+    }
+
+    pub fn in_file(mut self, file: &Arc<SourceFile>) -> Self {
+        self.file = Some(file.clone());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// 1-based `(line, column)` of the start of the span, if located.
+    pub fn line_col(&self) -> Option<(usize, usize)> {
+        let file = self.file.as_ref()?;
+        Some(file.line_col(self.span?.start))
+    }
+
+    /// 1-based `(line, column)` of the end of the span, if located.
+    pub fn end_line_col(&self) -> Option<(usize, usize)> {
+        let file = self.file.as_ref()?;
+        Some(file.line_col(self.span?.end))
+    }
+
+    /// `path:line:col` (or just `path`), the prefix of the human rendering.
+    pub fn location(&self) -> String {
+        match (&self.file, self.line_col()) {
+            (Some(f), Some((l, c))) => format!("{}:{l}:{c}", f.path().display()),
+            (Some(f), None) => f.path().display().to_string(),
+            (None, _) => "<rules>".to_string(),
+        }
+    }
+
+    /// The human rendering: `path:line:col: error[CODE]: message`, the
+    /// source line with a caret under the span, and `help:`.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{}: {}[{}]: {}\n",
+            self.location(),
+            self.severity.as_str(),
+            self.code.as_str(),
+            self.message
+        );
+        if let (Some(file), Some(span), Some((line, col))) = (&self.file, self.span, self.line_col())
+        {
+            let text = file.line_text(line);
+            let gutter = line.to_string().len();
+            let (end_line, end_col) = file.line_col(span.end);
+            let width = if end_line == line && end_col > col {
+                end_col - col
+            } else {
+                1
+            };
+            let pad: String = text
+                .chars()
+                .take(col - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = writeln!(out, "{:gutter$} |", "");
+            let _ = writeln!(out, "{line} | {text}");
+            let _ = writeln!(out, "{:gutter$} | {pad}{}", "", "^".repeat(width));
+            if let Some(help) = &self.help {
+                let _ = writeln!(out, "{:gutter$} = help: {help}", "");
+            }
+        } else if let Some(help) = &self.help {
+            let _ = writeln!(out, "  = help: {help}");
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+/// The "did you mean" candidate closest to `name`, if any is close enough.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|&(d, c)| d <= (c.chars().count() / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_caret_and_help() {
+        let file = SourceFile::new("r.yml", "title: x\nmismatch: a.IPAdress != b\n".into());
+        let d = Diagnostic::new(Code::UnknownColumn, "unknown column `IPAdress`")
+            .at(&file, Span::new(21, 29))
+            .help("did you mean `IPAddress`?");
+        assert_eq!(
+            d.render(),
+            "r.yml:2:13: error[E202]: unknown column `IPAdress`\n  |\n2 | mismatch: a.IPAdress != b\n  |             ^^^^^^^^\n  = help: did you mean `IPAddress`?\n"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_finds_close_names_only() {
+        let cols = ["IPAddress", "RequestUri", "UserAgent"];
+        assert_eq!(did_you_mean("IPAdress", cols), Some("IPAddress"));
+        assert_eq!(did_you_mean("ipaddress", cols), Some("IPAddress"));
+        assert_eq!(did_you_mean("Banana", cols), None);
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {}", c.as_str());
+            assert!(seen.insert(c.name()), "duplicate name {}", c.name());
+        }
+    }
+}

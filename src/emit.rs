@@ -1,0 +1,120 @@
+//! Emit: alerts as JSON lines, an aligned table, or CSV.
+
+use std::io::{self, Write};
+
+use crate::engine::{Alert, Pos};
+use crate::input::InputFile;
+use crate::plan::Plan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per alert: `{"rule":{...},"fields":{...},"evidence":{...}}`.
+    Jsonl,
+    /// One aligned table per rule, for reading in a terminal.
+    Table,
+    /// One header over all rules' output columns.
+    Csv,
+}
+
+/// `path:line` of a record.
+pub fn evidence(files: &[InputFile], pos: Pos) -> String {
+    format!("{}:{}", files[pos.file as usize].path.display(), pos.line)
+}
+
+pub fn write(out: &mut dyn Write, format: Format, plan: &Plan, alerts: &[Alert], files: &[InputFile]) -> io::Result<()> {
+    match format {
+        Format::Jsonl => jsonl(out, plan, alerts, files),
+        Format::Table => table(out, plan, alerts),
+        Format::Csv => csv(out, plan, alerts, files),
+    }
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialise")
+}
+
+fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) -> io::Result<()> {
+    for a in alerts {
+        let rule = &plan.rules[a.rule];
+        write!(
+            out,
+            "{{\"rule\":{{\"id\":{},\"title\":{},\"level\":{}}},\"fields\":{{",
+            json_str(rule.id()),
+            json_str(rule.title()),
+            json_str(rule.level())
+        )?;
+        for (i, (o, v)) in rule.output.iter().zip(&a.fields).enumerate() {
+            write!(out, "{}{}:{}", if i > 0 { "," } else { "" }, json_str(&o.name), v.get())?;
+        }
+        out.write_all(b"},\"evidence\":{")?;
+        for (i, (s, pos)) in rule.sources.iter().zip(&a.evidence).enumerate() {
+            write!(out, "{}{}:{}", if i > 0 { "," } else { "" }, json_str(&s.alias), json_str(&evidence(files, *pos)))?;
+        }
+        out.write_all(b"}}\n")?;
+    }
+    Ok(())
+}
+
+/// A field's JSON as plain text: strings unquoted, the rest as JSON.
+fn text(v: &serde_json::value::RawValue) -> String {
+    match serde_json::from_str::<serde_json::Value>(v.get()) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Null) => String::new(),
+        _ => v.get().to_string(),
+    }
+}
+
+fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
+    for (r, rule) in plan.rules.iter().enumerate() {
+        let rows: Vec<Vec<String>> = alerts.iter().filter(|a| a.rule == r).map(|a| a.fields.iter().map(|f| text(f)).collect()).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        writeln!(out, "{} [{}] ({}): {} alert{}", rule.title(), rule.level(), rule.id(), rows.len(), if rows.len() == 1 { "" } else { "s" })?;
+        let headers: Vec<&str> = rule.output.iter().map(|o| o.name.as_str()).collect();
+        let widths: Vec<usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| rows.iter().map(|r| r[i].chars().count()).chain([h.len()]).max().unwrap_or(0))
+            .collect();
+        let line = |cells: Vec<&str>| -> String {
+            cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
+        };
+        writeln!(out, "{}", line(headers.clone()))?;
+        writeln!(out, "{}", line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()))?;
+        for row in &rows {
+            writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) -> io::Result<()> {
+    let mut columns: Vec<&str> = Vec::new();
+    for rule in &plan.rules {
+        for o in &rule.output {
+            if !columns.contains(&o.name.as_str()) {
+                columns.push(&o.name);
+            }
+        }
+    }
+    let header: Vec<String> = ["rule_id", "rule_title", "level"].iter().map(|s| s.to_string()).chain(columns.iter().map(|c| csv_cell(c))).chain(["evidence".to_string()]).collect();
+    writeln!(out, "{}", header.join(","))?;
+    for a in alerts {
+        let rule = &plan.rules[a.rule];
+        let mut cells = vec![csv_cell(rule.id()), csv_cell(rule.title()), csv_cell(rule.level())];
+        for c in &columns {
+            let v = rule.output.iter().position(|o| o.name == *c).map(|i| text(&a.fields[i])).unwrap_or_default();
+            cells.push(csv_cell(&v));
+        }
+        let ev: Vec<String> = a.evidence.iter().map(|p| evidence(files, *p)).collect();
+        cells.push(csv_cell(&ev.join(" ")));
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    Ok(())
+}

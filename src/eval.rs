@@ -1,0 +1,291 @@
+//! Evaluate: a checked expression over one record or one joined pair.
+//!
+//! Kusto's semantics: strings compare case-sensitively with `==`, and
+//! case-insensitively with `=~` and the string operators (unless `_cs`);
+//! `between` is inclusive; a comparison with null is null, and a filter
+//! keeps only `true`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::ast::{BinaryOp, InOp, Literal, StrOp, UnaryOp};
+use crate::check::{TExpr, TKind};
+use crate::value::Value;
+
+/// Where column values come from: one record, or a joined pair.
+pub trait Columns {
+    /// The value of column `id` of source `source`, or `None` when the
+    /// record's table does not have that column (a union of tables).
+    fn column(&self, source: usize, id: u32) -> Option<Value<'_>>;
+}
+
+/// Evaluates `e`. `now` is the run's fixed current time, in ticks.
+pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
+    match &e.kind {
+        TKind::Literal(l) => literal(l),
+        TKind::Column(c) => {
+            let v = cx.column(c.source, c.id).unwrap_or_else(|| Value::absent(if c.path.is_empty() { e.ty } else { crate::types::Type::Dynamic }));
+            if c.path.is_empty() { v } else { walk_path(v, &c.path) }
+        }
+        TKind::Unary(UnaryOp::Not, x) => match eval(x, cx, now).undynamic() {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Null,
+        },
+        TKind::Unary(UnaryOp::Neg, x) => match eval(x, cx, now).undynamic() {
+            Value::Long(n) => n.checked_neg().map_or(Value::Null, Value::Long),
+            Value::Real(f) => Value::Real(-f),
+            Value::Timespan(t) => t.checked_neg().map_or(Value::Null, Value::Timespan),
+            _ => Value::Null,
+        },
+        TKind::Binary(BinaryOp::And, l, r) => match truth(eval(l, cx, now)) {
+            Some(false) => Value::Bool(false),
+            lt => match (lt, truth(eval(r, cx, now))) {
+                (_, Some(false)) => Value::Bool(false),
+                (Some(true), Some(true)) => Value::Bool(true),
+                _ => Value::Null,
+            },
+        },
+        TKind::Binary(BinaryOp::Or, l, r) => match truth(eval(l, cx, now)) {
+            Some(true) => Value::Bool(true),
+            lt => match (lt, truth(eval(r, cx, now))) {
+                (_, Some(true)) => Value::Bool(true),
+                (Some(false), Some(false)) => Value::Bool(false),
+                _ => Value::Null,
+            },
+        },
+        TKind::Binary(op, l, r) => binary(*op, eval(l, cx, now), eval(r, cx, now)),
+        TKind::Regex { expr, regex, .. } => match eval(expr, cx, now).undynamic() {
+            Value::Null => Value::Null,
+            v => Value::Bool(regex.is_match(&v.to_text())),
+        },
+        TKind::Between { expr, low, high, negated } => {
+            let x = eval(expr, cx, now).undynamic();
+            let (lo, hi) = (eval(low, cx, now).undynamic(), eval(high, cx, now).undynamic());
+            match (x.compare(&lo), x.compare(&hi)) {
+                (Some(a), Some(b)) => Value::Bool((a.is_ge() && b.is_le()) != *negated),
+                _ => Value::Null,
+            }
+        }
+        TKind::In { expr, op, list } => {
+            let x = eval(expr, cx, now).undynamic();
+            let mut items = Vec::with_capacity(list.len());
+            for item in list {
+                match eval(item, cx, now) {
+                    Value::List(inner) => items.extend(inner),
+                    Value::Dynamic(d) if d.is_array() => {
+                        items.extend(d.as_array().into_iter().flatten().map(|j| Value::Dynamic(Arc::new(j.clone())).undynamic()))
+                    }
+                    v => items.push(v.undynamic()),
+                }
+            }
+            match op {
+                InOp::HasAny => {
+                    let hay = x.to_text();
+                    Value::Bool(items.iter().any(|i| has_term(&hay, &i.to_text(), false)))
+                }
+                InOp::In { negated, case_insensitive } => {
+                    if x.is_null() {
+                        return Value::Null;
+                    }
+                    let found = items.iter().any(|i| {
+                        if *case_insensitive {
+                            eq_ignore_case(&x.to_text(), &i.to_text())
+                        } else {
+                            x.compare(i) == Some(std::cmp::Ordering::Equal)
+                        }
+                    });
+                    Value::Bool(found != *negated)
+                }
+            }
+        }
+        TKind::Call(func, args) => {
+            let values = args.iter().map(|a| eval(a, cx, now)).collect();
+            func.eval(values, now)
+        }
+        TKind::List(items) => Value::List(items.iter().map(|i| eval(i, cx, now)).collect()),
+    }
+}
+
+/// Whether a filter or predicate holds: only `true` does.
+pub fn holds<C: Columns>(e: &TExpr, cx: &C, now: i64) -> bool {
+    matches!(eval(e, cx, now).undynamic(), Value::Bool(true))
+}
+
+fn truth(v: Value) -> Option<bool> {
+    match v.undynamic() {
+        Value::Bool(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn literal(l: &Literal) -> Value<'_> {
+    match l {
+        Literal::Null => Value::Null,
+        Literal::Bool(b) => Value::Bool(*b),
+        Literal::Long(n) => Value::Long(*n),
+        Literal::Real(f) => Value::Real(*f),
+        Literal::String(s) => Value::Str(Cow::Borrowed(s)),
+        Literal::DateTime(t) => Value::DateTime(*t),
+        Literal::Timespan(t) => Value::Timespan(*t),
+    }
+}
+
+/// `LocationDetails.city`: keys into a JSON value (or a string holding JSON,
+/// as Log Analytics exports write dynamic columns).
+fn walk_path<'a>(v: Value<'a>, path: &[String]) -> Value<'a> {
+    let root: Arc<serde_json::Value> = match v {
+        Value::Dynamic(d) => d,
+        Value::Str(s) => match serde_json::from_str(&s) {
+            Ok(j) => Arc::new(j),
+            Err(_) => return Value::Null,
+        },
+        _ => return Value::Null,
+    };
+    let mut cur: &serde_json::Value = &root;
+    for (i, key) in path.iter().enumerate() {
+        let next = match cur {
+            serde_json::Value::Object(m) => m.get(key),
+            serde_json::Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+            serde_json::Value::String(s) => {
+                // A nested value that is itself JSON text.
+                return match serde_json::from_str::<serde_json::Value>(s) {
+                    Ok(j) => walk_path(Value::Dynamic(Arc::new(j)), &path[i..]),
+                    Err(_) => Value::Null,
+                };
+            }
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return Value::Null,
+        }
+    }
+    Value::Dynamic(Arc::new(cur.clone())).undynamic()
+}
+
+fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
+    use std::cmp::Ordering::*;
+    let (l, r) = (l.undynamic(), r.undynamic());
+    let cmp = |want: &dyn Fn(std::cmp::Ordering) -> bool| match l.compare(&r) {
+        Some(o) => Value::Bool(want(o)),
+        None => Value::Null,
+    };
+    match op {
+        BinaryOp::Eq => cmp(&|o| o == Equal),
+        BinaryOp::Ne => cmp(&|o| o != Equal),
+        BinaryOp::Lt => cmp(&|o| o == Less),
+        BinaryOp::Le => cmp(&|o| o != Greater),
+        BinaryOp::Gt => cmp(&|o| o == Greater),
+        BinaryOp::Ge => cmp(&|o| o != Less),
+        BinaryOp::EqCi | BinaryOp::NeCi => {
+            if l.is_null() || r.is_null() {
+                return Value::Null;
+            }
+            Value::Bool(eq_ignore_case(&l.to_text(), &r.to_text()) == (op == BinaryOp::EqCi))
+        }
+        BinaryOp::Str { op, negated, case_sensitive } => {
+            let (hay, needle) = (l.to_text(), r.to_text());
+            let found = if case_sensitive {
+                str_op(op, &hay, &needle, true)
+            } else {
+                str_op(op, &hay.to_lowercase(), &needle.to_lowercase(), false)
+            };
+            Value::Bool(found != negated)
+        }
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => arith(op, l, r),
+        BinaryOp::And | BinaryOp::Or | BinaryOp::MatchesRegex => unreachable!("{op:?} is evaluated by eval"),
+    }
+}
+
+fn str_op(op: StrOp, hay: &str, needle: &str, case_sensitive: bool) -> bool {
+    match op {
+        StrOp::Contains => memchr::memmem::find(hay.as_bytes(), needle.as_bytes()).is_some(),
+        StrOp::StartsWith => hay.starts_with(needle),
+        StrOp::EndsWith => hay.ends_with(needle),
+        StrOp::Has => has_term(hay, needle, case_sensitive),
+    }
+}
+
+/// Kusto's `has`: `needle` occurs in `hay` as a whole term, bounded on each
+/// side by the text's end or a non-alphanumeric character.
+pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
+    if !case_sensitive {
+        return has_term(&hay.to_lowercase(), &needle.to_lowercase(), true);
+    }
+    if needle.is_empty() {
+        return false;
+    }
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let first_alnum = alnum(needle.chars().next());
+    let last_alnum = alnum(needle.chars().next_back());
+    memchr::memmem::find_iter(hay.as_bytes(), needle.as_bytes()).any(|start| {
+        let end = start + needle.len();
+        let before = hay[..start].chars().next_back();
+        let after = hay[end..].chars().next();
+        (!first_alnum || !alnum(before)) && (!last_alnum || !alnum(after))
+    })
+}
+
+fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
+    use Value::*;
+    let f = |a: f64, b: f64| -> Value<'a> {
+        let v = match op {
+            BinaryOp::Add => a + b,
+            BinaryOp::Sub => a - b,
+            BinaryOp::Mul => a * b,
+            BinaryOp::Div => a / b,
+            _ => a % b,
+        };
+        Real(v)
+    };
+    let i = |a: i64, b: i64| -> Option<i64> {
+        match op {
+            BinaryOp::Add => a.checked_add(b),
+            BinaryOp::Sub => a.checked_sub(b),
+            BinaryOp::Mul => a.checked_mul(b),
+            BinaryOp::Div => a.checked_div(b),
+            _ => a.checked_rem(b),
+        }
+    };
+    match (op, l, r) {
+        (_, Long(a), Long(b)) => i(a, b).map_or(Null, Long),
+        (_, Long(a), Real(b)) => f(a as f64, b),
+        (_, Real(a), Long(b)) => f(a, b as f64),
+        (_, Real(a), Real(b)) => f(a, b),
+        (BinaryOp::Sub, DateTime(a), DateTime(b)) => a.checked_sub(b).map_or(Null, Timespan),
+        (BinaryOp::Add | BinaryOp::Sub, DateTime(a), Timespan(b)) => i(a, b).map_or(Null, DateTime),
+        (BinaryOp::Add, Timespan(a), DateTime(b)) => a.checked_add(b).map_or(Null, DateTime),
+        (BinaryOp::Add | BinaryOp::Sub, Timespan(a), Timespan(b)) => i(a, b).map_or(Null, Timespan),
+        (BinaryOp::Mul, Timespan(a), Long(b)) | (BinaryOp::Mul, Long(b), Timespan(a)) => a.checked_mul(b).map_or(Null, Timespan),
+        (BinaryOp::Mul, Timespan(a), Real(b)) | (BinaryOp::Mul, Real(b), Timespan(a)) => Timespan((a as f64 * b) as i64),
+        (BinaryOp::Div, Timespan(a), Long(b)) => a.checked_div(b).map_or(Null, Timespan),
+        (BinaryOp::Div, Timespan(a), Real(b)) if b != 0.0 => Timespan((a as f64 / b) as i64),
+        (BinaryOp::Div, Timespan(a), Timespan(b)) if b != 0 => Real(a as f64 / b as f64),
+        _ => Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_matches_whole_terms() {
+        assert!(has_term("https://graph.microsoft.com/v1.0/users", "users", false));
+        assert!(has_term("https://graph.microsoft.com/v1.0/users", "graph.microsoft.com", false));
+        assert!(has_term("Hello World", "hello", false));
+        assert!(!has_term("Hello World", "hello", true));
+        assert!(!has_term("applications", "app", false));
+        assert!(!has_term("myapp", "app", false));
+        assert!(has_term("my-app.exe", "app", false));
+        assert!(!has_term("anything", "", false));
+    }
+}

@@ -1,0 +1,147 @@
+//! Plan: all checked rules together. Numbers every column any rule reads
+//! (the projection each record is parsed into), lists which (rule, source)
+//! filters each table's records are tested against, and marks the columns
+//! alerts copy verbatim from the input.
+
+use std::collections::HashMap;
+
+use crate::check::{CheckedRule, TExpr, TKind};
+use crate::table::Catalog;
+use crate::types::Type;
+
+/// A column's number in the run: an index into [`Plan::columns`].
+pub type ColumnId = u32;
+
+/// No slot: the table has no such column.
+pub const NO_SLOT: u32 = u32::MAX;
+
+#[derive(Debug)]
+pub struct Plan {
+    pub rules: Vec<CheckedRule>,
+    /// Every column name some rule reads, plus `Type` (the routing key).
+    pub columns: Vec<String>,
+    /// The id of the `Type` column.
+    pub type_column: ColumnId,
+    pub tables: Vec<TablePlan>,
+    /// `sources[rule][source]`: indices into `tables`.
+    pub sources: Vec<Vec<Vec<usize>>>,
+}
+
+/// What the engine keeps of one table's records.
+#[derive(Debug)]
+pub struct TablePlan {
+    pub name: String,
+    /// The columns a record of this table is parsed into, in slot order.
+    pub projection: Vec<Projected>,
+    /// `slot_of[column id]`: the slot, or [`NO_SLOT`].
+    pub slot_of: Vec<u32>,
+    /// The (rule, source) pairs that read this table: a record is kept when
+    /// one of their filters holds.
+    pub users: Vec<(usize, usize)>,
+}
+
+#[derive(Debug)]
+pub struct Projected {
+    pub column: ColumnId,
+    pub ty: Type,
+    /// Some alert copies this column as it was in the input.
+    pub keep_raw: bool,
+}
+
+impl TablePlan {
+    pub fn slot(&self, column: ColumnId) -> Option<usize> {
+        match self.slot_of.get(column as usize) {
+            Some(&s) if s != NO_SLOT => Some(s as usize),
+            _ => None,
+        }
+    }
+}
+
+/// Plans a run of `rules`. Every table the rules name must be in `catalog`
+/// (the checker made sure of it).
+pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {
+    let mut columns: Vec<String> = vec!["Type".to_string()];
+    let mut ids: HashMap<String, ColumnId> = HashMap::from([("Type".to_string(), 0)]);
+    let mut tables: Vec<TablePlan> = Vec::new();
+    let mut sources = Vec::new();
+    // (table index, column id) → keep_raw, in first-use order.
+    let mut wanted: Vec<(usize, ColumnId, bool)> = Vec::new();
+
+    for (r, rule) in rules.iter_mut().enumerate() {
+        let raw_outputs: Vec<(usize, String)> = rule
+            .output
+            .iter()
+            .filter_map(|o| o.expr.as_column().filter(|c| c.path.is_empty()).map(|c| (c.source, c.column.clone())))
+            .collect();
+        let mut rule_tables = Vec::new();
+        for (s, source) in rule.sources.iter().enumerate() {
+            let mut idxs = Vec::new();
+            for name in &source.tables {
+                let t = match tables.iter().position(|t| &t.name == name) {
+                    Some(t) => t,
+                    None => {
+                        tables.push(TablePlan { name: name.clone(), projection: Vec::new(), slot_of: Vec::new(), users: Vec::new() });
+                        tables.len() - 1
+                    }
+                };
+                tables[t].users.push((r, s));
+                idxs.push(t);
+            }
+            rule_tables.push(idxs);
+        }
+        let mut number = |e: &mut TExpr| {
+            if let TKind::Column(c) = &mut e.kind {
+                let next = columns.len() as ColumnId;
+                let id = *ids.entry(c.column.clone()).or_insert_with(|| {
+                    columns.push(c.column.clone());
+                    next
+                });
+                c.id = id;
+                let keep_raw = raw_outputs.iter().any(|(s, name)| *s == c.source && *name == c.column);
+                for &t in &rule_tables[c.source] {
+                    wanted.push((t, id, keep_raw));
+                }
+            }
+        };
+        for source in &mut rule.sources {
+            if let Some(f) = &mut source.filter {
+                f.walk_mut(&mut number);
+            }
+        }
+        for key in &mut rule.join {
+            key.left.walk_mut(&mut number);
+            key.right.walk_mut(&mut number);
+        }
+        if let Some(m) = &mut rule.mismatch {
+            m.walk_mut(&mut number);
+        }
+        for o in &mut rule.output {
+            o.expr.walk_mut(&mut number);
+        }
+        sources.push(rule_tables);
+    }
+
+    for (t, column, keep_raw) in wanted {
+        let table = &mut tables[t];
+        let Some(def) = catalog.get(&table.name) else { continue };
+        let Some(col) = def.column(&columns[column as usize]) else { continue };
+        match table.projection.iter_mut().find(|p| p.column == column) {
+            Some(p) => p.keep_raw |= keep_raw,
+            None => table.projection.push(Projected { column, ty: col.ty, keep_raw }),
+        }
+    }
+    for table in &mut tables {
+        table.slot_of = vec![NO_SLOT; columns.len()];
+        for (slot, p) in table.projection.iter().enumerate() {
+            table.slot_of[p.column as usize] = slot as u32;
+        }
+    }
+    Plan { rules, columns, type_column: 0, tables, sources }
+}
+
+impl Plan {
+    /// The table plan for a `Type` value, if any rule reads that table.
+    pub fn table_index(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|t| t.name == name)
+    }
+}

@@ -1,0 +1,314 @@
+//! YAML text to a tree of [`Node`]s that remember where they stand in the
+//! file. Rule files and table definitions are both read through here, so
+//! every later check can point at the exact key or value it is about.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::{SourceFile, Span};
+
+/// A YAML value with its byte span in the source file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Entries in file order.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The scalar as text, whatever YAML typed it as (`true`, `30`, `x`).
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.kind {
+            NodeKind::Str(s) => Some(s.clone()),
+            NodeKind::Bool(b) => Some(b.to_string()),
+            NodeKind::Int(i) => Some(i.to_string()),
+            NodeKind::Float(f) => Some(f.to_string()),
+            NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The entry whose key is the string `key`.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value node of the entry `key`.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            NodeKind::Null => "null",
+            NodeKind::Bool(_) => "a boolean",
+            NodeKind::Int(_) => "an integer",
+            NodeKind::Float(_) => "a number",
+            NodeKind::Str(_) => "a string",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+
+    /// The same value as JSON, for schema validation.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.kind {
+            NodeKind::Null => J::Null,
+            NodeKind::Bool(b) => J::Bool(*b),
+            NodeKind::Int(i) => J::from(*i),
+            NodeKind::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            NodeKind::Str(s) => J::String(s.clone()),
+            NodeKind::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
+            NodeKind::Map(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The node a JSON pointer (`/correlation/sources/activity`) leads to.
+    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+        let mut node = self;
+        for token in pointer.split('/').skip(1) {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            node = match &node.kind {
+                NodeKind::Map(m) => {
+                    &m.iter()
+                        .find(|(k, _)| k.scalar_text().as_deref() == Some(&token))?
+                        .1
+                }
+                NodeKind::Seq(s) => s.get(token.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The key node of the entry a JSON pointer leads to, if it is a map entry.
+    pub fn pointer_key(&self, pointer: &str) -> Option<&Node> {
+        let (parent, last) = pointer.rsplit_once('/')?;
+        let last = last.replace("~1", "/").replace("~0", "~");
+        self.pointer(parent)?
+            .as_map()?
+            .iter()
+            .find(|(k, _)| k.scalar_text().as_deref() == Some(&last))
+            .map(|(k, _)| k)
+    }
+}
+
+/// Parses a YAML document. Syntax errors and duplicate keys come back as
+/// located diagnostics.
+pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    let root: Node = serde_saphyr::from_str(&file.text).map_err(|e| {
+        let message = e.without_snippet().to_string();
+        let message = strip_position_suffix(&message);
+        let (code, help) = if message.starts_with("duplicate mapping key") {
+            (
+                Code::DuplicateKey,
+                Some("each key may appear once in a mapping; remove or rename one"),
+            )
+        } else {
+            (Code::YamlSyntax, None)
+        };
+        let message = message
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(message)
+            .to_string();
+        let span = e.location().map(|loc| {
+            let start = loc.span().byte_offset().map_or_else(
+                || file.offset_of(loc.line() as usize, loc.column() as usize),
+                |o| o as usize,
+            );
+            let len = loc.span().byte_len().map_or(0, |l| l as usize);
+            Span::new(start, (start + len).min(file.text.len()))
+        });
+        let d = Diagnostic::new(code, lowercase_first(&message));
+        let d = match span {
+            Some(span) => d.at(file, span),
+            None => d.in_file(file),
+        };
+        match help {
+            Some(h) => d.help(h),
+            None => d,
+        }
+    })?;
+    Ok(root)
+}
+
+fn strip_position_suffix(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+// Deserialising: every value is read as `Spanned<NodeKind>`; serde-saphyr
+// gives byte offsets for string input, which are all a `Node` keeps.
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<NodeKind>::deserialize(d)?;
+        let loc = &s.referenced;
+        let start = loc.span().byte_offset().unwrap_or(0) as usize;
+        let len = loc.span().byte_len().unwrap_or(0) as usize;
+        Ok(Node {
+            kind: s.value,
+            span: Span::new(start, start.saturating_add(len)),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeKind {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(KindVisitor)
+    }
+}
+
+struct KindVisitor;
+
+impl<'de> Visitor<'de> for KindVisitor {
+    type Value = NodeKind;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<NodeKind, E> {
+        Ok(NodeKind::Null)
+    }
+    fn visit_none<E>(self) -> Result<NodeKind, E> {
+        Ok(NodeKind::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<NodeKind, D::Error> {
+        NodeKind::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<NodeKind, E> {
+        Ok(NodeKind::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<NodeKind, E> {
+        Ok(NodeKind::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<NodeKind, E> {
+        Ok(i64::try_from(v).map_or(NodeKind::Float(v as f64), NodeKind::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<NodeKind, E> {
+        Ok(NodeKind::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<NodeKind, E> {
+        Ok(NodeKind::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<NodeKind, E> {
+        Ok(NodeKind::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<NodeKind, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = a.next_element::<Node>()? {
+            items.push(item);
+        }
+        Ok(NodeKind::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<NodeKind, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = a.next_entry::<Node, Node>()? {
+            entries.push(entry);
+        }
+        Ok(NodeKind::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Node, Diagnostic> {
+        parse(&SourceFile::new("t.yml", text.to_string()))
+    }
+
+    #[test]
+    fn nodes_carry_byte_spans() {
+        let text = "title: héllo\nx:\n  a: [1, 'two']\n  b: |\n    foo\n";
+        let root = parse_str(text).unwrap();
+        let title = root.get("title").unwrap();
+        assert_eq!(&text[title.span.start..title.span.end], "héllo");
+        let two = &root.pointer("/x/a/1").unwrap();
+        assert_eq!(two.as_str(), Some("two"));
+        assert_eq!(&text[two.span.start..two.span.end], "'two'");
+        let b = root.pointer("/x/b").unwrap();
+        assert_eq!(b.as_str(), Some("foo\n"));
+        assert!(text[b.span.start..].starts_with("foo"));
+        let key = root.pointer_key("/x/b").unwrap();
+        assert_eq!(&text[key.span.start..key.span.end], "b");
+    }
+
+    #[test]
+    fn duplicate_keys_are_located() {
+        let err = parse_str("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.code, Code::DuplicateKey);
+        assert_eq!(err.line_col(), Some((3, 1)));
+        assert_eq!(err.message, "duplicate mapping key: a");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let err = parse_str("a: [1, 2\nb: c\n").unwrap_err();
+        assert_eq!(err.code, Code::YamlSyntax);
+        assert_eq!(err.line_col().map(|(l, _)| l), Some(2));
+    }
+
+    #[test]
+    fn converts_to_json() {
+        let root = parse_str("a: [1, true, null, x]\nb: {c: 1.5}\n").unwrap();
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"a": [1, true, null, "x"], "b": {"c": 1.5}})
+        );
+    }
+}
