@@ -1,40 +1,17 @@
-//! The `sigcorr` command line: thin glue over the library.
+//! `sigcorr run`: rules over log files, alerts out.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
 
 use sigcorr::diagnostic::Diagnostic;
 use sigcorr::emit::{self, Format};
 use sigcorr::engine::Outcome;
 use sigcorr::input::InputFile;
 
-/// Exit codes, documented in the README.
-mod exit {
-    /// The run completed.
-    pub const OK: u8 = 0;
-    /// Usage error, unreadable rules or inputs, or rules with errors.
-    pub const ERROR: u8 = 2;
-}
-
-/// Correlation rules for cloud security logs.
-#[derive(Parser)]
-#[command(name = "sigcorr", version, about, propagate_version = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run rules over log files and print alerts.
-    Run(RunArgs),
-}
+use crate::{exit, fail, print_diagnostics};
 
 #[derive(clap::Args)]
-struct RunArgs {
+pub struct RunArgs {
     /// Rule files or directories (repeatable). Default: the built-in rules.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
@@ -61,28 +38,7 @@ struct RunArgs {
     inputs: Vec<PathBuf>,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let code = match cli.command {
-        Command::Run(args) => run(args),
-    };
-    ExitCode::from(code)
-}
-
-fn print_diagnostics(diagnostics: &[Diagnostic]) {
-    let stderr = io::stderr();
-    let mut err = stderr.lock();
-    for d in diagnostics {
-        let _ = write!(err, "{}", d.render());
-    }
-}
-
-fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    exit::ERROR
-}
-
-fn run(args: RunArgs) -> u8 {
+pub fn run(args: RunArgs) -> u8 {
     if let Some(n) = args.threads
         && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
             return fail(format!("cannot start {n} threads: {e}"));
@@ -179,5 +135,5 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
         let _ = writeln!(err, "  {:>10}  alerts: {}", n, rule.title());
     }
     let _ = err.flush();
-    let _ = io::stderr().is_terminal();
+
 }

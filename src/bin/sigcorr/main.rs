@@ -1,0 +1,47 @@
+//! The `sigcorr` command line: thin glue over the library.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use sigcorr::diagnostic::Diagnostic;
+
+mod exit;
+mod run;
+
+/// Correlation rules for cloud security logs.
+#[derive(Parser)]
+#[command(name = "sigcorr", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run rules over log files and print alerts.
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => run::run(args),
+    };
+    ExitCode::from(code)
+}
+
+pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for d in diagnostics {
+        let _ = write!(err, "{}", d.render());
+    }
+}
+
+pub fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::ERROR
+}
+
