@@ -126,11 +126,7 @@ impl BinaryOp {
                     StrOp::EndsWith => "endswith",
                     StrOp::Has => "has",
                 };
-                format!(
-                    "{}{name}{}",
-                    if negated { "!" } else { "" },
-                    if case_sensitive { "_cs" } else { "" }
-                )
+                format!("{}{name}{}", if negated { "!" } else { "" }, if case_sensitive { "_cs" } else { "" })
             }
             BinaryOp::MatchesRegex => "matches regex".into(),
             BinaryOp::Add => "+".into(),

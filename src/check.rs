@@ -109,9 +109,10 @@ impl TExpr {
         let mut out = Vec::new();
         self.walk(&mut |e| {
             if let TKind::Column(c) = &e.kind
-                && !out.contains(&c.source) {
-                    out.push(c.source);
-                }
+                && !out.contains(&c.source)
+            {
+                out.push(c.source);
+            }
         });
         out
     }
@@ -181,14 +182,20 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
     // Sources and their tables.
     if corr.sources.is_empty() || corr.sources.len() > 2 {
         cx.error(
-            Diagnostic::new(Code::SourceCount, format!("a rule reads one or two sources, this one declares {}", corr.sources.len()))
-                .help("a single-table rule has one source; a correlation joins two"),
+            Diagnostic::new(
+                Code::SourceCount,
+                format!("a rule reads one or two sources, this one declares {}", corr.sources.len()),
+            )
+            .help("a single-table rule has one source; a correlation joins two"),
             corr.span,
         );
     }
     for decl in &corr.sources {
         if cx.sources.iter().any(|s| s.alias == decl.alias.name) {
-            cx.error(Diagnostic::new(Code::Schema, format!("source `{}` is declared twice", decl.alias.name)), decl.alias.span);
+            cx.error(
+                Diagnostic::new(Code::Schema, format!("source `{}` is declared twice", decl.alias.name)),
+                decl.alias.span,
+            );
         }
         let mut tables = Vec::new();
         for t in &decl.tables {
@@ -236,7 +243,8 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
             corr.span,
         ),
         (Some(j), false) => cx.error(
-            Diagnostic::new(Code::JoinShape, "a `join` needs two sources").help("remove `join`, or declare the second source"),
+            Diagnostic::new(Code::JoinShape, "a `join` needs two sources")
+                .help("remove `join`, or declare the second source"),
             j.span,
         ),
         (None, false) => {}
@@ -383,21 +391,30 @@ impl<'c> Checker<'c> {
             ExprKind::Between { expr, low, high, negated } => {
                 let (x, lo, hi) = (self.expr(expr, scope), self.expr(low, scope), self.expr(high, scope));
                 let (x, lo, hi) = (x?, lo?, hi?);
-                if !(x.ty.is_numeric() || matches!(x.ty, Type::DateTime | Type::Timespan | Type::Dynamic | Type::Null)) {
+                if !(x.ty.is_numeric() || matches!(x.ty, Type::DateTime | Type::Timespan | Type::Dynamic | Type::Null))
+                {
                     self.type_error(
                         x.span,
                         format!("`between` needs a number, datetime or timespan, this is a {}", x.ty),
-                        (x.ty == Type::String).then(|| "convert it first, e.g. `tolong(x) between (1 .. 9)`".to_string()),
+                        (x.ty == Type::String)
+                            .then(|| "convert it first, e.g. `tolong(x) between (1 .. 9)`".to_string()),
                     );
                     return None;
                 }
                 for bound in [&lo, &hi] {
                     if !bound.ty.comparable_with(x.ty) {
-                        self.type_error(bound.span, format!("`between` bound is a {}, the value a {}", bound.ty, x.ty), None);
+                        self.type_error(
+                            bound.span,
+                            format!("`between` bound is a {}, the value a {}", bound.ty, x.ty),
+                            None,
+                        );
                         return None;
                     }
                 }
-                (TKind::Between { expr: Box::new(x), low: Box::new(lo), high: Box::new(hi), negated: *negated }, Type::Bool)
+                (
+                    TKind::Between { expr: Box::new(x), low: Box::new(lo), high: Box::new(hi), negated: *negated },
+                    Type::Bool,
+                )
             }
             ExprKind::In { expr, op, list } => {
                 let x = self.expr(expr, scope);
@@ -455,8 +472,11 @@ impl<'c> Checker<'c> {
                 None => {
                     let aliases: Vec<_> = self.sources.iter().map(|s| format!("`{}.{}`", s.alias, head.name)).collect();
                     self.error(
-                        Diagnostic::new(Code::Unqualified, format!("`{}` does not say which source it reads", head.name))
-                            .help(format!("write {}", aliases.join(" or "))),
+                        Diagnostic::new(
+                            Code::Unqualified,
+                            format!("`{}` does not say which source it reads", head.name),
+                        )
+                        .help(format!("write {}", aliases.join(" or "))),
                         head.span,
                     );
                     return None;
@@ -464,17 +484,21 @@ impl<'c> Checker<'c> {
             },
         };
         if let Some(only) = scope.only
-            && source != only {
-                self.error(
-                    Diagnostic::new(
-                        Code::WrongSource,
-                        format!("the filter of `{}` reads source `{}`", self.sources[only].alias, self.sources[source].alias),
-                    )
-                    .help("a filter reads only its own source; compare across sources in `mismatch`"),
-                    span,
-                );
-                return None;
-            }
+            && source != only
+        {
+            self.error(
+                Diagnostic::new(
+                    Code::WrongSource,
+                    format!(
+                        "the filter of `{}` reads source `{}`",
+                        self.sources[only].alias, self.sources[source].alias
+                    ),
+                )
+                .help("a filter reads only its own source; compare across sources in `mismatch`"),
+                span,
+            );
+            return None;
+        }
         let info = &self.sources[source];
         if info.tables.is_empty() {
             return None; // unknown table, already reported
@@ -485,7 +509,11 @@ impl<'c> Checker<'c> {
             let candidates = info.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.name.as_str()));
             let mut d = Diagnostic::new(
                 Code::UnknownColumn,
-                format!("unknown column `{}` in table {}", column.name, names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")),
+                format!(
+                    "unknown column `{}` in table {}",
+                    column.name,
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
+                ),
             );
             if let Some(s) = did_you_mean(&column.name, candidates) {
                 d = d.help(format!("did you mean `{s}`?"));
@@ -506,7 +534,12 @@ impl<'c> Checker<'c> {
             ty = Type::Dynamic;
         }
         Some((
-            ColumnRef { source, column: col.name.clone(), path: rest.iter().map(|p| p.name.clone()).collect(), id: u32::MAX },
+            ColumnRef {
+                source,
+                column: col.name.clone(),
+                path: rest.iter().map(|p| p.name.clone()).collect(),
+                id: u32::MAX,
+            },
             ty,
         ))
     }
@@ -529,17 +562,31 @@ impl<'c> Checker<'c> {
                     return Some(Bool);
                 }
                 let help = match (l.ty, r.ty) {
-                    (DateTime, String) | (String, DateTime) => Some("write the time as `datetime(2026-07-16T00:00:00Z)`".to_string()),
-                    (Long | Real, String) | (String, Long | Real) => Some("convert with `tolong(...)` or `tostring(...)`".to_string()),
-                    (DateTime, Timespan) | (Timespan, DateTime) => Some("a point in time compares with a datetime, e.g. `ago(1h)`".to_string()),
+                    (DateTime, String) | (String, DateTime) => {
+                        Some("write the time as `datetime(2026-07-16T00:00:00Z)`".to_string())
+                    }
+                    (Long | Real, String) | (String, Long | Real) => {
+                        Some("convert with `tolong(...)` or `tostring(...)`".to_string())
+                    }
+                    (DateTime, Timespan) | (Timespan, DateTime) => {
+                        Some("a point in time compares with a datetime, e.g. `ago(1h)`".to_string())
+                    }
                     _ => None,
                 };
-                self.type_error(span, format!("cannot compare a {} with a {} using `{}`", l.ty, r.ty, op.symbol()), help);
+                self.type_error(
+                    span,
+                    format!("cannot compare a {} with a {} using `{}`", l.ty, r.ty, op.symbol()),
+                    help,
+                );
                 None
             }
             BinaryOp::Str { .. } => {
                 if matches!(l.ty, List) {
-                    self.type_error(l.span, format!("`{}` needs a string on the left, this is a list", op.symbol()), None);
+                    self.type_error(
+                        l.span,
+                        format!("`{}` needs a string on the left, this is a list", op.symbol()),
+                        None,
+                    );
                     return None;
                 }
                 self.want(r, String, &format!("the right side of `{}`", op.symbol()))?;
@@ -558,7 +605,11 @@ impl<'c> Checker<'c> {
                     (BinaryOp::Div, Timespan, Long | Real) => Timespan,
                     (BinaryOp::Div, Timespan, Timespan) => Real,
                     _ => {
-                        self.type_error(span, format!("cannot apply `{}` to a {} and a {}", op.symbol(), l.ty, r.ty), None);
+                        self.type_error(
+                            span,
+                            format!("cannot apply `{}` to a {} and a {}", op.symbol(), l.ty, r.ty),
+                            None,
+                        );
                         return None;
                     }
                 };
@@ -581,7 +632,8 @@ impl<'c> Checker<'c> {
             }),
             Err(e) => {
                 let msg = e.to_string();
-                let last = msg.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim().trim_start_matches("error: ");
+                let last =
+                    msg.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim().trim_start_matches("error: ");
                 self.error(Diagnostic::new(Code::BadRegex, format!("invalid regex: {last}")), r.span);
                 None
             }
@@ -600,11 +652,22 @@ impl<'c> Checker<'c> {
         };
         let (min, max) = func.arity();
         if args.len() < min || args.len() > max {
-            let want = if min == max { format!("{min}") } else if max >= 64 { format!("at least {min}") } else { format!("{min} to {max}") };
+            let want = if min == max {
+                format!("{min}")
+            } else if max >= 64 {
+                format!("at least {min}")
+            } else {
+                format!("{min} to {max}")
+            };
             self.error(
                 Diagnostic::new(
                     Code::Arity,
-                    format!("`{}` takes {want} argument{}, got {}", func.name(), if want == "1" { "" } else { "s" }, args.len()),
+                    format!(
+                        "`{}` takes {want} argument{}, got {}",
+                        func.name(),
+                        if want == "1" { "" } else { "s" },
+                        args.len()
+                    ),
                 )
                 .help(func.doc().to_string()),
                 span,
@@ -619,7 +682,13 @@ impl<'c> Checker<'c> {
                 let arg = &targs[bad.index];
                 self.type_error(
                     arg.span,
-                    format!("`{}` needs {} as argument {}, this is a {}", func.name(), bad.expected, bad.index + 1, arg.ty),
+                    format!(
+                        "`{}` needs {} as argument {}, this is a {}",
+                        func.name(),
+                        bad.expected,
+                        bad.index + 1,
+                        arg.ty
+                    ),
                     Some(func.doc().to_string()),
                 );
                 None
@@ -636,8 +705,11 @@ impl<'c> Checker<'c> {
             let span = c.span;
             let TKind::Binary(BinaryOp::Eq, l, r) = c.kind else {
                 self.error(
-                    Diagnostic::new(Code::JoinShape, "a join is one or more `a.col == b.col` equalities joined by `and`")
-                        .help("move other conditions to `mismatch`"),
+                    Diagnostic::new(
+                        Code::JoinShape,
+                        "a join is one or more `a.col == b.col` equalities joined by `and`",
+                    )
+                    .help("move other conditions to `mismatch`"),
                     span,
                 );
                 continue;
@@ -648,11 +720,14 @@ impl<'c> Checker<'c> {
                 ([1], [0]) => (*r, *l),
                 ([a], [b]) if a == b => {
                     self.error(
-                        Diagnostic::new(Code::JoinOneSide, format!("this join key compares `{}` with itself", self.sources[*a].alias))
-                            .help(format!(
-                                "a join key reads one column of `{}` and one of `{}`",
-                                self.sources[0].alias, self.sources[1].alias
-                            )),
+                        Diagnostic::new(
+                            Code::JoinOneSide,
+                            format!("this join key compares `{}` with itself", self.sources[*a].alias),
+                        )
+                        .help(format!(
+                            "a join key reads one column of `{}` and one of `{}`",
+                            self.sources[0].alias, self.sources[1].alias
+                        )),
                         span,
                     );
                     continue;
@@ -660,7 +735,10 @@ impl<'c> Checker<'c> {
                 _ => {
                     self.error(
                         Diagnostic::new(Code::JoinOneSide, "each side of a join key must read exactly one source")
-                            .help(format!("e.g. `{}.<column> == {}.<column>`", self.sources[0].alias, self.sources[1].alias)),
+                            .help(format!(
+                                "e.g. `{}.<column> == {}.<column>`",
+                                self.sources[0].alias, self.sources[1].alias
+                            )),
                         span,
                     );
                     continue;
@@ -668,8 +746,11 @@ impl<'c> Checker<'c> {
             };
             if !join_compatible(left.ty, right.ty) {
                 self.error(
-                    Diagnostic::new(Code::JoinTypes, format!("join key types differ: {} on the left, {} on the right", left.ty, right.ty))
-                        .help("join columns of the same type, or convert one side with `tostring(...)`"),
+                    Diagnostic::new(
+                        Code::JoinTypes,
+                        format!("join key types differ: {} on the left, {} on the right", left.ty, right.ty),
+                    )
+                    .help("join columns of the same type, or convert one side with `tostring(...)`"),
                     span,
                 );
                 continue;

@@ -96,14 +96,7 @@ pub fn format(ticks: i64) -> String {
         .unwrap_or(NaiveDate::MIN);
     let secs = rem / TICKS_PER_SECOND;
     let frac = rem % TICKS_PER_SECOND;
-    format!(
-        "{}T{:02}:{:02}:{:02}.{:07}Z",
-        date.format("%Y-%m-%d"),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        frac
-    )
+    format!("{}T{:02}:{:02}:{:02}.{:07}Z", date.format("%Y-%m-%d"), secs / 3600, secs / 60 % 60, secs % 60, frac)
 }
 
 /// Formats a timespan as Kusto prints one: `[-][d.]hh:mm:ss[.fffffff]`.
@@ -166,7 +159,9 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "yesterday", "2026-13-01", "2026-07-16T25:00:00Z", "2026-07-16T02:00:45Zjunk", "2026-07-16T02:00:45."] {
+        for s in
+            ["", "yesterday", "2026-13-01", "2026-07-16T25:00:00Z", "2026-07-16T02:00:45Zjunk", "2026-07-16T02:00:45."]
+        {
             assert_eq!(parse(s), None, "{s}");
         }
     }

@@ -100,14 +100,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Diagnostic {
-            code,
-            severity: code.severity(),
-            message: message.into(),
-            file: None,
-            span: None,
-            help: None,
-        }
+        Diagnostic { code, severity: code.severity(), message: message.into(), file: None, span: None, help: None }
     }
 
     pub fn at(mut self, file: &Arc<SourceFile>, span: Span) -> Self {
@@ -154,28 +147,14 @@ impl Diagnostic {
     /// The human rendering: `path:line:col: error[CODE]: message`, the
     /// source line with a caret under the span, and `help:`.
     pub fn render(&self) -> String {
-        let mut out = format!(
-            "{}: {}[{}]: {}\n",
-            self.location(),
-            self.severity.as_str(),
-            self.code.as_str(),
-            self.message
-        );
-        if let (Some(file), Some(span), Some((line, col))) = (&self.file, self.span, self.line_col())
-        {
+        let mut out =
+            format!("{}: {}[{}]: {}\n", self.location(), self.severity.as_str(), self.code.as_str(), self.message);
+        if let (Some(file), Some(span), Some((line, col))) = (&self.file, self.span, self.line_col()) {
             let text = file.line_text(line);
             let gutter = line.to_string().len();
             let (end_line, end_col) = file.line_col(span.end);
-            let width = if end_line == line && end_col > col {
-                end_col - col
-            } else {
-                1
-            };
-            let pad: String = text
-                .chars()
-                .take(col - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            let width = if end_line == line && end_col > col { end_col - col } else { 1 };
+            let pad: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
             let _ = writeln!(out, "{:gutter$} |", "");
             let _ = writeln!(out, "{line} | {text}");
             let _ = writeln!(out, "{:gutter$} | {pad}{}", "", "^".repeat(width));
@@ -212,9 +191,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }

@@ -21,7 +21,13 @@ pub fn evidence(files: &[InputFile], pos: Pos) -> String {
     format!("{}:{}", files[pos.file as usize].path.display(), pos.line)
 }
 
-pub fn write(out: &mut dyn Write, format: Format, plan: &Plan, alerts: &[Alert], files: &[InputFile]) -> io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    format: Format,
+    plan: &Plan,
+    alerts: &[Alert],
+    files: &[InputFile],
+) -> io::Result<()> {
     match format {
         Format::Jsonl => jsonl(out, plan, alerts, files),
         Format::Table => table(out, plan, alerts),
@@ -66,11 +72,20 @@ fn text(v: &serde_json::value::RawValue) -> String {
 
 fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
     for (r, rule) in plan.rules.iter().enumerate() {
-        let rows: Vec<Vec<String>> = alerts.iter().filter(|a| a.rule == r).map(|a| a.fields.iter().map(|f| text(f)).collect()).collect();
+        let rows: Vec<Vec<String>> =
+            alerts.iter().filter(|a| a.rule == r).map(|a| a.fields.iter().map(|f| text(f)).collect()).collect();
         if rows.is_empty() {
             continue;
         }
-        writeln!(out, "{} [{}] ({}): {} alert{}", rule.title(), rule.level(), rule.id(), rows.len(), if rows.len() == 1 { "" } else { "s" })?;
+        writeln!(
+            out,
+            "{} [{}] ({}): {} alert{}",
+            rule.title(),
+            rule.level(),
+            rule.id(),
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" }
+        )?;
         let headers: Vec<&str> = rule.output.iter().map(|o| o.name.as_str()).collect();
         let widths: Vec<usize> = headers
             .iter()
@@ -78,10 +93,21 @@ fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
             .map(|(i, h)| rows.iter().map(|r| r[i].chars().count()).chain([h.len()]).max().unwrap_or(0))
             .collect();
         let line = |cells: Vec<&str>| -> String {
-            cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
         };
         writeln!(out, "{}", line(headers.clone()))?;
-        writeln!(out, "{}", line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()))?;
+        writeln!(
+            out,
+            "{}",
+            line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect())
+        )?;
         for row in &rows {
             writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
         }
@@ -103,7 +129,12 @@ fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) 
             }
         }
     }
-    let header: Vec<String> = ["rule_id", "rule_title", "level"].iter().map(|s| s.to_string()).chain(columns.iter().map(|c| csv_cell(c))).chain(["evidence".to_string()]).collect();
+    let header: Vec<String> = ["rule_id", "rule_title", "level"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(columns.iter().map(|c| csv_cell(c)))
+        .chain(["evidence".to_string()])
+        .collect();
     writeln!(out, "{}", header.join(","))?;
     for a in alerts {
         let rule = &plan.rules[a.rule];

@@ -93,7 +93,12 @@ const CHUNK_LINES: usize = 4096;
 pub fn run(plan: &Plan, files: &[InputFile], now: i64) -> Outcome {
     let start = Instant::now();
     let index = FieldIndex::new(&plan.columns);
-    let mut stats = Stats { files: files.len(), records: vec![0; plan.tables.len()], alerts: vec![0; plan.rules.len()], ..Stats::default() };
+    let mut stats = Stats {
+        files: files.len(),
+        records: vec![0; plan.tables.len()],
+        alerts: vec![0; plan.rules.len()],
+        ..Stats::default()
+    };
     let mut problems = Vec::new();
     let mut rows: Vec<Vec<Row>> = plan.tables.iter().map(|_| Vec::new()).collect();
     // passing[rule][source]: kept records whose filter for that source holds.
@@ -103,7 +108,10 @@ pub fn run(plan: &Plan, files: &[InputFile], now: i64) -> Outcome {
         let data = match std::fs::read(&file.path) {
             Ok(d) => d,
             Err(e) => {
-                problems.push(Problem { pos: Pos { file: file_no as u32, line: 0 }, message: format!("cannot read file: {e}") });
+                problems.push(Problem {
+                    pos: Pos { file: file_no as u32, line: 0 },
+                    message: format!("cannot read file: {e}"),
+                });
                 stats.malformed += 1;
                 continue;
             }
@@ -171,7 +179,15 @@ struct Chunk {
     bad_values: u64,
 }
 
-fn read_chunk(plan: &Plan, index: &FieldIndex, data: &[u8], lines: &[(usize, usize)], file: u32, first_line: usize, now: i64) -> Chunk {
+fn read_chunk(
+    plan: &Plan,
+    index: &FieldIndex,
+    data: &[u8],
+    lines: &[(usize, usize)],
+    file: u32,
+    first_line: usize,
+    now: i64,
+) -> Chunk {
     let mut out = Chunk { records: vec![0; plan.tables.len()], ..Chunk::default() };
     let mut fields = Vec::new();
     for (i, &(s, e)) in lines.iter().enumerate() {
@@ -184,7 +200,8 @@ fn read_chunk(plan: &Plan, index: &FieldIndex, data: &[u8], lines: &[(usize, usi
         let table_name = match &fields[plan.type_column as usize] {
             Some((JsonScalar::Str(s), _)) if !s.is_empty() => s.clone(),
             _ => {
-                out.problems.push(Problem { pos, message: "the record has no `Type` field, so its table is unknown".into() });
+                out.problems
+                    .push(Problem { pos, message: "the record has no `Type` field, so its table is unknown".into() });
                 continue;
             }
         };
@@ -253,7 +270,14 @@ impl Columns for Pair<'_> {
     }
 }
 
-fn evaluate_rule(plan: &Plan, r: usize, rule: &CheckedRule, rows: &[Vec<Row>], passing: &[Vec<RowRef>], now: i64) -> Vec<Alert> {
+fn evaluate_rule(
+    plan: &Plan,
+    r: usize,
+    rule: &CheckedRule,
+    rows: &[Vec<Row>],
+    passing: &[Vec<RowRef>],
+    now: i64,
+) -> Vec<Alert> {
     let get = |rr: RowRef| (&rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
     let mut alerts = Vec::new();
     if rule.sources.len() == 1 {
@@ -270,7 +294,8 @@ fn evaluate_rule(plan: &Plan, r: usize, rule: &CheckedRule, rows: &[Vec<Row>], p
     let build_left = a.len() <= b.len();
     let (build, probe) = if build_left { (a, b) } else { (b, a) };
     let as_real: Vec<bool> = rule.join.iter().map(|k| k.left.ty == Type::Real || k.right.ty == Type::Real).collect();
-    let key_exprs = |left: bool| -> Vec<&TExpr> { rule.join.iter().map(|k| if left { &k.left } else { &k.right }).collect() };
+    let key_exprs =
+        |left: bool| -> Vec<&TExpr> { rule.join.iter().map(|k| if left { &k.left } else { &k.right }).collect() };
     let (build_keys, probe_keys) = (key_exprs(build_left), key_exprs(!build_left));
 
     let mut table: HashMap<Key, Vec<u32>, foldhash::fast::RandomState> = HashMap::default();
@@ -299,10 +324,15 @@ fn evaluate_rule(plan: &Plan, r: usize, rule: &CheckedRule, rows: &[Vec<Row>], p
                         Pair { rows: [prow, brow], tables: [ptable, btable] }
                     };
                     if let Some(m) = &rule.mismatch
-                        && !eval::holds(m, &pair, now) {
-                            return None;
-                        }
-                    Some(Alert { rule: r, evidence: vec![pair.rows[0].pos, pair.rows[1].pos], fields: output(rule, &pair, now) })
+                        && !eval::holds(m, &pair, now)
+                    {
+                        return None;
+                    }
+                    Some(Alert {
+                        rule: r,
+                        evidence: vec![pair.rows[0].pos, pair.rows[1].pos],
+                        fields: output(rule, &pair, now),
+                    })
                 })
                 .collect::<Vec<_>>()
         })
@@ -364,9 +394,10 @@ fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Vec<Box<RawValue>> {
                 let table = pair.tables[c.source];
                 if let Some(slot) = table.slot(c.id)
                     && let Some(raw) = &pair.rows[c.source].raw[slot]
-                        && !(o.expr.ty == Type::String && &**raw == "null") {
-                            return RawValue::from_string(raw.to_string()).expect("raw JSON from the input is valid");
-                        }
+                    && !(o.expr.ty == Type::String && &**raw == "null")
+                {
+                    return RawValue::from_string(raw.to_string()).expect("raw JSON from the input is valid");
+                }
             }
             let v = eval::eval(&o.expr, pair, now);
             serde_json::value::to_raw_value(&v.to_json()).expect("a JSON value serialises")

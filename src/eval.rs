@@ -24,7 +24,9 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
     match &e.kind {
         TKind::Literal(l) => literal(l),
         TKind::Column(c) => {
-            let v = cx.column(c.source, c.id).unwrap_or_else(|| Value::absent(if c.path.is_empty() { e.ty } else { crate::types::Type::Dynamic }));
+            let v = cx
+                .column(c.source, c.id)
+                .unwrap_or_else(|| Value::absent(if c.path.is_empty() { e.ty } else { crate::types::Type::Dynamic }));
             if c.path.is_empty() { v } else { walk_path(v, &c.path) }
         }
         TKind::Unary(UnaryOp::Not, x) => match eval(x, cx, now).undynamic() {
@@ -72,9 +74,9 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
             for item in list {
                 match eval(item, cx, now) {
                     Value::List(inner) => items.extend(inner),
-                    Value::Dynamic(d) if d.is_array() => {
-                        items.extend(d.as_array().into_iter().flatten().map(|j| Value::Dynamic(Arc::new(j.clone())).undynamic()))
-                    }
+                    Value::Dynamic(d) if d.is_array() => items.extend(
+                        d.as_array().into_iter().flatten().map(|j| Value::Dynamic(Arc::new(j.clone())).undynamic()),
+                    ),
                     v => items.push(v.undynamic()),
                 }
             }
@@ -227,11 +229,7 @@ pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
 }
 
 fn eq_ignore_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.to_lowercase() == b.to_lowercase()
-    }
+    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
 }
 
 fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
@@ -264,8 +262,12 @@ fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
         (BinaryOp::Add | BinaryOp::Sub, DateTime(a), Timespan(b)) => i(a, b).map_or(Null, DateTime),
         (BinaryOp::Add, Timespan(a), DateTime(b)) => a.checked_add(b).map_or(Null, DateTime),
         (BinaryOp::Add | BinaryOp::Sub, Timespan(a), Timespan(b)) => i(a, b).map_or(Null, Timespan),
-        (BinaryOp::Mul, Timespan(a), Long(b)) | (BinaryOp::Mul, Long(b), Timespan(a)) => a.checked_mul(b).map_or(Null, Timespan),
-        (BinaryOp::Mul, Timespan(a), Real(b)) | (BinaryOp::Mul, Real(b), Timespan(a)) => Timespan((a as f64 * b) as i64),
+        (BinaryOp::Mul, Timespan(a), Long(b)) | (BinaryOp::Mul, Long(b), Timespan(a)) => {
+            a.checked_mul(b).map_or(Null, Timespan)
+        }
+        (BinaryOp::Mul, Timespan(a), Real(b)) | (BinaryOp::Mul, Real(b), Timespan(a)) => {
+            Timespan((a as f64 * b) as i64)
+        }
         (BinaryOp::Div, Timespan(a), Long(b)) => a.checked_div(b).map_or(Null, Timespan),
         (BinaryOp::Div, Timespan(a), Real(b)) if b != 0.0 => Timespan((a as f64 / b) as i64),
         (BinaryOp::Div, Timespan(a), Timespan(b)) if b != 0 => Real(a as f64 / b as f64),

@@ -276,7 +276,10 @@ mod tests {
     #[test]
     fn ipv6_match_maps_ipv4() {
         assert_eq!(call("ipv6_is_match", vec![s("::ffff:1.2.3.4"), s("1.2.3.4")]), Value::Bool(true));
-        assert_eq!(call("ipv6_is_match", vec![s("fe80::85d:e82c:9446:7994"), s("fe80::85d:e82c:9446:7995")]), Value::Bool(false));
+        assert_eq!(
+            call("ipv6_is_match", vec![s("fe80::85d:e82c:9446:7994"), s("fe80::85d:e82c:9446:7995")]),
+            Value::Bool(false)
+        );
         assert_eq!(
             call("ipv6_is_match", vec![s("fe80::85d:e82c:9446:7994"), s("fe80::85d:e82c:9446:7995"), Value::Long(120)]),
             Value::Bool(true)

@@ -24,7 +24,8 @@ pub struct InputFile {
 pub fn discover(inputs: &[PathBuf]) -> io::Result<Vec<InputFile>> {
     let mut out = Vec::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", input.display())))?;
+        let meta =
+            std::fs::metadata(input).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", input.display())))?;
         if meta.is_dir() {
             walk(input, &mut out)?;
         } else {
@@ -233,7 +234,8 @@ mod tests {
 
     #[test]
     fn keeps_only_wanted_fields_raw() {
-        let got = parse(r#"{"Type":"T","A":"x\"y","B":[1,{"c":2}],"C":2.50,"D":null}"#, &["Type", "C", "B", "Z"]).unwrap();
+        let got =
+            parse(r#"{"Type":"T","A":"x\"y","B":[1,{"c":2}],"C":2.50,"D":null}"#, &["Type", "C", "B", "Z"]).unwrap();
         assert_eq!(got, vec![Some("\"T\"".into()), Some("2.50".into()), Some("[1,{\"c\":2}]".into()), None]);
     }
 

@@ -43,7 +43,10 @@ use std::sync::Arc;
 
 /// Loads, parses and checks rule files. Returns the rules that passed and
 /// every diagnostic found (errors and warnings), across all files.
-pub fn compile_rules(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> (Vec<check::CheckedRule>, Vec<Diagnostic>) {
+pub fn compile_rules(
+    files: &[Arc<SourceFile>],
+    catalog: &table::Catalog,
+) -> (Vec<check::CheckedRule>, Vec<Diagnostic>) {
     let mut rules = Vec::new();
     let mut diagnostics = Vec::new();
     for file in files {
@@ -83,7 +86,8 @@ pub fn read_rule_files(paths: &[std::path::PathBuf]) -> std::io::Result<Vec<Arc<
 }
 
 fn collect_yaml(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>, explicit: bool) -> std::io::Result<()> {
-    let meta = std::fs::metadata(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     if meta.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)?.filter_map(Result::ok).map(|e| e.path()).collect();
         entries.sort();

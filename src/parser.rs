@@ -29,9 +29,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::postfix(Rule::between)
             | Op::postfix(Rule::in_list))
         .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-        .op(Op::infix(Rule::mul, Assoc::Left)
-            | Op::infix(Rule::div, Assoc::Left)
-            | Op::infix(Rule::rem, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left) | Op::infix(Rule::rem, Assoc::Left))
         .op(Op::prefix(Rule::neg))
 });
 
@@ -108,10 +106,7 @@ fn parse_operations(pairs: Pairs<Rule>, src: &ExprSource) -> Result<Expr> {
                     let op = if keyword == "has_any" {
                         InOp::HasAny
                     } else {
-                        InOp::In {
-                            negated: keyword.starts_with('!'),
-                            case_insensitive: keyword.ends_with('~'),
-                        }
+                        InOp::In { negated: keyword.starts_with('!'), case_insensitive: keyword.ends_with('~') }
                     };
                     let list = inner.map(|p| parse_expr_pair(p, src)).collect::<Result<_>>()?;
                     ExprKind::In { expr: Box::new(lhs.clone()), op, list }
@@ -193,7 +188,9 @@ fn parse_primary(pair: Pair<Rule>, src: &ExprSource) -> Result<Expr> {
                 Ok(n) => lit(Literal::Long(n)),
                 Err(_) => match text.parse::<f64>() {
                     Ok(f) => lit(Literal::Real(f)),
-                    Err(_) => Err(Diagnostic::new(Code::ExprSyntax, format!("invalid number `{text}`")).at(src.file, sp)),
+                    Err(_) => {
+                        Err(Diagnostic::new(Code::ExprSyntax, format!("invalid number `{text}`")).at(src.file, sp))
+                    }
                 },
             }
         }
@@ -204,7 +201,11 @@ fn parse_primary(pair: Pair<Rule>, src: &ExprSource) -> Result<Expr> {
             let per = datetime::unit_ticks(unit).unwrap_or_else(|| unreachable!("duration unit {unit:?}"));
             let ticks = amount * per as f64;
             if !ticks.is_finite() || ticks.abs() > i64::MAX as f64 {
-                return Err(Diagnostic::new(Code::ExprSyntax, format!("duration `{}` is out of range", sp_text(&sp, src))).at(src.file, sp));
+                return Err(Diagnostic::new(
+                    Code::ExprSyntax,
+                    format!("duration `{}` is out of range", sp_text(&sp, src)),
+                )
+                .at(src.file, sp));
             }
             lit(Literal::Timespan(ticks.round() as i64))
         }
@@ -296,8 +297,11 @@ fn check_brackets(text: &str, src: &ExprSource) -> Result<()> {
             '(' | '[' => {
                 stack.push((i, c));
                 if stack.len() > MAX_NESTING {
-                    return Err(Diagnostic::new(Code::ExprSyntax, format!("brackets nested deeper than {MAX_NESTING} levels"))
-                        .at(src.file, src.map.span(i, i + 1)));
+                    return Err(Diagnostic::new(
+                        Code::ExprSyntax,
+                        format!("brackets nested deeper than {MAX_NESTING} levels"),
+                    )
+                    .at(src.file, src.map.span(i, i + 1)));
                 }
             }
             ')' | ']' => {
@@ -331,8 +335,20 @@ fn check_brackets(text: &str, src: &ExprSource) -> Result<()> {
 fn describe(rule: &Rule) -> &'static str {
     match rule {
         Rule::EOI => "end of expression",
-        Rule::or | Rule::and | Rule::cmp | Rule::str_op | Rule::matches | Rule::add | Rule::sub | Rule::mul
-        | Rule::div | Rule::rem | Rule::between | Rule::between_kw | Rule::in_list | Rule::in_kw => "an operator",
+        Rule::or
+        | Rule::and
+        | Rule::cmp
+        | Rule::str_op
+        | Rule::matches
+        | Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div
+        | Rule::rem
+        | Rule::between
+        | Rule::between_kw
+        | Rule::in_list
+        | Rule::in_kw => "an operator",
         Rule::call | Rule::field | Rule::ident => "a column or function name",
         Rule::datetime | Rule::duration | Rule::number | Rule::string | Rule::boolean | Rule::null => "a value",
         Rule::duration_unit => "a duration unit (`d`, `h`, `m`, `s`, `ms`)",
@@ -345,10 +361,10 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, src: &ExprSource) -> Di
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let found = text[pos..].split_whitespace().next().map_or_else(
-        || "end of expression".to_string(),
-        |t| format!("`{}`", t.chars().take(20).collect::<String>()),
-    );
+    let found = text[pos..]
+        .split_whitespace()
+        .next()
+        .map_or_else(|| "end of expression".to_string(), |t| format!("`{}`", t.chars().take(20).collect::<String>()));
     let message = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
             let mut wanted: Vec<&str> = positives.iter().map(describe).collect();
@@ -359,7 +375,8 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, src: &ExprSource) -> Di
         ErrorVariant::ParsingError { .. } => format!("unexpected {found}"),
         ErrorVariant::CustomError { message } => message.clone(),
     };
-    let end = text[pos..].find(char::is_whitespace).map_or(text.len(), |n| pos + n).max(pos + 1).min(text.len().max(pos));
+    let end =
+        text[pos..].find(char::is_whitespace).map_or(text.len(), |n| pos + n).max(pos + 1).min(text.len().max(pos));
     let mut d = Diagnostic::new(Code::ExprSyntax, message).at(src.file, src.map.span(pos, end));
     if text[pos..].starts_with('=') && !text[pos..].starts_with("==") && !text[pos..].starts_with("=~") {
         d = d.help("compare with `==`; a single `=` is not an operator");
@@ -449,20 +466,29 @@ mod tests {
     fn operators() {
         assert_eq!(p("a =~ 'X' and b !~ \"y\""), "(and (=~ a \"X\") (!~ b \"y\"))");
         assert_eq!(p("a !contains_cs 'x'"), "(!contains_cs a \"x\")");
-        assert_eq!(p("a has 'x' or a startswith 'y' or a endswith_cs 'z'"), "(or (or (has a \"x\") (startswith a \"y\")) (endswith_cs a \"z\"))");
+        assert_eq!(
+            p("a has 'x' or a startswith 'y' or a endswith_cs 'z'"),
+            "(or (or (has a \"x\") (startswith a \"y\")) (endswith_cs a \"z\"))"
+        );
         assert_eq!(p("a matches regex @'^\\d+$'"), "(matches regex a \"^\\\\d+$\")");
         assert_eq!(p("a !between (1..2)"), "(!between a 1 2)");
         assert_eq!(p("a in ('x', 'y')"), "(In { negated: false, case_insensitive: false } a [\"x\" \"y\"])");
         assert_eq!(p("a !in~ ('x')"), "(In { negated: true, case_insensitive: true } a [\"x\"])");
         assert_eq!(p("a has_any ('x')"), "(HasAny a [\"x\"])");
-        assert_eq!(p("a <= 1 and b >= 2 and c < 3 and d > 4 and e != 5"), "(and (and (and (and (<= a 1) (>= b 2)) (< c 3)) (> d 4)) (!= e 5))");
+        assert_eq!(
+            p("a <= 1 and b >= 2 and c < 3 and d > 4 and e != 5"),
+            "(and (and (and (and (<= a 1) (>= b 2)) (< c 3)) (> d 4)) (!= e 5))"
+        );
     }
 
     #[test]
     fn literals() {
         assert_eq!(p("[1, 2.5, 'a', true, null]"), "[1 2.5 \"a\" true null]");
         assert_eq!(p("dynamic(['a'])"), "[\"a\"]");
-        assert_eq!(p("1h + 15m + 10s + 250ms + 1d"), "(+ (+ (+ (+ timespan(36000000000) timespan(9000000000)) timespan(100000000)) timespan(2500000)) timespan(864000000000))");
+        assert_eq!(
+            p("1h + 15m + 10s + 250ms + 1d"),
+            "(+ (+ (+ (+ timespan(36000000000) timespan(9000000000)) timespan(100000000)) timespan(2500000)) timespan(864000000000))"
+        );
         assert_eq!(p("1.5h"), "timespan(54000000000)");
         assert_eq!(p("datetime(2026-07-16T02:00:45.0159703Z)"), "datetime(2026-07-16T02:00:45.0159703Z)");
         assert_eq!(p("'it\\'s' == \"a\\\"b\\n\""), "(== \"it's\" \"a\\\"b\\n\")");
@@ -497,9 +523,21 @@ mod tests {
         assert_eq!(err("a == b)"), ("unmatched `)`".into(), (1, 7)));
         assert_eq!(err("f(a]"), ("`(` is closed by `]`".into(), (1, 2)));
         assert_eq!(err("a = b"), ("unexpected `=`: expected an operator or end of expression".into(), (1, 3)));
-        assert_eq!(err("a == "), ("unexpected end of expression: expected a column or function name, a value or an expression".into(), (1, 6)));
-        assert_eq!(err("a == 'x"), ("unexpected `'x`: expected a column or function name, a value or an expression".into(), (1, 6)));
-        assert_eq!(err("30x > 1"), ("unexpected `x`: expected a duration unit (`d`, `h`, `m`, `s`, `ms`)".into(), (1, 3)));
+        assert_eq!(
+            err("a == "),
+            (
+                "unexpected end of expression: expected a column or function name, a value or an expression".into(),
+                (1, 6)
+            )
+        );
+        assert_eq!(
+            err("a == 'x"),
+            ("unexpected `'x`: expected a column or function name, a value or an expression".into(), (1, 6))
+        );
+        assert_eq!(
+            err("30x > 1"),
+            ("unexpected `x`: expected a duration unit (`d`, `h`, `m`, `s`, `ms`)".into(), (1, 3))
+        );
         assert_eq!(err("x == datetime(yesterday)"), ("invalid datetime `yesterday`".into(), (1, 6)));
         assert_eq!(err("a == 'b\\q'"), ("unknown escape `\\q` in string".into(), (1, 6)));
         assert_eq!(err(""), ("empty expression".into(), (1, 1)));

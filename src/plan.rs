@@ -80,7 +80,12 @@ pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {
                 let t = match tables.iter().position(|t| &t.name == name) {
                     Some(t) => t,
                     None => {
-                        tables.push(TablePlan { name: name.clone(), projection: Vec::new(), slot_of: Vec::new(), users: Vec::new() });
+                        tables.push(TablePlan {
+                            name: name.clone(),
+                            projection: Vec::new(),
+                            slot_of: Vec::new(),
+                            users: Vec::new(),
+                        });
                         tables.len() - 1
                     }
                 };

@@ -130,19 +130,21 @@ impl Loader<'_> {
             }
         };
         if let Some(level) = &level
-            && !LEVELS.contains(&level.value.as_str()) {
-                let d = self
-                    .error(level.span, format!("invalid `level` `{}`", level.value))
-                    .help(format!("one of: {}", LEVELS.join(", ")));
-                self.push(d);
-            }
+            && !LEVELS.contains(&level.value.as_str())
+        {
+            let d = self
+                .error(level.span, format!("invalid `level` `{}`", level.value))
+                .help(format!("one of: {}", LEVELS.join(", ")));
+            self.push(d);
+        }
         if let Some(status) = &status
-            && !STATUSES.contains(&status.value.as_str()) {
-                let d = self
-                    .error(status.span, format!("invalid `status` `{}`", status.value))
-                    .help(format!("one of: {}", STATUSES.join(", ")));
-                self.push(d);
-            }
+            && !STATUSES.contains(&status.value.as_str())
+        {
+            let d = self
+                .error(status.span, format!("invalid `status` `{}`", status.value))
+                .help(format!("one of: {}", STATUSES.join(", ")));
+            self.push(d);
+        }
         Some(RuleDoc {
             file: self.file.clone(),
             root: root.clone(),
@@ -233,8 +235,10 @@ impl Loader<'_> {
                     .filter_map(|(alias, expr)| Some((self.ident(alias), self.expr(expr, "filter")?)))
                     .collect(),
                 None => {
-                    let d = self
-                        .error(f.span, format!("`filter` must map each source alias to an expression, found {}", f.type_name()));
+                    let d = self.error(
+                        f.span,
+                        format!("`filter` must map each source alias to an expression, found {}", f.type_name()),
+                    );
                     self.push(d);
                     Vec::new()
                 }
@@ -249,7 +253,10 @@ impl Loader<'_> {
                     .filter_map(|(name, expr)| Some((self.ident(name), self.expr(expr, "output")?)))
                     .collect(),
                 None => {
-                    let d = self.error(o.span, format!("`output` must map column names to expressions, found {}", o.type_name()));
+                    let d = self.error(
+                        o.span,
+                        format!("`output` must map column names to expressions, found {}", o.type_name()),
+                    );
                     self.push(d);
                     Vec::new()
                 }
@@ -274,7 +281,8 @@ impl Loader<'_> {
             return None;
         };
         let Some(entries) = sources.as_map() else {
-            let d = self.error(sources.span, format!("`sources` must map aliases to tables, found {}", sources.type_name()));
+            let d = self
+                .error(sources.span, format!("`sources` must map aliases to tables, found {}", sources.type_name()));
             self.push(d);
             return None;
         };

@@ -33,10 +33,7 @@ impl ScalarMap {
         for (i, ch) in value.char_indices() {
             let mut buf = [0u8; 4];
             let bytes = ch.encode_utf8(&mut buf).as_bytes();
-            let found = src[pos..limit(pos)]
-                .windows(bytes.len())
-                .position(|w| w == bytes)
-                .map(|p| pos + p);
+            let found = src[pos..limit(pos)].windows(bytes.len()).position(|w| w == bytes).map(|p| pos + p);
             let at = match found {
                 // A folded line break stands for a space the file doesn't have.
                 Some(p) if ch == ' ' && src[pos..p].contains(&b'\n') => pos,

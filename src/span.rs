@@ -17,10 +17,7 @@ impl Span {
     }
 
     pub fn at(offset: usize) -> Self {
-        Span {
-            start: offset,
-            end: offset,
-        }
+        Span { start: offset, end: offset }
     }
 
     /// The smallest span covering both.
@@ -53,14 +50,9 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: String) -> Arc<Self> {
-        let line_starts = std::iter::once(0)
-            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
-            .collect();
-        Arc::new(SourceFile {
-            path: path.into(),
-            text,
-            line_starts,
-        })
+        let line_starts =
+            std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+        Arc::new(SourceFile { path: path.into(), text, line_starts })
     }
 
     pub fn path(&self) -> &Path {
@@ -72,9 +64,7 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self.text[start..floor_char_boundary(&self.text, offset)]
-            .chars()
-            .count();
+        let col = self.text[start..floor_char_boundary(&self.text, offset)].chars().count();
         (line + 1, col + 1)
     }
 
@@ -85,10 +75,7 @@ impl SourceFile {
         };
         let rest = &self.text[start..];
         let line_end = rest.find('\n').unwrap_or(rest.len());
-        rest[..line_end]
-            .char_indices()
-            .nth(col.saturating_sub(1))
-            .map_or(start + line_end, |(i, _)| start + i)
+        rest[..line_end].char_indices().nth(col.saturating_sub(1)).map_or(start + line_end, |(i, _)| start + i)
     }
 
     /// The text of a 1-based line, without its line ending.
@@ -96,10 +83,7 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(line)
-            .map_or(self.text.len(), |&e| e - 1);
+        let end = self.line_starts.get(line).map_or(self.text.len(), |&e| e - 1);
         self.text[start..end.max(start)].trim_end_matches('\r')
     }
 }

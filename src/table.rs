@@ -46,8 +46,7 @@ impl TableDef {
 
     /// `help:` text for a column name this table does not have.
     pub fn suggest(&self, name: &str) -> Option<String> {
-        did_you_mean(name, self.columns.iter().map(|c| c.name.as_str()))
-            .map(|c| format!("did you mean `{c}`?"))
+        did_you_mean(name, self.columns.iter().map(|c| c.name.as_str())).map(|c| format!("did you mean `{c}`?"))
     }
 }
 
@@ -63,9 +62,8 @@ impl Catalog {
         let mut catalog = Catalog::default();
         for (path, text) in crate::builtin::TABLES {
             let file = SourceFile::new(*path, (*text).to_string());
-            let table = parse_table(&file).unwrap_or_else(|d| {
-                panic!("built-in table definition is invalid (a build bug):\n{d}")
-            });
+            let table = parse_table(&file)
+                .unwrap_or_else(|d| panic!("built-in table definition is invalid (a build bug):\n{d}"));
             catalog.insert(table);
         }
         catalog
@@ -88,8 +86,7 @@ impl Catalog {
     }
 
     pub fn suggest(&self, name: &str) -> Option<String> {
-        did_you_mean(name, self.tables.iter().map(|t| t.name.as_str()))
-            .map(|t| format!("did you mean `{t}`?"))
+        did_you_mean(name, self.tables.iter().map(|t| t.name.as_str())).map(|t| format!("did you mean `{t}`?"))
     }
 }
 

@@ -35,10 +35,8 @@ impl Type {
         })
     }
 
-    pub const COLUMN_TYPES: &'static [&'static str] = &[
-        "bool", "int", "long", "real", "double", "decimal", "string", "guid", "datetime",
-        "timespan", "dynamic",
-    ];
+    pub const COLUMN_TYPES: &'static [&'static str] =
+        &["bool", "int", "long", "real", "double", "decimal", "string", "guid", "datetime", "timespan", "dynamic"];
 
     pub fn is_numeric(self) -> bool {
         matches!(self, Type::Long | Type::Real)
@@ -56,9 +54,7 @@ impl Type {
 
     /// Whether `self` is, or may at run time be, a `want`.
     pub fn fits(self, want: Type) -> bool {
-        self == want
-            || matches!(self, Type::Dynamic | Type::Null)
-            || (want == Type::Real && self == Type::Long)
+        self == want || matches!(self, Type::Dynamic | Type::Null) || (want == Type::Real && self == Type::Long)
     }
 }
 

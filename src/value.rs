@@ -124,7 +124,9 @@ impl<'a> Value<'a> {
             Value::Dynamic(d) => match d.as_ref() {
                 serde_json::Value::Null => Value::Null,
                 serde_json::Value::Bool(b) => Value::Bool(*b),
-                serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Long),
+                serde_json::Value::Number(n) => {
+                    n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Long)
+                }
                 serde_json::Value::String(s) => Value::Str(Cow::Owned(s.clone())),
                 _ => Value::Dynamic(d),
             },
@@ -176,11 +178,7 @@ impl<'a> Value<'a> {
             },
             (J::Str(s), Type::Long) => {
                 let t = s.trim();
-                if t.is_empty() {
-                    Value::Null
-                } else {
-                    Value::Long(t.parse::<i64>().map_err(|_| BadType)?)
-                }
+                if t.is_empty() { Value::Null } else { Value::Long(t.parse::<i64>().map_err(|_| BadType)?) }
             }
             (J::Num(n), Type::Real) => Value::Real(n.parse().map_err(|_| BadType)?),
             (J::Str(s), Type::Real) => {
@@ -207,7 +205,11 @@ impl<'a> Value<'a> {
                 }
             }
             (J::Str(s), Type::Timespan) => {
-                if s.trim().is_empty() { Value::Null } else { Value::Timespan(parse_timespan(&s).ok_or(BadType)?) }
+                if s.trim().is_empty() {
+                    Value::Null
+                } else {
+                    Value::Timespan(parse_timespan(&s).ok_or(BadType)?)
+                }
             }
             (json, Type::Dynamic) => Value::Dynamic(Arc::new(json.to_json())),
             _ => return Err(BadType),

@@ -70,10 +70,7 @@ impl Node {
 
     /// The key node and value node of the entry `key`.
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(k, v)| (k, v))
+        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v))
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -98,11 +95,9 @@ impl Node {
             NodeKind::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             NodeKind::Str(s) => J::String(s.clone()),
             NodeKind::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
-            NodeKind::Map(m) => J::Object(
-                m.iter()
-                    .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json()))
-                    .collect(),
-            ),
+            NodeKind::Map(m) => {
+                J::Object(m.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json())).collect())
+            }
         }
     }
 
@@ -112,11 +107,7 @@ impl Node {
         for token in pointer.split('/').skip(1) {
             let token = token.replace("~1", "/").replace("~0", "~");
             node = match &node.kind {
-                NodeKind::Map(m) => {
-                    &m.iter()
-                        .find(|(k, _)| k.scalar_text().as_deref() == Some(&token))?
-                        .1
-                }
+                NodeKind::Map(m) => &m.iter().find(|(k, _)| k.scalar_text().as_deref() == Some(&token))?.1,
                 NodeKind::Seq(s) => s.get(token.parse::<usize>().ok()?)?,
                 _ => return None,
             };
@@ -128,11 +119,7 @@ impl Node {
     pub fn pointer_key(&self, pointer: &str) -> Option<&Node> {
         let (parent, last) = pointer.rsplit_once('/')?;
         let last = last.replace("~1", "/").replace("~0", "~");
-        self.pointer(parent)?
-            .as_map()?
-            .iter()
-            .find(|(k, _)| k.scalar_text().as_deref() == Some(&last))
-            .map(|(k, _)| k)
+        self.pointer(parent)?.as_map()?.iter().find(|(k, _)| k.scalar_text().as_deref() == Some(&last)).map(|(k, _)| k)
     }
 }
 
@@ -143,23 +130,16 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
         let message = e.without_snippet().to_string();
         let message = strip_position_suffix(&message);
         let (code, help) = if message.starts_with("duplicate mapping key") {
-            (
-                Code::DuplicateKey,
-                Some("each key may appear once in a mapping; remove or rename one"),
-            )
+            (Code::DuplicateKey, Some("each key may appear once in a mapping; remove or rename one"))
         } else {
             (Code::YamlSyntax, None)
         };
-        let message = message
-            .split(", set DuplicateKeyPolicy")
-            .next()
-            .unwrap_or(message)
-            .to_string();
+        let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message).to_string();
         let span = e.location().map(|loc| {
-            let start = loc.span().byte_offset().map_or_else(
-                || file.offset_of(loc.line() as usize, loc.column() as usize),
-                |o| o as usize,
-            );
+            let start = loc
+                .span()
+                .byte_offset()
+                .map_or_else(|| file.offset_of(loc.line() as usize, loc.column() as usize), |o| o as usize);
             let len = loc.span().byte_len().map_or(0, |l| l as usize);
             Span::new(start, (start + len).min(file.text.len()))
         });
@@ -200,10 +180,7 @@ impl<'de> Deserialize<'de> for Node {
         let loc = &s.referenced;
         let start = loc.span().byte_offset().unwrap_or(0) as usize;
         let len = loc.span().byte_len().unwrap_or(0) as usize;
-        Ok(Node {
-            kind: s.value,
-            span: Span::new(start, start.saturating_add(len)),
-        })
+        Ok(Node { kind: s.value, span: Span::new(start, start.saturating_add(len)) })
     }
 }
 
@@ -306,9 +283,6 @@ mod tests {
     #[test]
     fn converts_to_json() {
         let root = parse_str("a: [1, true, null, x]\nb: {c: 1.5}\n").unwrap();
-        assert_eq!(
-            root.to_json(),
-            serde_json::json!({"a": [1, true, null, "x"], "b": {"c": 1.5}})
-        );
+        assert_eq!(root.to_json(), serde_json::json!({"a": [1, true, null, "x"], "b": {"c": 1.5}}));
     }
 }

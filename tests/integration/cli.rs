@@ -100,13 +100,18 @@ fn empty_and_missing_join_keys_never_match() {
     null_key["SignInActivityId"] = Value::Null;
     let mut signin_no_key = signin(SP, "x", "203.0.113.7");
     signin_no_key.as_object_mut().unwrap().remove("UniqueTokenIdentifier");
-    let alerts = t1528(&[signin(SP, "", "203.0.113.7"), graph("", "198.51.100.9", 200, T), no_key, null_key, signin_no_key]);
+    let alerts =
+        t1528(&[signin(SP, "", "203.0.113.7"), graph("", "198.51.100.9", 200, T), no_key, null_key, signin_no_key]);
     assert!(alerts.is_empty(), "{alerts:?}");
 }
 
 #[test]
 fn join_is_case_sensitive_and_exact() {
-    let alerts = t1528(&[signin(SP, "AbCdEf", "203.0.113.7"), graph("abcdef", "198.51.100.9", 200, T), graph("AbCdEf ", "198.51.100.9", 200, T)]);
+    let alerts = t1528(&[
+        signin(SP, "AbCdEf", "203.0.113.7"),
+        graph("abcdef", "198.51.100.9", 200, T),
+        graph("AbCdEf ", "198.51.100.9", 200, T),
+    ]);
     assert!(alerts.is_empty(), "{alerts:?}");
 }
 
@@ -120,7 +125,8 @@ fn duplicate_right_keys_multiply_rows() {
         graph("dup", "198.51.100.9", 201, T),
     ]);
     assert_eq!(alerts.len(), 6);
-    let ev: Vec<(&str, &str)> = alerts.iter().map(|a| (a.evidence["activity"].as_str(), a.evidence["signin"].as_str())).collect();
+    let ev: Vec<(&str, &str)> =
+        alerts.iter().map(|a| (a.evidence["activity"].as_str(), a.evidence["signin"].as_str())).collect();
     assert_eq!(
         ev,
         [
@@ -189,14 +195,24 @@ fn kept(filter: &str, records: &[Value]) -> Vec<String> {
             r
         })
         .collect();
-    let run = Test::new().file("r.yml", filter_rule(filter)).records("in.json", &records).args(["run", "--now", NOW, "--rules", "r.yml", "in.json"]).run();
+    let run = Test::new()
+        .file("r.yml", filter_rule(filter))
+        .records("in.json", &records)
+        .args(["run", "--now", NOW, "--rules", "r.yml", "in.json"])
+        .run();
     run.code(0);
     run.alerts().iter().map(|a| a.fields["Id"].as_str().unwrap().to_string()).collect()
 }
 
 #[test]
 fn kusto_string_semantics() {
-    let recs = [json!({"UserAgent": "Mozilla"}), json!({"UserAgent": "mozilla"}), json!({}), json!({"UserAgent": null}), json!({"UserAgent": ""})];
+    let recs = [
+        json!({"UserAgent": "Mozilla"}),
+        json!({"UserAgent": "mozilla"}),
+        json!({}),
+        json!({"UserAgent": null}),
+        json!({"UserAgent": ""}),
+    ];
     assert_eq!(kept("UserAgent == 'Mozilla'", &recs), ["0"], "== is case-sensitive");
     assert_eq!(kept("UserAgent =~ 'MOZILLA'", &recs), ["0", "1"], "=~ ignores case");
     assert_eq!(kept("UserAgent != 'Mozilla'", &recs), ["1", "2", "3", "4"], "absent strings are \"\"");
@@ -235,7 +251,11 @@ fn kusto_numeric_and_time_semantics() {
 
 #[test]
 fn kusto_ip_functions() {
-    let recs = [json!({"IPAddress": "10.1.2.3"}), json!({"IPAddress": "::ffff:10.1.2.3"}), json!({"IPAddress": "2001:db8::1"})];
+    let recs = [
+        json!({"IPAddress": "10.1.2.3"}),
+        json!({"IPAddress": "::ffff:10.1.2.3"}),
+        json!({"IPAddress": "2001:db8::1"}),
+    ];
     assert_eq!(kept("ipv4_is_in_range(IPAddress, '10.0.0.0/8')", &recs), ["0"]);
     assert_eq!(kept("ipv6_is_match(IPAddress, '10.1.2.3')", &recs), ["0", "1"]);
     assert_eq!(kept("ipv6_is_match(IPAddress, '2001:db8::/32')", &recs), ["2"]);
@@ -244,10 +264,12 @@ fn kusto_ip_functions() {
 #[test]
 fn rule_errors_point_at_file_line_col_and_refuse_to_run() {
     let rule = filter_rule("IPAdress == '1.2.3.4'");
-    let run = Test::new().file("bad.yml", &rule).file("in.json", "").args(["run", "--rules", "bad.yml", "in.json"]).run();
+    let run =
+        Test::new().file("bad.yml", &rule).file("in.json", "").args(["run", "--rules", "bad.yml", "in.json"]).run();
     run.code(2);
     assert!(
-        run.stderr.contains("bad.yml:10:9: error[E202]: unknown column `IPAdress` in table `MicrosoftGraphActivityLogs`"),
+        run.stderr
+            .contains("bad.yml:10:9: error[E202]: unknown column `IPAdress` in table `MicrosoftGraphActivityLogs`"),
         "{}",
         run.stderr
     );
@@ -266,11 +288,18 @@ fn usage_errors_exit_2() {
 fn table_and_csv_formats() {
     let recs = [signin(SP, "u", "203.0.113.7"), graph("u", "198.51.100.9", 200, T)];
     let t = Test::new().records("in.json", &recs);
-    let csv = t.args(["run", "--now", NOW, "--format", "csv", "--rules"]).args([rules_dir().join("entra/service_principal_token_ip_mismatch.yml").to_str().unwrap(), "in.json"]).run();
+    let csv = t
+        .args(["run", "--now", NOW, "--format", "csv", "--rules"])
+        .args([rules_dir().join("entra/service_principal_token_ip_mismatch.yml").to_str().unwrap(), "in.json"])
+        .run();
     csv.code(0);
     let lines: Vec<&str> = csv.stdout.lines().collect();
     assert_eq!(lines[0], format!("rule_id,rule_title,level,{},evidence", SEED_COLUMNS.join(",")));
-    assert!(lines[1].contains(",2026-07-16T02:00:45.0159703Z,build-agent,203.0.113.7,198.51.100.9,sp-graph,key-1,"), "{}", lines[1]);
+    assert!(
+        lines[1].contains(",2026-07-16T02:00:45.0159703Z,build-agent,203.0.113.7,198.51.100.9,sp-graph,key-1,"),
+        "{}",
+        lines[1]
+    );
     assert_eq!(lines.len(), 2);
 
     let table = Test::new().records("in.json", &recs).args(["run", "--now", NOW, "--format", "table", "in.json"]).run();

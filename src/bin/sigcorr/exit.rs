@@ -2,5 +2,11 @@
 
 /// Success: the run completed (alerts or not), the rules are clean, the tests pass.
 pub const OK: u8 = 0;
+/// Findings: `lint` found problems at or above `--deny`; `test` had a failing case.
+#[allow(dead_code)]
+pub const FINDINGS: u8 = 1;
 /// Usage error, unreadable rules or inputs, or rules with errors.
 pub const ERROR: u8 = 2;
+/// `run` completed, but some input was skipped (malformed lines, unreadable files).
+#[allow(dead_code)]
+pub const INPUT_SKIPPED: u8 = 3;

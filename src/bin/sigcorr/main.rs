@@ -44,4 +44,3 @@ pub fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");
     exit::ERROR
 }
-

@@ -40,9 +40,10 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs) -> u8 {
     if let Some(n) = args.threads
-        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
-            return fail(format!("cannot start {n} threads: {e}"));
-        }
+        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global()
+    {
+        return fail(format!("cannot start {n} threads: {e}"));
+    }
     let now = match &args.now {
         Some(s) => match sigcorr::datetime::parse(s) {
             Some(t) => t,
@@ -116,7 +117,14 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
         return;
     }
     let s = &outcome.stats;
-    let _ = writeln!(err, "sigcorr: read {} lines from {} file{} in {:.2?}", s.lines, s.files, if s.files == 1 { "" } else { "s" }, s.elapsed);
+    let _ = writeln!(
+        err,
+        "sigcorr: read {} lines from {} file{} in {:.2?}",
+        s.lines,
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        s.elapsed
+    );
     for (t, n) in plan.tables.iter().zip(&s.records) {
         let _ = writeln!(err, "  {:>10}  {}", n, t.name);
     }
@@ -135,5 +143,4 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
         let _ = writeln!(err, "  {:>10}  alerts: {}", n, rule.title());
     }
     let _ = err.flush();
-
 }
