@@ -1,11 +1,14 @@
 //! Plan: all checked rules together. Numbers every column any rule reads
 //! (the projection each record is parsed into), lists which (rule, source)
 //! filters each table's records are tested against, and marks the columns
-//! alerts copy verbatim from the input.
+//! alerts copy verbatim from the input. Also decides which record fields
+//! the parser extracts: each projected column's Log Analytics name and its
+//! diagnostic-settings path ([`Plan::fields`]).
 
 use std::collections::HashMap;
 
 use crate::check::{CheckedRule, TExpr, TKind};
+use crate::input::Shape;
 use crate::table::Catalog;
 use crate::types::Type;
 
@@ -14,6 +17,20 @@ pub type ColumnId = u32;
 
 /// No slot: the table has no such column.
 pub const NO_SLOT: u32 = u32::MAX;
+
+/// A record field's number in the run: an index into [`Plan::fields`].
+pub type FieldId = u32;
+
+/// Where a projected column's value is in a record of one shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldSource {
+    /// The value of this field.
+    Field(FieldId),
+    /// The table's name (the `Type` column).
+    TableName,
+    /// Records of this shape do not carry the column: it is absent.
+    Absent,
+}
 
 #[derive(Debug)]
 pub struct Plan {
@@ -25,6 +42,16 @@ pub struct Plan {
     pub tables: Vec<TablePlan>,
     /// `sources[rule][source]`: indices into `tables`.
     pub sources: Vec<Vec<Vec<usize>>>,
+    /// Every record field the parser extracts, as a key path from the record
+    /// root: `["IPAddress"]`, `["properties", "ipAddress"]`.
+    pub fields: Vec<Vec<String>>,
+    /// The Log Analytics routing field, `Type`.
+    pub type_field: FieldId,
+    /// The diagnostic-settings routing field, `category`.
+    pub category_field: FieldId,
+    /// Diagnostic `category` to table name, for every catalog table with an
+    /// export (also tables no rule reads, to name them in the summary).
+    pub categories: HashMap<String, String>,
 }
 
 /// What the engine keeps of one table's records.
@@ -46,6 +73,14 @@ pub struct Projected {
     pub ty: Type,
     /// Some alert copies this column as it was in the input.
     pub keep_raw: bool,
+    /// Where the value is, indexed by [`Shape`].
+    pub from: [FieldSource; 2],
+}
+
+impl Projected {
+    pub fn source(&self, shape: Shape) -> FieldSource {
+        self.from[shape as usize]
+    }
 }
 
 impl TablePlan {
@@ -132,21 +167,59 @@ pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {
         let Some(col) = def.column(&columns[column as usize]) else { continue };
         match table.projection.iter_mut().find(|p| p.column == column) {
             Some(p) => p.keep_raw |= keep_raw,
-            None => table.projection.push(Projected { column, ty: col.ty, keep_raw }),
+            None => table.projection.push(Projected {
+                column,
+                ty: col.ty,
+                keep_raw,
+                from: [FieldSource::Absent, FieldSource::Absent],
+            }),
         }
     }
+
+    let mut fields: Vec<Vec<String>> = Vec::new();
+    let mut field_ids: HashMap<Vec<String>, FieldId> = HashMap::new();
+    let mut intern = |path: Vec<String>| -> FieldId {
+        *field_ids.entry(path.clone()).or_insert_with(|| {
+            fields.push(path);
+            (fields.len() - 1) as FieldId
+        })
+    };
+    let type_field = intern(vec!["Type".to_string()]);
+    let category_field = intern(vec!["category".to_string()]);
     for table in &mut tables {
         table.slot_of = vec![NO_SLOT; columns.len()];
-        for (slot, p) in table.projection.iter().enumerate() {
+        let def = catalog.get(&table.name);
+        for (slot, p) in table.projection.iter_mut().enumerate() {
             table.slot_of[p.column as usize] = slot as u32;
+            let name = &columns[p.column as usize];
+            if name == "Type" {
+                p.from = [FieldSource::TableName; 2];
+                continue;
+            }
+            p.from[Shape::LogAnalytics as usize] = FieldSource::Field(intern(vec![name.clone()]));
+            p.from[Shape::Diagnostic as usize] = match def.and_then(|d| d.diagnostic_path(name)) {
+                Some(path) => FieldSource::Field(intern(path.to_vec())),
+                None => FieldSource::Absent,
+            };
         }
     }
-    Plan { rules, columns, type_column: 0, tables, sources }
+    let categories = catalog
+        .tables()
+        .iter()
+        .filter_map(|t| t.diagnostic.as_ref().map(|d| (d.category.clone(), t.name.clone())))
+        .collect();
+    Plan { rules, columns, type_column: 0, tables, sources, fields, type_field, category_field, categories }
 }
 
 impl Plan {
     /// The table plan for a `Type` value, if any rule reads that table.
     pub fn table_index(&self, name: &str) -> Option<usize> {
         self.tables.iter().position(|t| t.name == name)
+    }
+
+    /// The table a diagnostic-settings `category` routes to, if the catalog
+    /// knows it.
+    pub fn category_table(&self, category: &str) -> Option<&str> {
+        self.categories.get(category).map(String::as_str)
     }
 }

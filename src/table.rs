@@ -6,10 +6,21 @@
 //! ```yaml
 //! table: MicrosoftGraphActivityLogs
 //! description: One row per Microsoft Graph API request.
+//! diagnostic:                      # optional: the diagnostic-settings export
+//!   category: MicrosoftGraphActivityLogs
+//!   paths:                          # column -> dotted path from the record root
+//!     IPAddress: properties.ipAddress
+//!     ResponseStatusCode: properties.responseStatusCode
+//!     TenantId: ~                   # not in the export: read as absent
 //! columns:
 //!   IPAddress: string
 //!   ResponseStatusCode: int
 //! ```
+//!
+//! Log Analytics records name their table in `Type` and carry the columns
+//! flat; diagnostic-settings records (storage account / Event Hub) name it in
+//! `category` and carry the columns at their `paths`. `Type` itself is the
+//! table's name in both shapes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,7 +43,19 @@ pub struct TableDef {
     pub name: String,
     pub description: String,
     pub columns: Vec<Column>,
+    /// Where diagnostic-settings exports put this table's rows, if they do.
+    pub diagnostic: Option<DiagnosticExport>,
     index: HashMap<String, usize>,
+}
+
+/// The diagnostic-settings shape of a table: the `category` that routes a
+/// record here, and each column's path in the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnosticExport {
+    pub category: String,
+    /// `paths[column index]`: the path's segments (`["properties", "ipAddress"]`),
+    /// or `None` when the export has no such value.
+    pub paths: Vec<Option<Vec<String>>>,
 }
 
 impl TableDef {
@@ -42,6 +65,12 @@ impl TableDef {
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
+    }
+
+    /// A column's path in diagnostic-settings records, as segments.
+    pub fn diagnostic_path(&self, column: &str) -> Option<&[String]> {
+        let i = self.column_index(column)?;
+        self.diagnostic.as_ref()?.paths.get(i)?.as_deref()
     }
 
     /// `help:` text for a column name this table does not have.
@@ -120,7 +149,57 @@ pub fn parse_table(file: &Arc<SourceFile>) -> Result<TableDef, Diagnostic> {
         index.insert("Type".into(), columns.len());
         columns.push(Column { name: "Type".into(), ty: Type::String, declared: "string".into() });
     }
-    Ok(TableDef { name, description, columns, index })
+    let mut table = TableDef { name, description, columns, diagnostic: None, index };
+    if let Some(node) = root.get("diagnostic") {
+        table.diagnostic = Some(parse_diagnostic(node, &table, &bad)?);
+    }
+    Ok(table)
+}
+
+fn parse_diagnostic(
+    node: &Node,
+    table: &TableDef,
+    bad: &dyn Fn(Span, String) -> Diagnostic,
+) -> Result<DiagnosticExport, Diagnostic> {
+    let category = match node.get("category") {
+        Some(Node { kind: yaml::NodeKind::Str(s), .. }) if !s.is_empty() => s.clone(),
+        Some(n) => return Err(bad(n.span, "`diagnostic.category` must be a non-empty string".into())),
+        None => {
+            return Err(bad(node.span, "missing `diagnostic.category`: the `category` of this table's records".into()));
+        }
+    };
+    let mut paths = vec![None; table.columns.len()];
+    let entries = match node.get("paths") {
+        Some(n) => n.as_map().ok_or_else(|| bad(n.span, "`diagnostic.paths` must map column names to paths".into()))?,
+        None => &[],
+    };
+    for (key, value) in entries {
+        let col = key.scalar_text().unwrap_or_default();
+        let Some(i) = table.column_index(&col) else {
+            let d = bad(key.span, format!("unknown column `{col}` in `diagnostic.paths` of table `{}`", table.name));
+            return Err(match table.suggest(&col) {
+                Some(h) => d.help(h),
+                None => d,
+            });
+        };
+        if col == "Type" {
+            return Err(bad(key.span, "`Type` has no path: it is the table's name in both shapes".into())
+                .help("remove this entry"));
+        }
+        paths[i] = match &value.kind {
+            yaml::NodeKind::Null => None,
+            yaml::NodeKind::Str(p) => {
+                let segments: Vec<String> = p.split('.').map(str::to_string).collect();
+                if segments.iter().any(|s| s.is_empty()) {
+                    return Err(bad(value.span, format!("path `{p}` of `{col}` has an empty segment"))
+                        .help("write dotted keys, e.g. `properties.ipAddress`"));
+                }
+                Some(segments)
+            }
+            _ => return Err(bad(value.span, format!("the path of `{col}` must be a string or `~`"))),
+        };
+    }
+    Ok(DiagnosticExport { category, paths })
 }
 
 #[cfg(test)]
@@ -143,6 +222,59 @@ mod tests {
         let mi = cat.get("AADManagedIdentitySignInLogs").unwrap();
         assert!(mi.column("AutonomousSystemNumber").is_none());
         assert!(mi.column("ManagedServiceIdentity").is_some());
+    }
+
+    #[test]
+    fn builtin_tables_map_every_column_to_a_diagnostic_path() {
+        let cat = Catalog::builtin();
+        let want = [
+            ("MicrosoftGraphActivityLogs", "MicrosoftGraphActivityLogs", "TimeGenerated", "properties.timeGenerated"),
+            (
+                "AADServicePrincipalSignInLogs",
+                "ServicePrincipalSignInLogs",
+                "TimeGenerated",
+                "properties.createdDateTime",
+            ),
+            (
+                "AADManagedIdentitySignInLogs",
+                "ManagedIdentitySignInLogs",
+                "TimeGenerated",
+                "properties.createdDateTime",
+            ),
+        ];
+        for (table, category, col, path) in want {
+            let t = cat.get(table).unwrap();
+            assert_eq!(t.diagnostic.as_ref().unwrap().category, category);
+            assert_eq!(t.diagnostic_path(col).unwrap().join("."), path);
+            assert_eq!(t.diagnostic_path("IPAddress").unwrap().join("."), "properties.ipAddress");
+            assert_eq!(t.diagnostic_path("TenantId"), None, "the workspace id is not exported");
+        }
+        let graph = cat.get("MicrosoftGraphActivityLogs").unwrap();
+        assert_eq!(graph.diagnostic_path("SignInActivityId").unwrap().join("."), "properties.signInActivityId");
+        let sp = cat.get("AADServicePrincipalSignInLogs").unwrap();
+        assert_eq!(sp.diagnostic_path("UniqueTokenIdentifier").unwrap().join("."), "properties.uniqueTokenIdentifier");
+        assert_eq!(sp.diagnostic_path("Level").unwrap().join("."), "level");
+    }
+
+    #[test]
+    fn bad_diagnostic_paths_are_located() {
+        let file = SourceFile::new(
+            "t.yml",
+            "table: T\ndiagnostic:\n  category: C\n  paths:\n    IPAdress: properties.ip\ncolumns:\n  IPAddress: string\n"
+                .into(),
+        );
+        let err = parse_table(&file).unwrap_err();
+        assert_eq!(err.line_col(), Some((5, 5)));
+        assert_eq!(err.message, "unknown column `IPAdress` in `diagnostic.paths` of table `T`");
+        let file = SourceFile::new(
+            "t.yml",
+            "table: T\ndiagnostic:\n  category: C\n  paths:\n    A: properties..x\ncolumns:\n  A: string\n".into(),
+        );
+        let err = parse_table(&file).unwrap_err();
+        assert_eq!(err.line_col(), Some((5, 8)));
+        assert_eq!(err.message, "path `properties..x` of `A` has an empty segment");
+        let file = SourceFile::new("t.yml", "table: T\ndiagnostic:\n  paths: {}\ncolumns:\n  A: string\n".into());
+        assert!(parse_table(&file).unwrap_err().message.starts_with("missing `diagnostic.category`"));
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn other_tables_and_bad_lines_are_counted_not_fatal() {
         graph("u", "198.51.100.9", 200, T)
     );
     let run = Test::new().file("in.json", text).args(["run", "--now", NOW, "in.json"]).run();
-    run.code(0);
+    run.code(3);
     assert_eq!(run.alerts().len(), 1);
     assert!(run.stderr.contains("in.json:3: invalid JSON"), "{}", run.stderr);
     assert!(run.stderr.contains("in.json:4: the record has no `Type` field"), "{}", run.stderr);

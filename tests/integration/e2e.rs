@@ -19,7 +19,13 @@ fn records(dir: &Path) -> Vec<Value> {
     paths.sort();
     paths
         .iter()
-        .flat_map(|p| std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>())
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
         .collect()
 }
 
@@ -37,7 +43,9 @@ fn brute_force(records: &[Value]) -> Vec<Vec<String>> {
     let cutoff = now - Duration::days(30);
     let signins: Vec<&Value> = records
         .iter()
-        .filter(|r| matches!(r["Type"].as_str(), Some("AADServicePrincipalSignInLogs" | "AADManagedIdentitySignInLogs")))
+        .filter(|r| {
+            matches!(r["Type"].as_str(), Some("AADServicePrincipalSignInLogs" | "AADManagedIdentitySignInLogs"))
+        })
         .collect();
     let mut rows = Vec::new();
     for g in records.iter().filter(|r| r["Type"] == "MicrosoftGraphActivityLogs") {
@@ -49,7 +57,11 @@ fn brute_force(records: &[Value]) -> Vec<Vec<String>> {
         let key = text(g, "SignInActivityId");
         for s in &signins {
             let sip = text(s, "IPAddress");
-            if !key.is_empty() && text(s, "UniqueTokenIdentifier") == key && !sip.is_empty() && sip != text(g, "IPAddress") {
+            if !key.is_empty()
+                && text(s, "UniqueTokenIdentifier") == key
+                && !sip.is_empty()
+                && sip != text(g, "IPAddress")
+            {
                 rows.push(vec![
                     text(g, "TimeGenerated"),
                     text(s, "ServicePrincipalName"),
@@ -93,7 +105,8 @@ fn generated_dataset_matches_the_seed_query() {
     let expected = brute_force(&records(dir.path()));
     assert!(expected.len() >= 20, "the dataset should contain stolen tokens and NAT pools; got {}", expected.len());
     let model: Vec<Vec<String>> = {
-        let mut m: Vec<Vec<String>> = reference_alerts(&ds).iter().map(|a| a.values().iter().map(|s| s.to_string()).collect()).collect();
+        let mut m: Vec<Vec<String>> =
+            reference_alerts(&ds).iter().map(|a| a.values().iter().map(|s| s.to_string()).collect()).collect();
         m.sort();
         m
     };

@@ -7,6 +7,6 @@ pub const OK: u8 = 0;
 pub const FINDINGS: u8 = 1;
 /// Usage error, unreadable rules or inputs, or rules with errors.
 pub const ERROR: u8 = 2;
-/// `run` completed, but some input was skipped (malformed lines, unreadable files).
-#[allow(dead_code)]
+/// `run` completed, but some input was skipped: malformed records, unreadable, empty or truncated
+/// files. With `--strict` this is [`ERROR`] instead.
 pub const INPUT_SKIPPED: u8 = 3;

@@ -33,7 +33,12 @@ pub struct RunArgs {
     /// Do not print the summary on standard error.
     #[arg(short, long)]
     quiet: bool,
-    /// Log files or directories (searched recursively): NDJSON, one record per line.
+    /// Skipped input (malformed records, unreadable, empty or truncated files) is an error: exit 2
+    /// instead of 3. Alerts are still printed.
+    #[arg(long)]
+    strict: bool,
+    /// Log files or directories (searched recursively), `-` for standard input: NDJSON, JSON arrays
+    /// or `{"records": [...]}` bodies, Log Analytics or diagnostic-settings records, gzipped or not.
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<PathBuf>,
 }
@@ -72,12 +77,25 @@ pub fn run(args: RunArgs) -> u8 {
     if rules.is_empty() {
         return fail("no rules to run");
     }
-    let inputs = match sigcorr::input::discover(&args.inputs) {
+    if args.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return fail("`-` (standard input) can be named only once");
+    }
+    let found = match sigcorr::input::find_inputs(&args.inputs) {
         Ok(i) => i,
         Err(e) => return fail(e),
     };
+    if !args.quiet {
+        for (path, why) in &found.skipped {
+            eprintln!("note: skipped {}: {why}; name it as an INPUT to read it", path.display());
+        }
+    }
+    let inputs = found.files;
     let plan = sigcorr::plan::plan(rules, &catalog);
-    let outcome = sigcorr::engine::run(&plan, &inputs, now);
+    let progress = Progress::new(&inputs);
+    let report_progress = |bytes: u64| progress.update(bytes);
+    let options = sigcorr::engine::Options { progress: Some(&report_progress) };
+    let outcome = sigcorr::engine::run_with(&plan, &inputs, now, options);
+    progress.finish();
 
     let written = match &args.output {
         Some(path) => std::fs::File::create(path)
@@ -99,34 +117,123 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(()) => {}
     }
     report(&plan, &outcome, &inputs, args.quiet);
-    exit::OK
+    match (outcome.stats.skipped_input(), args.strict) {
+        (false, _) => exit::OK,
+        (true, false) => exit::INPUT_SKIPPED,
+        (true, true) => {
+            eprintln!("error: some input was skipped (--strict)");
+            exit::ERROR
+        }
+    }
 }
 
-/// The stderr summary: problems with input lines, then counts.
+/// A progress bar on stderr (bytes read of the inputs' total), shown once a
+/// run has taken a second, and only when stderr is a terminal.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    start: std::time::Instant,
+    shown: std::sync::atomic::AtomicBool,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(inputs: &[InputFile]) -> Progress {
+        use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+        let stdin = inputs.iter().any(InputFile::is_stdin);
+        let total: u64 = inputs.iter().filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+        let bar = if stdin {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+                .with_style(ProgressStyle::with_template("{spinner} read {bytes} ({bytes_per_sec})").expect("template"))
+        } else {
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden()).with_style(
+                ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
+                    .expect("template"),
+            )
+        };
+        Progress {
+            bar,
+            start: std::time::Instant::now(),
+            shown: false.into(),
+            terminal: std::io::IsTerminal::is_terminal(&io::stderr()),
+        }
+    }
+
+    fn update(&self, bytes: u64) {
+        use std::sync::atomic::Ordering;
+        if self.terminal
+            && self.start.elapsed() >= std::time::Duration::from_secs(1)
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        self.bar.set_position(bytes);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The stderr summary: skipped input (the first 20 verbatim, then a count
+/// per file), then counts.
 fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], quiet: bool) {
     const SHOWN: usize = 20;
     let stderr = io::stderr();
     let mut err = stderr.lock();
-    for p in outcome.problems.iter().take(SHOWN) {
-        let _ = writeln!(err, "warning: {}: {}", emit::evidence(files, p.pos), p.message);
+    let s = &outcome.stats;
+    // Skipped lines and bad values, merged in input order.
+    let mut all: Vec<(&sigcorr::engine::Problem, &str)> = outcome
+        .problems
+        .iter()
+        .map(|p| (p, "skipped"))
+        .chain(outcome.bad_values.iter().map(|p| (p, "value")))
+        .collect();
+    all.sort_by_key(|(p, _)| p.pos);
+    let mut shown = vec![0u64; files.len()];
+    for (p, _) in all.iter().take(SHOWN) {
+        let at = if p.pos.line == 0 {
+            files[p.pos.file as usize].path.display().to_string()
+        } else {
+            emit::evidence(files, p.pos)
+        };
+        let _ = writeln!(err, "warning: {at}: {}", p.message);
+        shown[p.pos.file as usize] += 1;
     }
-    if outcome.problems.len() > SHOWN {
-        let _ = writeln!(err, "warning: ... and {} more skipped lines", outcome.problems.len() - SHOWN);
+    let total: u64 = s.problems_per_file.iter().sum();
+    let shown_total: u64 = shown.iter().sum();
+    if total > shown_total {
+        let per_file: Vec<String> = s
+            .problems_per_file
+            .iter()
+            .zip(&shown)
+            .enumerate()
+            .filter(|(_, (n, k))| *n > *k)
+            .map(|(f, (n, k))| format!("{} {}", files[f].path.display(), n - k))
+            .collect();
+        let _ = writeln!(err, "warning: ... and {} more problems: {}", total - shown_total, per_file.join(", "));
     }
     if quiet {
         return;
     }
-    let s = &outcome.stats;
     let _ = writeln!(
         err,
-        "sigcorr: read {} lines from {} file{} in {:.2?}",
+        "sigcorr: read {} lines from {} file{} ({} records, {} bytes) in {:.2?}",
         s.lines,
         s.files,
         if s.files == 1 { "" } else { "s" },
+        s.entries,
+        s.bytes,
         s.elapsed
     );
     for (t, n) in plan.tables.iter().zip(&s.records) {
         let _ = writeln!(err, "  {:>10}  {}", n, t.name);
+    }
+    if s.shapes[1] > 0 {
+        let _ = writeln!(
+            err,
+            "  {:>10}  Log Analytics rows + {} diagnostic-settings records (of the above)",
+            s.shapes[0], s.shapes[1]
+        );
     }
     let other: u64 = s.other.values().sum();
     if other > 0 {
@@ -134,7 +241,10 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
         let _ = writeln!(err, "  {:>10}  other tables, skipped ({})", other, names.join(", "));
     }
     if s.malformed > 0 {
-        let _ = writeln!(err, "  {:>10}  malformed lines, skipped", s.malformed);
+        let _ = writeln!(err, "  {:>10}  malformed records, skipped", s.malformed);
+    }
+    if s.file_errors > 0 {
+        let _ = writeln!(err, "  {:>10}  inputs unreadable, empty or cut short", s.file_errors);
     }
     if s.bad_values > 0 {
         let _ = writeln!(err, "  {:>10}  values of the wrong type, read as empty", s.bad_values);

@@ -1,0 +1,491 @@
+//! Containers: the bytes of one input (a file or standard input), gunzipped
+//! when they start with the gzip magic bytes, cut into blocks of whole
+//! records for the parallel parse.
+//!
+//! - **NDJSON** (LF or CRLF, optional UTF-8 BOM): one record per line, or one
+//!   Event Hub body `{"records": [...]}` per line. Read in blocks of
+//!   [`BLOCK`] bytes cut at a line end, so memory stays at about two blocks
+//!   whatever the input's size.
+//! - **A JSON document**: an array of records (`az monitor log-analytics
+//!   query`), a `{"records": [...]}` body, or a pretty-printed record, possibly
+//!   over many lines. Chosen when the input starts with `[`, or its first line
+//!   is a lone `{`. Read whole; each record's line is the line where it starts.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::InputFile;
+use super::record::records_body_start;
+
+/// Bytes per block of NDJSON.
+pub const BLOCK: usize = 16 << 20;
+
+/// The text of one record, or of one line holding a `{"records": [...]}`
+/// body, and the line it starts on (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    pub start: usize,
+    pub end: usize,
+    pub line: u32,
+}
+
+/// Whole units of input text.
+#[derive(Debug, Default)]
+pub struct Block {
+    pub data: Vec<u8>,
+    pub units: Vec<Unit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Not decided yet: nothing read.
+    Unknown,
+    Lines,
+    Document,
+}
+
+/// Reads one input as blocks of whole units.
+pub struct Reader {
+    inner: Box<dyn Read + Send>,
+    /// Read but not yet handed out (a partial last line).
+    buf: Vec<u8>,
+    /// The line `buf` starts on.
+    next_line: u32,
+    layout: Layout,
+    eof: bool,
+    pub gzip: bool,
+    error: Option<(u32, String)>,
+    lines: u64,
+    decoded: u64,
+}
+
+/// Counts the bytes read from the underlying file (compressed bytes for
+/// gzip), for a progress bar.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl Reader {
+    /// Opens a file (`-` is standard input). `read` counts the raw bytes read.
+    pub fn open(file: &InputFile, read: Arc<AtomicU64>) -> io::Result<Reader> {
+        if file.is_stdin() {
+            return Reader::new(Counting { inner: io::stdin(), count: read });
+        }
+        let f = std::fs::File::open(&file.path)?;
+        Reader::new(Counting { inner: f, count: read })
+    }
+
+    /// Reads from `raw`, gunzipping when it starts with `1f 8b`.
+    pub fn new<R: Read + Send + 'static>(mut raw: R) -> io::Result<Reader> {
+        let mut head = [0u8; 2];
+        let mut n = 0;
+        while n < 2 {
+            match raw.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let gzip = n == 2 && head == [0x1f, 0x8b];
+        let chained = io::Cursor::new(head[..n].to_vec()).chain(raw);
+        let inner: Box<dyn Read + Send> =
+            if gzip { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { Box::new(chained) };
+        Ok(Reader {
+            inner,
+            buf: Vec::new(),
+            next_line: 1,
+            layout: Layout::Unknown,
+            eof: false,
+            gzip,
+            error: None,
+            lines: 0,
+            decoded: 0,
+        })
+    }
+
+    /// A problem reading the stream (a truncated gzip member, an I/O error),
+    /// and the line it happened on.
+    pub fn error(&self) -> Option<(u32, &str)> {
+        self.error.as_ref().map(|(l, m)| (*l, m.as_str()))
+    }
+
+    /// Lines read so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Bytes of (decompressed) text read so far.
+    pub fn decoded(&self) -> u64 {
+        self.decoded
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Reads until `buf` holds `want` bytes or the stream ends.
+    fn fill(&mut self, want: usize) {
+        if self.buf.capacity() < want {
+            self.buf.reserve(want - self.buf.len());
+        }
+        while !self.eof && self.buf.len() < want {
+            let len = self.buf.len();
+            let room = want - len;
+            self.buf.resize(len + room, 0);
+            match self.inner.read(&mut self.buf[len..]) {
+                Ok(0) => {
+                    self.buf.truncate(len);
+                    self.eof = true;
+                }
+                Ok(k) => {
+                    self.buf.truncate(len + k);
+                    self.decoded += k as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(len),
+                Err(e) => {
+                    self.buf.truncate(len);
+                    self.eof = true;
+                    let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf).count() as u32;
+                    let msg = if self.gzip {
+                        format!("truncated or corrupt gzip stream ({e}); the rest of the file is lost")
+                    } else {
+                        format!("read error ({e}); the rest of the file is lost")
+                    };
+                    self.error = Some((line, msg));
+                }
+            }
+        }
+    }
+
+    /// The next block of whole units, or `None` at the end of the input.
+    pub fn next_block(&mut self) -> Option<Block> {
+        if self.layout == Layout::Unknown {
+            self.fill(BLOCK);
+            if self.buf.starts_with(b"\xef\xbb\xbf") {
+                self.buf.drain(..3);
+            }
+            self.layout = detect(&self.buf);
+            if self.layout == Layout::Document {
+                while !self.eof {
+                    let want = self.buf.len() * 2;
+                    self.fill(want);
+                }
+                let data = std::mem::take(&mut self.buf);
+                self.lines = count_lines(&data);
+                let units = scan_document(&data);
+                return Some(Block { data, units });
+            }
+        }
+        if self.layout == Layout::Document {
+            return None;
+        }
+        let mut want = BLOCK.max(self.buf.len() + BLOCK / 2);
+        let cut = loop {
+            self.fill(want);
+            if self.eof {
+                break self.buf.len();
+            }
+            match memchr::memrchr(b'\n', &self.buf) {
+                Some(nl) => break nl + 1,
+                // One line longer than a block: read more.
+                None => want = self.buf.len() * 2,
+            }
+        };
+        if cut == 0 {
+            return None;
+        }
+        let rest = self.buf[cut..].to_vec();
+        let mut data = std::mem::replace(&mut self.buf, rest);
+        data.truncate(cut);
+        let units = line_units(&data, self.next_line);
+        self.next_line += units.len() as u32;
+        self.lines += units.len() as u64;
+        Some(Block { data, units })
+    }
+}
+
+/// NDJSON or one JSON document, from the first bytes of an input.
+pub fn detect(head: &[u8]) -> Layout {
+    let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else { return Layout::Lines };
+    match head[first] {
+        b'[' => Layout::Document,
+        b'{' => {
+            let line_end = memchr::memchr(b'\n', &head[first..]).map_or(head.len(), |n| first + n);
+            let line = head[first..line_end].trim_ascii();
+            let pretty_body = records_body_start(line).is_some() && !line.ends_with(b"}");
+            if line == b"{" || pretty_body { Layout::Document } else { Layout::Lines }
+        }
+        _ => Layout::Lines,
+    }
+}
+
+fn count_lines(data: &[u8]) -> u64 {
+    let n = memchr::memchr_iter(b'\n', data).count() as u64;
+    n + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
+}
+
+/// One unit per line, without the line ending (`\n` or `\r\n`). A final
+/// line without a newline counts; a trailing newline does not start another.
+pub fn line_units(data: &[u8], first_line: u32) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(data.len() / 512);
+    let mut start = 0;
+    let mut line = first_line;
+    for nl in memchr::memchr_iter(b'\n', data) {
+        let end = if nl > start && data[nl - 1] == b'\r' { nl - 1 } else { nl };
+        out.push(Unit { start, end, line });
+        line += 1;
+        start = nl + 1;
+    }
+    if start < data.len() {
+        out.push(Unit { start, end: data.len(), line });
+    }
+    out
+}
+
+/// The records of a JSON document: the elements of top-level arrays and of
+/// `{"records": [...]}` bodies, and top-level objects. Whatever else is at
+/// the top level becomes a unit per line, so the parser reports it.
+pub fn scan_document(data: &[u8]) -> Vec<Unit> {
+    let mut s = Scan { data, pos: 0, line: 1, units: Vec::new() };
+    loop {
+        s.skip_ws();
+        if s.pos >= data.len() {
+            break;
+        }
+        if data[s.pos] == b'[' {
+            s.pos += 1;
+            s.elements();
+        } else if let Some(k) = records_body_start(&data[s.pos..]) {
+            s.advance_to(s.pos + k);
+            s.elements();
+            s.skip_value_rest(1);
+        } else if data[s.pos] == b'{' {
+            let (start, line) = (s.pos, s.line);
+            s.skip_value_rest(0);
+            s.units.push(Unit { start, end: s.pos, line });
+        } else {
+            let (start, line) = (s.pos, s.line);
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |n| start + n);
+            s.advance_to(end);
+            s.units.push(Unit { start, end, line });
+        }
+    }
+    s.units
+}
+
+struct Scan<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: u32,
+    units: Vec<Unit>,
+}
+
+impl Scan<'_> {
+    fn skip_ws(&mut self) {
+        while let Some(&b) = self.data.get(self.pos) {
+            if !b.is_ascii_whitespace() {
+                break;
+            }
+            if b == b'\n' {
+                self.line += 1;
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn advance_to(&mut self, end: usize) {
+        self.line += memchr::memchr_iter(b'\n', &self.data[self.pos..end]).count() as u32;
+        self.pos = end;
+    }
+
+    /// Array elements up to the closing `]`: one unit each.
+    fn elements(&mut self) {
+        loop {
+            self.skip_ws();
+            match self.data.get(self.pos) {
+                None => return,
+                Some(b']') => {
+                    self.pos += 1;
+                    return;
+                }
+                Some(b',') => self.pos += 1,
+                Some(_) => {
+                    let (start, line) = (self.pos, self.line);
+                    let mut end = self.element_end();
+                    if end == start {
+                        // A stray `}`: a unit of its own, so it is reported.
+                        end = start + 1;
+                    }
+                    self.advance_to(end);
+                    let trimmed = start + self.data[start..end].trim_ascii_end().len();
+                    self.units.push(Unit { start, end: trimmed, line });
+                }
+            }
+        }
+    }
+
+    /// Where the element at `pos` ends: at a `,`, `]` or `}` outside any
+    /// string and nesting, or at the end of the data.
+    fn element_end(&self) -> usize {
+        let (mut depth, mut in_str, mut i) = (0usize, false, self.pos);
+        while let Some(&b) = self.data.get(i) {
+            if in_str {
+                match b {
+                    b'\\' => i += 1,
+                    b'"' => in_str = false,
+                    _ => {}
+                }
+            } else {
+                match b {
+                    b'"' => in_str = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth == 0 => return i,
+                    b'}' | b']' => depth -= 1,
+                    b',' if depth == 0 => return i,
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        self.data.len()
+    }
+
+    /// Skips to just after the bracket that closes `depth` open ones (with
+    /// `depth` 0: the value at `pos`, which opens with a bracket).
+    fn skip_value_rest(&mut self, depth: usize) {
+        let (mut depth, mut in_str, mut i) = (depth, false, self.pos);
+        while let Some(&b) = self.data.get(i) {
+            i += 1;
+            if in_str {
+                match b {
+                    b'\\' => i += 1,
+                    b'"' => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.advance_to(i.min(self.data.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(data: &[u8], units: &[Unit]) -> Vec<(String, u32)> {
+        units.iter().map(|u| (String::from_utf8_lossy(&data[u.start..u.end]).into_owned(), u.line)).collect()
+    }
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<(String, u32)>, Reader) {
+        let mut r = Reader::new(io::Cursor::new(bytes)).unwrap();
+        let mut out = Vec::new();
+        while let Some(b) = r.next_block() {
+            out.extend(texts(&b.data, &b.units));
+        }
+        (out, r)
+    }
+
+    #[test]
+    fn line_splitting() {
+        let t = |d: &[u8]| texts(d, &line_units(d, 1));
+        assert_eq!(t(b"a\nb\r\nc"), vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]);
+        assert_eq!(t(b"a\n"), vec![("a".into(), 1)]);
+        assert_eq!(t(b"a\n\nb\n"), vec![("a".into(), 1), ("".into(), 2), ("b".into(), 3)]);
+        assert_eq!(t(b""), vec![]);
+    }
+
+    #[test]
+    fn layouts() {
+        assert_eq!(detect(b"{\"a\":1}\n{\"a\":2}\n"), Layout::Lines);
+        assert_eq!(detect(b"\n  [\n {\"a\":1}]"), Layout::Document);
+        assert_eq!(detect(b"{\r\n  \"records\": ["), Layout::Document);
+        assert_eq!(detect(b"{ \"records\": [\n"), Layout::Document);
+        assert_eq!(detect(b"{\"records\": [{\"a\":1}]}\n"), Layout::Lines);
+        assert_eq!(detect(b"{\"Type\":\"T\", \"a\""), Layout::Lines, "a broken first record is a broken line");
+        assert_eq!(detect(b"garbage\n"), Layout::Lines);
+    }
+
+    #[test]
+    fn documents_keep_each_records_first_line() {
+        let doc = b"[\n  {\n    \"a\": \"x,]}\\\"\"\n  },\n  {\"b\": [1,\n 2]} ,\n  42,\n  nonsense\n]\n";
+        assert_eq!(
+            texts(doc, &scan_document(doc)),
+            vec![
+                ("{\n    \"a\": \"x,]}\\\"\"\n  }".into(), 2),
+                ("{\"b\": [1,\n 2]}".into(), 5),
+                ("42".into(), 7),
+                ("nonsense".into(), 8),
+            ]
+        );
+        let body =
+            b"{\n \"records\": [\n {\"a\":1},\n {\"a\":2}\n ],\n \"x\": {\"y\": 1}\n}\n{\"records\":[{\"a\":3}]}";
+        assert_eq!(
+            texts(body, &scan_document(body)),
+            vec![("{\"a\":1}".into(), 3), ("{\"a\":2}".into(), 4), ("{\"a\":3}".into(), 8),]
+        );
+        let pretty = b"{\n \"a\": 1\n}\n{\"a\": 2}\njunk here\n[]";
+        assert_eq!(
+            texts(pretty, &scan_document(pretty)),
+            vec![("{\n \"a\": 1\n}".into(), 1), ("{\"a\": 2}".into(), 4), ("junk here".into(), 5),]
+        );
+        let truncated = b"[{\"a\":1},\n{\"a\":";
+        assert_eq!(texts(truncated, &scan_document(truncated)), vec![("{\"a\":1}".into(), 1), ("{\"a\":".into(), 2)]);
+        let stray = b"[{\"a\":1}}, {\"a\":2}]";
+        assert_eq!(
+            texts(stray, &scan_document(stray)),
+            vec![("{\"a\":1}".into(), 1), ("}".into(), 1), ("{\"a\":2}".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn reader_strips_bom_and_gunzips_by_magic_bytes() {
+        let text = b"\xef\xbb\xbf{\"a\":1}\r\n{\"a\":2}\r\n".to_vec();
+        let (units, r) = read_all(text.clone());
+        assert_eq!(units, vec![("{\"a\":1}".into(), 1), ("{\"a\":2}".into(), 2)]);
+        assert!(!r.gzip);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &text).unwrap();
+        let gz = gz.finish().unwrap();
+        let (units_gz, r) = read_all(gz.clone());
+        assert_eq!(units_gz, units);
+        assert!(r.gzip && r.error().is_none());
+        // Cut off: what was decoded is kept, and the error names the line.
+        let (units_cut, r) = read_all(gz[..gz.len() - 12].to_vec());
+        assert!(r.error().is_some(), "a truncated stream is an error");
+        assert!(units_cut.len() <= 2);
+        assert_eq!(read_all(Vec::new()).0, vec![]);
+    }
+
+    #[test]
+    fn long_inputs_are_cut_at_line_ends_across_blocks() {
+        let line = format!("{{\"a\":\"{}\"}}\n", "x".repeat(1000));
+        let n = BLOCK / line.len() * 2 + 7;
+        let (units, r) = read_all(line.repeat(n).into_bytes());
+        assert_eq!(units.len(), n);
+        assert!(units.iter().enumerate().all(|(i, (t, l))| *l == i as u32 + 1 && t.len() == line.len() - 1));
+        assert_eq!(r.lines(), n as u64);
+    }
+}
