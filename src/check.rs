@@ -232,11 +232,7 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
     let pair_scope = Scope { default: (!two).then_some(0), only: None };
     let mut join = Vec::new();
     match (&corr.join, two) {
-        (Some(j), true) => {
-            if let Some(t) = cx.boolean(j, &pair_scope, "join") {
-                join = cx.join_keys(t);
-            }
-        }
+        (Some(j), true) => join = cx.join_keys(j, &pair_scope),
         (None, true) => cx.error(
             Diagnostic::new(Code::MissingJoin, "a rule with two sources needs a `join`")
                 .help(format!("e.g. `join: {}.<column> == {}.<column>`", cx.sources[0].alias, cx.sources[1].alias)),
@@ -267,21 +263,8 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
         .filter_map(|(name, expr)| Some(Output { name: name.name.clone(), expr: cx.expr(expr, &pair_scope)? }))
         .collect();
 
-    let mut warnings = Vec::new();
-    if doc.falsepositives.is_empty() {
-        warnings.push(
-            Diagnostic::new(Code::MissingFalsePositives, "the rule lists no `falsepositives`")
-                .at(&doc.file, doc.title.span)
-                .help("say when the rule fires on benign activity, or write `- Unknown`"),
-        );
-    }
-    if doc.references.is_empty() {
-        warnings.push(
-            Diagnostic::new(Code::MissingReferences, "the rule lists no `references`")
-                .at(&doc.file, doc.title.span)
-                .help("link the research or documentation the rule is based on"),
-        );
-    }
+    // No check here warns today; the metadata warnings (W503, W504) are in `lint`.
+    let warnings = Vec::new();
 
     if !cx.errors.is_empty() {
         return Err(cx.errors);
@@ -332,6 +315,12 @@ impl<'c> Checker<'c> {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.help(format!("the sources are: {}", aliases.join(", "))),
         }
+    }
+
+    /// Whether `name` is a column of the scope's default source: then
+    /// `name.x` is a path into that column, not a source alias.
+    fn is_column_of_default(&self, name: &Ident, scope: &Scope) -> bool {
+        scope.default.is_some_and(|i| self.sources[i].tables.iter().any(|t| t.column(&name.name).is_some()))
     }
 
     fn boolean(&mut self, e: &Expr, scope: &Scope, what: &str) -> Check<TExpr> {
@@ -465,6 +454,11 @@ impl<'c> Checker<'c> {
                         .help(format!("name a column of it, e.g. `{}.TimeGenerated`", head.name)),
                     head.span,
                 );
+                return None;
+            }
+            None if parts.len() >= 2 && !self.is_column_of_default(head, scope) => {
+                let d = self.unknown_source(head);
+                self.error(d, head.span);
                 return None;
             }
             None => match scope.default {
@@ -696,14 +690,16 @@ impl<'c> Checker<'c> {
         }
     }
 
-    /// Splits the join into `left == right` keys, `left` from source 0.
-    fn join_keys(&mut self, t: TExpr) -> Vec<JoinKey> {
+    /// Checks the join, one `left == right` key per conjunct, `left` reading
+    /// source 0. Keys are checked here rather than as a boolean expression,
+    /// so incompatible key types get their own finding (E400).
+    fn join_keys(&mut self, join: &Expr, scope: &Scope) -> Vec<JoinKey> {
         let mut conjuncts = Vec::new();
-        flatten_and(t, &mut conjuncts);
+        flatten_and(join, &mut conjuncts);
         let mut keys = Vec::new();
         for c in conjuncts {
             let span = c.span;
-            let TKind::Binary(BinaryOp::Eq, l, r) = c.kind else {
+            let ExprKind::Binary(BinaryOp::Eq, l, r) = &c.kind else {
                 self.error(
                     Diagnostic::new(
                         Code::JoinShape,
@@ -714,10 +710,12 @@ impl<'c> Checker<'c> {
                 );
                 continue;
             };
+            let (l, r) = (self.expr(l, scope), self.expr(r, scope));
+            let (Some(l), Some(r)) = (l, r) else { continue };
             let (ls, rs) = (l.sources(), r.sources());
             let (left, right) = match (ls.as_slice(), rs.as_slice()) {
-                ([0], [1]) => (*l, *r),
-                ([1], [0]) => (*r, *l),
+                ([0], [1]) => (l, r),
+                ([1], [0]) => (r, l),
                 ([a], [b]) if a == b => {
                     self.error(
                         Diagnostic::new(
@@ -765,13 +763,13 @@ fn join_compatible(a: Type, b: Type) -> bool {
     a == b || (a.is_numeric() && b.is_numeric()) || a == Type::Dynamic || b == Type::Dynamic
 }
 
-fn flatten_and(t: TExpr, out: &mut Vec<TExpr>) {
-    match t.kind {
-        TKind::Binary(BinaryOp::And, l, r) => {
-            flatten_and(*l, out);
-            flatten_and(*r, out);
+fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::Binary(BinaryOp::And, l, r) => {
+            flatten_and(l, out);
+            flatten_and(r, out);
         }
-        kind => out.push(TExpr { kind, ..t }),
+        _ => out.push(e),
     }
 }
 

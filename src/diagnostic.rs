@@ -27,8 +27,8 @@ impl Severity {
 
 macro_rules! codes {
     ($($variant:ident = $code:literal, $severity:ident, $name:literal, $summary:literal;)*) => {
-        /// Every check sigcorr makes, with its stable code. `README.md` and
-        /// `docs/lint.md` list the same table.
+        /// Every check sigcorr makes, with its stable code. The README's
+        /// `sigcorr lint` section lists the same table (a test keeps them equal).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Code { $($variant,)* }
 
@@ -85,6 +85,15 @@ codes! {
     MissingFalsePositives = "W503", Warning, "missing-falsepositives", "the rule does not list its false positives";
     MissingReferences = "W504", Warning, "missing-references", "the rule does not list references";
     TableDefinition = "E600", Error, "table-definition", "a table definition file is malformed";
+    TestsFile = "E700", Error, "tests-file", "a rule's tests file does not have the shape of a list of test cases";
+    TestUnknownTable = "E701", Error, "test-unknown-table", "a test case gives records for a table sigcorr has no definition for";
+    TestUnknownColumn = "E702", Error, "test-unknown-column", "a test record has a column its table does not have";
+    TestValueType = "E703", Error, "test-value-type", "a test record's value does not fit its column's type (it would be read as empty)";
+    TestExpectedFields = "E704", Error, "test-expected-fields", "an expected alert's fields are not exactly the rule's output fields";
+    TestRecordsFile = "E705", Error, "test-records-file", "a test's records file cannot be read, or a line of it is not a JSON object";
+    TestUnreadTable = "W706", Warning, "test-unread-table", "a test case gives records for a table the rule does not read";
+    DuplicateTestName = "E707", Error, "duplicate-test-name", "two test cases of one rule share a `name`";
+    UnsupportedConstruct = "E800", Error, "unsupported-construct", "`compile` cannot express a construct in the target language with the engine's meaning";
 }
 
 /// One finding, located in a file.
@@ -185,17 +194,27 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| c)
 }
 
+/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`:
+/// `titel` is one swap from `title`.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    // d[i][j]: distance between a[..i] and b[..j].
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j - 1] + cost).min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -220,6 +239,10 @@ mod tests {
         assert_eq!(did_you_mean("IPAdress", cols), Some("IPAddress"));
         assert_eq!(did_you_mean("ipaddress", cols), Some("IPAddress"));
         assert_eq!(did_you_mean("Banana", cols), None);
+        assert_eq!(did_you_mean("titel", ["title", "id", "level"]), Some("title"), "a swap is one edit");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("ab", "ba"), 1);
     }
 
     #[test]
