@@ -1,0 +1,175 @@
+//! Compile: a checked rule to another engine's query language, so the rule
+//! authored and tested here runs where the logs already are.
+//!
+//! Every backend works over the same [`CheckedRule`] the native engine
+//! evaluates, and keeps its semantics (Kusto's: absent strings are `""`,
+//! `==` is case-sensitive, `has` matches whole terms, datetimes are 100-ns
+//! ticks, empty join keys never match, one row per joined pair). A construct
+//! a backend cannot express faithfully is an [`Code::UnsupportedConstruct`]
+//! diagnostic at the construct's `file:line:col`, never a query that
+//! silently means something else.
+//!
+//! - [`kql`]: Azure Data Explorer / Log Analytics KQL.
+//! - [`sentinel`]: a Microsoft Sentinel scheduled analytics rule (YAML)
+//!   around the KQL query.
+//! - [`sql`]: Spark SQL and DuckDB SQL, one generator with a [`sql::Dialect`].
+
+pub mod kql;
+pub mod sentinel;
+pub mod sql;
+
+use std::path::PathBuf;
+
+use crate::check::{CheckedRule, TExpr, TKind};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::Span;
+use crate::table::Catalog;
+
+/// What to compile to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// A KQL query over the Log Analytics tables (Sentinel, Azure Data Explorer).
+    Kql,
+    /// A Microsoft Sentinel scheduled analytics rule (Azure-Sentinel repository YAML).
+    Sentinel,
+    /// Spark SQL over tables named like the Log Analytics tables.
+    SparkSql,
+    /// DuckDB SQL; with `--data DIR` it reads the NDJSON under DIR itself.
+    Duckdb,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Kql => "kql",
+            Target::Sentinel => "sentinel",
+            Target::SparkSql => "spark-sql",
+            Target::Duckdb => "duckdb",
+        }
+    }
+
+    /// The line-comment marker of the target's language.
+    pub fn comment(self) -> &'static str {
+        match self {
+            Target::Kql => "//",
+            Target::Sentinel => "#",
+            Target::SparkSql | Target::Duckdb => "--",
+        }
+    }
+}
+
+/// Settings shared by the backends.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    /// The table definitions the rule was checked against.
+    pub catalog: &'a Catalog,
+    /// A fixed `now()` in ticks; `None`: the target engine's current time
+    /// when the query runs.
+    pub now: Option<i64>,
+    /// `duckdb` only: read the NDJSON files under this directory instead of
+    /// tables.
+    pub data: Option<PathBuf>,
+}
+
+/// Compiles one rule to `target`.
+pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<String, Diagnostic> {
+    match target {
+        Target::Kql => kql::compile(rule, opts),
+        Target::Sentinel => sentinel::compile(rule, opts),
+        Target::SparkSql => sql::compile(rule, sql::Dialect::Spark, opts),
+        Target::Duckdb => sql::compile(rule, sql::Dialect::DuckDb, opts),
+    }
+}
+
+/// The error for a construct `target` cannot express with the engine's
+/// meaning: names the construct, where it is, and the target.
+pub(crate) fn unsupported(
+    rule: &CheckedRule,
+    span: Span,
+    construct: impl std::fmt::Display,
+    target: Target,
+    why: impl std::fmt::Display,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnsupportedConstruct,
+        format!("{construct} cannot be compiled to {} with the same meaning", target.name()),
+    )
+    .at(rule.file(), span)
+    .help(why.to_string())
+}
+
+/// The first comment lines of every compiled query: which rule it is.
+pub(crate) fn header(rule: &CheckedRule, target: Target) -> String {
+    let c = target.comment();
+    format!(
+        "{c} {}\n{c} sigcorr rule {} (level {}), compiled to {}\n",
+        rule.title(),
+        rule.id(),
+        rule.level(),
+        target.name()
+    )
+}
+
+/// Every column reference of source `source`, in first-use order (filter,
+/// join keys, mismatch, output), without duplicates.
+pub(crate) fn columns_of(rule: &CheckedRule, source: usize) -> Vec<&TExpr> {
+    fn add<'a>(e: &'a TExpr, source: usize, out: &mut Vec<&'a TExpr>) {
+        e.walk(&mut |x| {
+            if let TKind::Column(c) = &x.kind
+                && c.source == source
+                && !out.iter().any(|o| o.as_column().is_some_and(|p| p.column == c.column))
+            {
+                out.push(x);
+            }
+        })
+    }
+    let mut out: Vec<&TExpr> = Vec::new();
+    for s in &rule.sources {
+        if let Some(f) = &s.filter {
+            add(f, source, &mut out);
+        }
+    }
+    for k in &rule.join {
+        add(&k.left, source, &mut out);
+        add(&k.right, source, &mut out);
+    }
+    if let Some(m) = &rule.mismatch {
+        add(m, source, &mut out);
+    }
+    for o in &rule.output {
+        add(&o.expr, source, &mut out);
+    }
+    out
+}
+
+/// A timespan in ticks as the largest exact unit: `30d`, `90m`, `15tick`.
+pub(crate) fn timespan_literal(ticks: i64) -> String {
+    const UNITS: &[(i64, &str)] = &[
+        (crate::datetime::TICKS_PER_DAY, "d"),
+        (3600 * crate::datetime::TICKS_PER_SECOND, "h"),
+        (60 * crate::datetime::TICKS_PER_SECOND, "m"),
+        (crate::datetime::TICKS_PER_SECOND, "s"),
+        (10_000, "ms"),
+        (10, "microsecond"),
+    ];
+    for &(unit, name) in UNITS {
+        if ticks != 0 && ticks % unit == 0 {
+            return format!("{}{name}", ticks / unit);
+        }
+    }
+    format!("{ticks}tick")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timespans_use_the_largest_exact_unit() {
+        assert_eq!(timespan_literal(30 * crate::datetime::TICKS_PER_DAY), "30d");
+        assert_eq!(timespan_literal(90 * 60 * crate::datetime::TICKS_PER_SECOND), "90m");
+        assert_eq!(timespan_literal(-3600 * crate::datetime::TICKS_PER_SECOND), "-1h");
+        assert_eq!(timespan_literal(15), "15tick");
+        assert_eq!(timespan_literal(0), "0tick");
+    }
+}

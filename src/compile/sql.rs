@@ -1,0 +1,828 @@
+//! SQL: Spark SQL and DuckDB SQL from one generator. Every difference
+//! between the two is a method of [`Dialect`]; the rest is shared.
+//!
+//! The query is a chain of common table expressions:
+//!
+//! 1. per table a source reads, its raw columns as text, and for datetime
+//!    columns the parts of the timestamp (`regexp_extract`);
+//! 2. the typed values, exactly as the engine reads them: strings
+//!    `coalesce(x, '')`, longs only from integer text, datetimes as 100-ns
+//!    ticks since the epoch computed with integer arithmetic from the text
+//!    (all 7 fraction digits, offsets, no time zone functions), so
+//!    `TimeGenerated > ago(30d)` is exact at the tick, which a microsecond
+//!    `TIMESTAMP` is not;
+//! 3. per source, the union of its tables (columns a table lacks are `''`
+//!    for strings, `NULL` otherwise) and its filter;
+//! 4. the join (`=` on each key, and string keys `<> ''`), the mismatch,
+//!    and the output columns in the rule's order and names. A column output
+//!    as is is the input's text, so a timestamp prints as it was written.
+
+use crate::ast::{BinaryOp, InOp, Literal, StrOp, UnaryOp};
+use crate::check::{CheckedRule, ColumnRef, TExpr, TKind};
+use crate::diagnostic::Diagnostic;
+use crate::functions::Func;
+use crate::types::Type;
+
+use super::{Options, Target, header, unsupported};
+
+/// Which SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    DuckDb,
+    Spark,
+}
+
+impl Dialect {
+    pub fn target(self) -> Target {
+        match self {
+            Dialect::DuckDb => Target::Duckdb,
+            Dialect::Spark => Target::SparkSql,
+        }
+    }
+
+    /// A quoted identifier.
+    pub fn ident(self, name: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("\"{}\"", name.replace('"', "\"\"")),
+            Dialect::Spark => format!("`{}`", name.replace('`', "``")),
+        }
+    }
+
+    /// A string literal. Spark reads backslash escapes in literals; DuckDB
+    /// does not.
+    pub fn string(self, s: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("'{}'", s.replace('\'', "''")),
+            Dialect::Spark => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        }
+    }
+
+    fn text_type(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "VARCHAR",
+            Dialect::Spark => "STRING",
+        }
+    }
+
+    /// Integer division, truncating (both engines truncate toward zero).
+    fn int_div(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("({a} // {b})"),
+            Dialect::Spark => format!("({a} div {b})"),
+        }
+    }
+
+    /// Whether the regex `pattern` (a SQL expression) matches anywhere in `s`.
+    fn regex_match(self, s: &str, pattern: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("regexp_matches({s}, {pattern})"),
+            Dialect::Spark => format!("({s} RLIKE {pattern})"),
+        }
+    }
+
+    /// The engine's current time in ticks, when no `--now` is fixed.
+    fn now_ticks(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "(epoch_us(current_timestamp) * 10)",
+            Dialect::Spark => "(unix_micros(current_timestamp()) * 10)",
+        }
+    }
+}
+
+/// Why `pattern` would match differently in RE2 / Java than in the engine's
+/// Rust regex (whose `\d`, `\w`, `\s`, `\b` are Unicode-aware), if it would.
+pub fn portable_regex(pattern: &str) -> Result<(), String> {
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(n) = chars.next()
+            && matches!(n, 'd' | 'D' | 'w' | 'W' | 's' | 'S' | 'b' | 'B' | 'p' | 'P')
+        {
+            return Err(format!(
+                "`\\{n}` is Unicode-aware in sigcorr and ASCII-only (or differently defined) in the target's regex engine; spell the class out, e.g. `[0-9]` for `\\d`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The timestamp forms the engine parses (`datetime::parse`): date, then
+/// optionally `T`/space, `HH:MM`, `:SS`, `.fraction`, and `Z` or an offset.
+/// Groups (DuckDB allows at most 9): 1 year, 2 month, 3 day, 4 hour,
+/// 5 minute, 6 second, 7 fraction, 8 offset (`+HH`, `+HHMM`, `+HH:MM`).
+const DATETIME_RE: &str = r"^\s*([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?(?:[.]([0-9]+))?(?:[Zz]|([+-][0-9]{2}(?::?[0-9]{2})?))?)?\s*$";
+const DATETIME_PARTS: [&str; 7] = ["y", "mo", "d", "h", "mi", "s", "frac"];
+
+/// A column one source reads, and how.
+struct Needed {
+    name: String,
+    ty: Type,
+    /// Output as is: keep the input text next to the typed value.
+    raw: bool,
+}
+
+/// Compiles one rule to `dialect`.
+pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<String, Diagnostic> {
+    let target = dialect.target();
+    if opts.data.is_some() && dialect != Dialect::DuckDb {
+        return Err(unsupported(
+            rule,
+            rule.doc.title.span,
+            "`--data`",
+            target,
+            "only the duckdb target reads files itself; register the tables in Spark instead",
+        ));
+    }
+    let g = Gen {
+        rule,
+        d: dialect,
+        target,
+        now: opts.now.map_or_else(|| dialect.now_ticks().to_string(), |t| t.to_string()),
+    };
+
+    // What each source reads.
+    let mut needed: Vec<Vec<Needed>> = Vec::new();
+    for (s, source) in rule.sources.iter().enumerate() {
+        let mut cols: Vec<Needed> = Vec::new();
+        for e in super::columns_of(rule, s) {
+            let c = e.as_column().expect("a column");
+            if !c.path.is_empty() {
+                return Err(unsupported(
+                    rule,
+                    e.span,
+                    format!("the JSON path `{}.{}`", c.column, c.path.join(".")),
+                    target,
+                    "paths into dynamic (JSON) columns are not compiled to SQL yet",
+                ));
+            }
+            let ty = match e.ty {
+                Type::String | Type::Long | Type::Real | Type::Bool | Type::DateTime => e.ty,
+                other => {
+                    return Err(unsupported(
+                        rule,
+                        e.span,
+                        format!("the {other} column `{}`", c.column),
+                        target,
+                        "only string, long, real, bool and datetime columns are compiled to SQL",
+                    ));
+                }
+            };
+            for t in &source.tables {
+                if let Some(col) = opts.catalog.get(t).and_then(|d| d.column(&c.column))
+                    && col.ty != ty
+                {
+                    return Err(unsupported(
+                        rule,
+                        e.span,
+                        format!("the column `{}`", c.column),
+                        target,
+                        format!(
+                            "its type differs between the tables of `{}` ({} in `{t}`, {ty} elsewhere)",
+                            source.alias, col.ty
+                        ),
+                    ));
+                }
+            }
+            if let Some(other) = cols.iter().find(|n| n.name.eq_ignore_ascii_case(&c.column)) {
+                return Err(unsupported(
+                    rule,
+                    e.span,
+                    format!("the column `{}`", c.column),
+                    target,
+                    format!("SQL names are case-insensitive, and `{}` is also read", other.name),
+                ));
+            }
+            let raw = ty != Type::String
+                && rule.output.iter().any(|o| {
+                    o.expr.as_column().is_some_and(|oc| oc.source == s && oc.column == c.column && oc.path.is_empty())
+                });
+            cols.push(Needed { name: c.column.clone(), ty, raw });
+        }
+        needed.push(cols);
+    }
+    for (i, o) in rule.output.iter().enumerate() {
+        if let Some(prev) = rule.output[..i].iter().find(|p| p.name.eq_ignore_ascii_case(&o.name)) {
+            return Err(unsupported(
+                rule,
+                o.expr.span,
+                format!("the output column `{}`", o.name),
+                target,
+                format!("SQL names are case-insensitive, and `{}` is also an output", prev.name),
+            ));
+        }
+    }
+
+    let d = dialect;
+    let mut ctes: Vec<String> = Vec::new();
+    if let Some(dir) = &opts.data {
+        ctes.push(g.records_cte(dir, &needed)?);
+    }
+    for (s, source) in rule.sources.iter().enumerate() {
+        let parts: Vec<String> = source.tables.iter().map(|t| g.table_select(t, &needed[s], opts)).collect();
+        let alias = d.ident(&source.alias);
+        let mut body = format!("  SELECT * FROM (\n{}\n  ) AS {alias}", parts.join("\n    UNION ALL\n"));
+        if let Some(f) = &source.filter {
+            body.push_str(&format!("\n  WHERE {}", g.expr(f)?));
+        }
+        ctes.push(format!("{} AS (\n{body}\n)", d.ident(&cte_name(&source.alias))));
+    }
+
+    let mut select = Vec::new();
+    for o in &rule.output {
+        let e = match o.expr.as_column().filter(|c| c.path.is_empty()) {
+            Some(c) if o.expr.ty == Type::String => g.column(c),
+            Some(c) => format!("{}.{}", d.ident(&rule.sources[c.source].alias), d.ident(&format!("{}__raw", c.column))),
+            None => match o.expr.ty {
+                Type::String | Type::Long | Type::Bool => g.expr(&o.expr)?,
+                other => {
+                    return Err(unsupported(
+                        rule,
+                        o.expr.span,
+                        format!("the computed {other} output `{}`", o.name),
+                        target,
+                        "the engine prints it in Kusto's text form; output a column, or a string, long or bool",
+                    ));
+                }
+            },
+        };
+        select.push(format!("  {e} AS {}", d.ident(&o.name)));
+    }
+    let from =
+        |s: usize| format!("{} AS {}", d.ident(&cte_name(&rule.sources[s].alias)), d.ident(&rule.sources[s].alias));
+    let mut query = format!("SELECT\n{}\nFROM {}", select.join(",\n"), from(0));
+    if rule.sources.len() == 2 {
+        let mut on = Vec::new();
+        for k in &rule.join {
+            let (l, r) = (g.expr(&k.left)?, g.expr(&k.right)?);
+            for (side, ty) in [(&k.left, k.left.ty), (&k.right, k.right.ty)] {
+                if !matches!(ty, Type::String | Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan)
+                {
+                    return Err(unsupported(
+                        rule,
+                        side.span,
+                        format!("a {ty} join key"),
+                        target,
+                        "join keys compile for string, number, bool and time values",
+                    ));
+                }
+            }
+            on.push(format!("{l} = {r}"));
+            // The engine never joins on an empty string key.
+            if k.left.ty == Type::String {
+                on.push(format!("{l} <> ''"));
+            }
+            if k.right.ty == Type::String {
+                on.push(format!("{r} <> ''"));
+            }
+        }
+        query.push_str(&format!("\nJOIN {}\n  ON {}", from(1), on.join("\n  AND ")));
+        if let Some(m) = &rule.mismatch {
+            query.push_str(&format!("\nWHERE {}", g.expr(m)?));
+        }
+    }
+
+    let mut out = header(rule, target);
+    let c = target.comment();
+    out.push_str(&format!(
+        "{c} datetimes compare as 100-ns ticks parsed from the text; now() = {}\n",
+        match opts.now {
+            Some(t) => crate::datetime::format(t),
+            None => "the query's current time".to_string(),
+        }
+    ));
+    if opts.data.is_none() {
+        out.push_str(&format!("{c} reads tables named like the Log Analytics tables, columns as text (as exported)\n"));
+    }
+    out.push_str(&format!("WITH\n{}\n{query};\n", ctes.join(",\n")));
+    Ok(out)
+}
+
+fn cte_name(alias: &str) -> String {
+    format!("source_{alias}")
+}
+
+struct Gen<'a> {
+    rule: &'a CheckedRule,
+    d: Dialect,
+    target: Target,
+    /// `now()` in ticks, as SQL.
+    now: String,
+}
+
+impl Gen<'_> {
+    /// `--data DIR`: every NDJSON record under DIR, the columns any source
+    /// reads as text, plus `Type`. Hidden files and directories are skipped,
+    /// as the engine skips them.
+    fn records_cte(&self, dir: &std::path::Path, needed: &[Vec<Needed>]) -> Result<String, Diagnostic> {
+        let d = self.d;
+        let mut names: Vec<&str> = vec!["Type"];
+        for n in needed.iter().flatten() {
+            if let Some(prev) = names.iter().find(|p| p.eq_ignore_ascii_case(&n.name)) {
+                if *prev != n.name {
+                    return Err(unsupported(
+                        self.rule,
+                        self.rule.doc.title.span,
+                        format!("the columns `{prev}` and `{}`", n.name),
+                        self.target,
+                        "DuckDB's JSON reader matches names case-insensitively, so it cannot read both",
+                    ));
+                }
+                continue;
+            }
+            names.push(&n.name);
+        }
+        let columns: Vec<String> = names.iter().map(|n| format!("{}: 'VARCHAR'", d.string(n))).collect();
+        let dir = dir.to_string_lossy();
+        let dir = dir.trim_end_matches('/');
+        let prefix = format!("{dir}/").chars().count() + 1;
+        Ok(format!(
+            "{} AS (\n  SELECT * FROM read_ndjson({}, columns = {{{}}}, ignore_errors = true, filename = '__file')\n  WHERE NOT (substr(\"__file\", {prefix}) LIKE '.%' OR substr(\"__file\", {prefix}) LIKE '%/.%')\n)",
+            d.ident("__records"),
+            d.string(&format!("{dir}/**")),
+            columns.join(", ")
+        ))
+    }
+
+    /// One table's rows as the source's typed columns.
+    fn table_select(&self, table: &str, needed: &[Needed], opts: &Options) -> String {
+        let d = self.d;
+        let def = opts.catalog.get(table);
+        let text = d.text_type();
+        let mut raw_cols = Vec::new();
+        let mut typed = Vec::new();
+        for n in needed {
+            let has = def.is_some_and(|t| t.column(&n.name).is_some());
+            let q = d.ident(&n.name);
+            let src = if has { format!("CAST({q} AS {text})") } else { format!("CAST(NULL AS {text})") };
+            raw_cols.push(format!("{src} AS {q}"));
+            let t = format!("{}.{q}", d.ident("t"));
+            match n.ty {
+                Type::String => typed.push(format!("coalesce({t}, '') AS {q}")),
+                Type::Long => typed.push(format!("{} AS {q}", self.long_from_text(&t))),
+                Type::Real => typed.push(format!("TRY_CAST(trim({t}) AS DOUBLE) AS {q}")),
+                Type::Bool => typed.push(format!(
+                    "CASE lower(trim({t})) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE WHEN '1' THEN TRUE WHEN '0' THEN FALSE END AS {q}"
+                )),
+                Type::DateTime => {
+                    let re = d.string(DATETIME_RE);
+                    let part = |p: &str| d.ident(&format!("{}__{p}", n.name));
+                    for (i, p) in DATETIME_PARTS.iter().enumerate() {
+                        let g = format!("regexp_extract({src}, {re}, {})", i + 1);
+                        let v = match *p {
+                            "frac" => format!("CAST(rpad(substr({g}, 1, 7), 7, '0') AS BIGINT)"),
+                            _ => format!("CAST(NULLIF({g}, '') AS BIGINT)"),
+                        };
+                        raw_cols.push(format!("{v} AS {}", part(p)));
+                    }
+                    let g = format!("regexp_extract({src}, {re}, 8)");
+                    raw_cols.push(format!("substr({g}, 1, 1) AS {}", part("sign")));
+                    raw_cols.push(format!("CAST(NULLIF(substr({g}, 2, 2), '') AS BIGINT) AS {}", part("oh")));
+                    raw_cols.push(format!(
+                        "CAST(NULLIF(CASE WHEN length({g}) > 3 THEN right({g}, 2) ELSE '' END, '') AS BIGINT) AS {}",
+                        part("om")
+                    ));
+                    typed.push(format!("{} AS {q}", self.ticks(&n.name)));
+                }
+                _ => unreachable!("column type {:?} is rejected before", n.ty),
+            }
+            if n.raw {
+                typed.push(format!("{t} AS {}", d.ident(&format!("{}__raw", n.name))));
+            }
+        }
+        let from = if opts.data.is_some() {
+            format!("{} WHERE {} = {}", d.ident("__records"), d.ident("Type"), d.string(table))
+        } else {
+            d.ident(table)
+        };
+        format!(
+            "    SELECT {}\n    FROM (SELECT {} FROM {from}) AS {}",
+            typed.join(",\n      "),
+            raw_cols.join(",\n        "),
+            d.ident("t")
+        )
+    }
+
+    /// A long from text: only integer text converts (as `str::parse::<i64>`).
+    fn long_from_text(&self, t: &str) -> String {
+        let trimmed = format!("trim({t})");
+        format!(
+            "CASE WHEN {} THEN TRY_CAST({trimmed} AS BIGINT) END",
+            self.d.regex_match(&trimmed, &self.d.string("^[+-]?[0-9]+$"))
+        )
+    }
+
+    /// Ticks since the epoch from the parts of a datetime column, or NULL
+    /// when the text is not a valid timestamp: days from the civil date
+    /// (Howard Hinnant's algorithm, shifted 400 years so every division is
+    /// of non-negative numbers), plus the time of day, plus all 7 fraction
+    /// digits, minus the offset.
+    fn ticks(&self, column: &str) -> String {
+        let d = self.d;
+        let p = |part: &str| format!("{}.{}", d.ident("t"), d.ident(&format!("{column}__{part}")));
+        let (y, mo, day) = (p("y"), p("mo"), p("d"));
+        let h = format!("coalesce({}, 0)", p("h"));
+        let mi = format!("coalesce({}, 0)", p("mi"));
+        let s = format!("coalesce({}, 0)", p("s"));
+        let oh = format!("coalesce({}, 0)", p("oh"));
+        let om = format!("coalesce({}, 0)", p("om"));
+        let y2 = format!("({y} - CASE WHEN {mo} <= 2 THEN 1 ELSE 0 END + 400)");
+        let yoe = format!("({y2} % 400)");
+        let doy = format!("({} + {day} - 1)", d.int_div(&format!("(153 * (({mo} + 9) % 12) + 2)"), "5"));
+        let doe = format!("({yoe} * 365 + {} - {} + {doy})", d.int_div(&yoe, "4"), d.int_div(&yoe, "100"));
+        let days = format!("({} * 146097 + {doe} - 719468 - 146097)", d.int_div(&y2, "400"));
+        let dim = format!(
+            "CASE WHEN {mo} IN (4, 6, 9, 11) THEN 30 WHEN {mo} <> 2 THEN 31 WHEN ({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0 THEN 29 ELSE 28 END"
+        );
+        format!(
+            "CASE WHEN {y} IS NOT NULL AND {mo} BETWEEN 1 AND 12 AND {day} BETWEEN 1 AND {dim} AND {h} <= 23 AND {mi} <= 59 AND {s} <= 60\n        THEN {days} * 864000000000 + ({h} * 3600 + {mi} * 60 + {s}) * 10000000 + {}\n          - CASE {} WHEN '+' THEN 1 WHEN '-' THEN -1 ELSE 0 END * ({oh} * 3600 + {om} * 60) * 10000000 END",
+            p("frac"),
+            p("sign")
+        )
+    }
+
+    fn column(&self, c: &ColumnRef) -> String {
+        format!("{}.{}", self.d.ident(&self.rule.sources[c.source].alias), self.d.ident(&c.column))
+    }
+
+    fn no(&self, e: &TExpr, construct: impl std::fmt::Display, why: impl std::fmt::Display) -> Diagnostic {
+        unsupported(self.rule, e.span, construct, self.target, why)
+    }
+
+    fn expr(&self, e: &TExpr) -> Result<String, Diagnostic> {
+        let d = self.d;
+        Ok(match &e.kind {
+            TKind::Literal(l) => self.literal(e, l)?,
+            TKind::Column(c) => self.column(c),
+            TKind::Unary(UnaryOp::Not, x) => format!("(NOT {})", self.expr(x)?),
+            TKind::Unary(UnaryOp::Neg, x) => match x.ty {
+                Type::Long | Type::Real | Type::Timespan => format!("(- {})", self.expr(x)?),
+                other => return Err(self.no(e, format!("negating a {other}"), "only numbers and timespans negate")),
+            },
+            TKind::Binary(BinaryOp::And, l, r) => format!("({} AND {})", self.expr(l)?, self.expr(r)?),
+            TKind::Binary(BinaryOp::Or, l, r) => format!("({} OR {})", self.expr(l)?, self.expr(r)?),
+            TKind::Binary(
+                op @ (BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge),
+                l,
+                r,
+            ) => {
+                if l.ty == Type::Null || r.ty == Type::Null {
+                    return Ok("CAST(NULL AS BOOLEAN)".to_string());
+                }
+                self.comparable(e, l, r)?;
+                let sym = match op {
+                    BinaryOp::Eq => "=",
+                    BinaryOp::Ne => "<>",
+                    BinaryOp::Lt => "<",
+                    BinaryOp::Le => "<=",
+                    BinaryOp::Gt => ">",
+                    _ => ">=",
+                };
+                format!("({} {sym} {})", self.expr(l)?, self.expr(r)?)
+            }
+            TKind::Binary(op @ (BinaryOp::EqCi | BinaryOp::NeCi), l, r) => {
+                if l.ty == Type::Null || r.ty == Type::Null {
+                    return Ok("CAST(NULL AS BOOLEAN)".to_string());
+                }
+                let (a, b) = (self.text(l)?, self.text(r)?);
+                format!(
+                    "({} {} {})",
+                    self.lower(l, a),
+                    if *op == BinaryOp::EqCi { "=" } else { "<>" },
+                    self.lower(r, b)
+                )
+            }
+            TKind::Binary(BinaryOp::Str { op, negated, case_sensitive }, l, r) => {
+                let hay = self.text(l)?;
+                let hay = if *case_sensitive { hay } else { self.lower(l, hay) };
+                let test = match op {
+                    StrOp::Has => {
+                        let TKind::Literal(Literal::String(needle)) = &r.kind else {
+                            return Err(self.no(
+                                r,
+                                "`has` with a computed right side",
+                                "the term must be a string literal to become a regex",
+                            ));
+                        };
+                        let needle = if *case_sensitive { needle.clone() } else { needle.to_lowercase() };
+                        self.has(&hay, &needle)
+                    }
+                    _ => {
+                        let needle = self.text(r)?;
+                        let needle = if *case_sensitive { needle } else { self.lower(r, needle) };
+                        match op {
+                            StrOp::Contains => format!("(instr({hay}, {needle}) > 0)"),
+                            StrOp::StartsWith => format!("(left({hay}, length({needle})) = {needle})"),
+                            _ => format!("(right({hay}, length({needle})) = {needle})"),
+                        }
+                    }
+                };
+                if *negated { format!("(NOT {test})") } else { test }
+            }
+            TKind::Binary(op, l, r) => self.arith(e, *op, l, r)?,
+            TKind::Regex { expr, pattern, .. } => {
+                if d == Dialect::Spark {
+                    return Err(self.no(
+                        e,
+                        "`matches regex`",
+                        "Spark evaluates Java regexes, whose syntax differs from sigcorr's (Rust) regexes",
+                    ));
+                }
+                portable_regex(pattern).map_err(|why| self.no(e, format!("the regex `{pattern}`"), why))?;
+                let s = self.text(expr)?;
+                d.regex_match(&s, &d.string(pattern))
+            }
+            TKind::Between { expr, low, high, negated } => {
+                if [expr, low, high].iter().any(|x| x.ty == Type::Null) {
+                    return Ok("CAST(NULL AS BOOLEAN)".to_string());
+                }
+                self.comparable(e, expr, low)?;
+                self.comparable(e, expr, high)?;
+                let (x, lo, hi) = (self.expr(expr)?, self.expr(low)?, self.expr(high)?);
+                let literal = |t: &TExpr| matches!(t.kind, TKind::Literal(_));
+                let test = if literal(low) && literal(high) {
+                    format!("({x} >= {lo} AND {x} <= {hi})")
+                } else {
+                    // A null bound makes the engine's answer null, not false.
+                    format!("CASE WHEN {lo} IS NULL OR {hi} IS NULL THEN NULL ELSE ({x} >= {lo} AND {x} <= {hi}) END")
+                };
+                if *negated { format!("(NOT {test})") } else { test }
+            }
+            TKind::In { expr, op, list } => {
+                let mut items: Vec<&TExpr> = Vec::new();
+                for i in list {
+                    match &i.kind {
+                        TKind::List(inner) => items.extend(inner.iter()),
+                        _ => items.push(i),
+                    }
+                }
+                for i in &items {
+                    if !matches!(i.kind, TKind::Literal(ref l) if *l != Literal::Null) {
+                        return Err(self.no(
+                            i,
+                            "a list item that is not a literal",
+                            "`in` lists compile when every item is a non-null literal",
+                        ));
+                    }
+                }
+                match op {
+                    InOp::HasAny => {
+                        let hay = self.text(expr)?;
+                        let hay = self.lower(expr, hay);
+                        let tests: Vec<String> = items
+                            .iter()
+                            .map(|i| match &i.kind {
+                                TKind::Literal(Literal::String(s)) => Ok(self.has(&hay, &s.to_lowercase())),
+                                _ => Err(self.no(
+                                    i,
+                                    "a `has_any` term that is not a string",
+                                    "write the terms as strings",
+                                )),
+                            })
+                            .collect::<Result<_, _>>()?;
+                        if tests.is_empty() { "FALSE".to_string() } else { format!("({})", tests.join(" OR ")) }
+                    }
+                    InOp::In { negated, case_insensitive } => {
+                        let (x, values) = if *case_insensitive {
+                            let x = self.text(expr)?;
+                            let values: Vec<String> = items
+                                .iter()
+                                .map(|i| match &i.kind {
+                                    TKind::Literal(Literal::String(s)) => Ok(d.string(&s.to_lowercase())),
+                                    _ => Err(self.no(
+                                        i,
+                                        "an `in~` item that is not a string",
+                                        "write the items as strings",
+                                    )),
+                                })
+                                .collect::<Result<_, _>>()?;
+                            (self.lower(expr, x), values)
+                        } else {
+                            for i in &items {
+                                self.comparable(i, expr, i)?;
+                            }
+                            (self.expr(expr)?, items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?)
+                        };
+                        format!("({x} {}IN ({}))", if *negated { "NOT " } else { "" }, values.join(", "))
+                    }
+                }
+            }
+            TKind::Call(func, args) => self.call(e, *func, args)?,
+            TKind::List(_) => return Err(self.no(e, "a list", "lists compile only on the right of `in`")),
+        })
+    }
+
+    /// Kusto's `has`: `needle` (already lowercased when case-insensitive)
+    /// as a whole term of `hay`: bounded by the text's ends or by characters
+    /// that are not letters or digits, where the needle itself starts or
+    /// ends with one.
+    fn has(&self, hay: &str, needle: &str) -> String {
+        if needle.is_empty() {
+            return "FALSE".to_string();
+        }
+        let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        const EDGE: &str = r"[^\p{L}\p{N}]";
+        let mut pattern = String::new();
+        if alnum(needle.chars().next()) {
+            pattern.push_str(&format!("(^|{EDGE})"));
+        }
+        pattern.push_str(&regex::escape(needle));
+        if alnum(needle.chars().next_back()) {
+            pattern.push_str(&format!("($|{EDGE})"));
+        }
+        self.d.regex_match(hay, &self.d.string(&pattern))
+    }
+
+    /// `lower(x)`, with literals lowered here as the engine lowers them.
+    fn lower(&self, e: &TExpr, sql: String) -> String {
+        match &e.kind {
+            TKind::Literal(Literal::String(s)) => self.d.string(&s.to_lowercase()),
+            _ => format!("lower({sql})"),
+        }
+    }
+
+    /// A string operand (never NULL: strings are `''` when absent).
+    fn text(&self, e: &TExpr) -> Result<String, Diagnostic> {
+        match e.ty {
+            Type::String => self.expr(e),
+            Type::Long => Ok(format!("coalesce(CAST({} AS {}), '')", self.expr(e)?, self.d.text_type())),
+            other => Err(self.no(
+                e,
+                format!("a {other} used as text"),
+                "convert it to a string in the rule, or compare it as a {other}",
+            )),
+        }
+    }
+
+    fn comparable(&self, at: &TExpr, l: &TExpr, r: &TExpr) -> Result<(), Diagnostic> {
+        let ok =
+            l.ty == r.ty && !matches!(l.ty, Type::Dynamic | Type::List) || (l.ty.is_numeric() && r.ty.is_numeric());
+        if ok {
+            Ok(())
+        } else {
+            Err(self.no(
+                at,
+                format!("comparing a {} with a {}", l.ty, r.ty),
+                "the engine compares these per record; convert one side in the rule",
+            ))
+        }
+    }
+
+    fn literal(&self, e: &TExpr, l: &Literal) -> Result<String, Diagnostic> {
+        Ok(match l {
+            Literal::Null => "NULL".to_string(),
+            Literal::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+            Literal::Long(i64::MIN) => "(-9223372036854775807 - 1)".to_string(),
+            Literal::Long(n) | Literal::DateTime(n) | Literal::Timespan(n) => n.to_string(),
+            Literal::Real(f) if f.is_finite() => format!("CAST({f:?} AS DOUBLE)"),
+            Literal::Real(_) => return Err(self.no(e, "a non-finite real", "SQL has no portable literal for it")),
+            Literal::String(s) => self.d.string(s),
+        })
+    }
+
+    fn arith(&self, e: &TExpr, op: BinaryOp, l: &TExpr, r: &TExpr) -> Result<String, Diagnostic> {
+        use Type::*;
+        let sym = match op {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+            _ => unreachable!("{op:?} is not arithmetic"),
+        };
+        let (a, b) = (self.expr(l)?, self.expr(r)?);
+        let ints = |x: Type, y: Type| matches!((x, y), (Long, Long));
+        Ok(match (op, l.ty, r.ty) {
+            (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, x, y) if x.is_numeric() && y.is_numeric() => {
+                format!("({a} {sym} {b})")
+            }
+            (BinaryOp::Div, x, y) if ints(x, y) => {
+                format!("CASE WHEN {b} = 0 THEN NULL ELSE {} END", self.d.int_div(&a, &b))
+            }
+            (BinaryOp::Rem, x, y) if ints(x, y) => format!("CASE WHEN {b} = 0 THEN NULL ELSE ({a} % {b}) END"),
+            (BinaryOp::Sub, DateTime, DateTime)
+            | (BinaryOp::Add | BinaryOp::Sub, DateTime | Timespan, Timespan)
+            | (BinaryOp::Add, Timespan, DateTime) => format!("({a} {sym} {b})"),
+            (BinaryOp::Mul, Timespan, Long) | (BinaryOp::Mul, Long, Timespan) => format!("({a} * {b})"),
+            (BinaryOp::Div, Timespan, Long) => {
+                format!("CASE WHEN {b} = 0 THEN NULL ELSE {} END", self.d.int_div(&a, &b))
+            }
+            _ => {
+                return Err(self.no(
+                    e,
+                    format!("`{}` on a {} and a {}", op.symbol(), l.ty, r.ty),
+                    "this arithmetic rounds or fails differently in SQL",
+                ));
+            }
+        })
+    }
+
+    fn call(&self, e: &TExpr, func: Func, args: &[TExpr]) -> Result<String, Diagnostic> {
+        let d = self.d;
+        let arg = |i: usize| self.expr(&args[i]);
+        let ty = |i: usize| args[i].ty;
+        Ok(match func {
+            Func::Ago => format!("({} - {})", self.now, arg(0)?),
+            Func::Now if args.is_empty() => self.now.clone(),
+            Func::Now => format!("({} + {})", self.now, arg(0)?),
+            Func::IsEmpty | Func::IsNotEmpty => {
+                let empty = match ty(0) {
+                    Type::String => format!("({} = '')", arg(0)?),
+                    Type::Null => "TRUE".to_string(),
+                    Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan => {
+                        format!("({} IS NULL)", arg(0)?)
+                    }
+                    other => return Err(self.no(e, format!("`{}` of a {other}", func.name()), "not compiled to SQL")),
+                };
+                if func == Func::IsEmpty { empty } else { format!("(NOT {empty})") }
+            }
+            Func::IsNull | Func::IsNotNull => {
+                let null = match ty(0) {
+                    Type::String => "FALSE".to_string(),
+                    Type::Null => "TRUE".to_string(),
+                    Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan => {
+                        format!("({} IS NULL)", arg(0)?)
+                    }
+                    other => return Err(self.no(e, format!("`{}` of a {other}", func.name()), "not compiled to SQL")),
+                };
+                if func == Func::IsNull { null } else { format!("(NOT {null})") }
+            }
+            Func::ToLower | Func::ToUpper => {
+                let s = self.text(&args[0])?;
+                format!("{}({s})", if func == Func::ToLower { "lower" } else { "upper" })
+            }
+            Func::Strlen => format!("length({})", self.text(&args[0])?),
+            Func::ToString => match ty(0) {
+                Type::String | Type::Long => self.text(&args[0])?,
+                Type::Bool => format!("CASE {} WHEN TRUE THEN 'true' WHEN FALSE THEN 'false' ELSE '' END", arg(0)?),
+                other => {
+                    return Err(self.no(
+                        e,
+                        format!("`tostring` of a {other}"),
+                        "the engine prints it in Kusto's text form",
+                    ));
+                }
+            },
+            Func::ToLong | Func::ToInt => match ty(0) {
+                Type::Long | Type::DateTime | Type::Timespan => arg(0)?,
+                Type::String => self.long_from_text(&arg(0)?),
+                Type::Bool => format!("CASE {} WHEN TRUE THEN 1 WHEN FALSE THEN 0 END", arg(0)?),
+                other => {
+                    return Err(self.no(e, format!("`{}` of a {other}", func.name()), "it rounds differently in SQL"));
+                }
+            },
+            Func::ToDateTime if ty(0) == Type::DateTime => arg(0)?,
+            Func::Strcat => {
+                let parts = args.iter().map(|a| self.text(a)).collect::<Result<Vec<_>, _>>()?;
+                format!("concat({})", parts.join(", "))
+            }
+            _ => {
+                return Err(self.no(
+                    e,
+                    format!("`{}`", func.name()),
+                    format!("`{}` has no faithful {} translation yet", func.name(), d.target().name()),
+                ));
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialects_quote_their_own_way() {
+        assert_eq!(Dialect::DuckDb.string(r"it's \d"), r"'it''s \d'");
+        assert_eq!(Dialect::Spark.string(r"it's \d"), r"'it\'s \\d'");
+        assert_eq!(Dialect::DuckDb.ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Spark.ident("a`b"), "`a``b`");
+    }
+
+    #[test]
+    fn unicode_classes_are_not_portable() {
+        assert!(portable_regex(r"^add(Password|Key)$").is_ok());
+        assert!(portable_regex(r"[0-9]+\.[0-9]").is_ok());
+        assert!(portable_regex(r"\d+").is_err());
+        assert!(portable_regex(r"\bword\b").is_err());
+    }
+
+    #[test]
+    fn datetime_regex_accepts_what_the_engine_parses() {
+        let re = regex::Regex::new(DATETIME_RE).unwrap();
+        for s in [
+            "2026-07-16T02:00:45.0159703Z",
+            "2026-07-16 02:00:45",
+            "2026-07-16",
+            "2026-07-16T04:00:45+02:00",
+            "2026-07-16T00:00:45-0200",
+            "2026-07-16T02:00.5Z",
+        ] {
+            assert!(re.is_match(s), "{s}");
+            assert!(crate::datetime::parse(s).is_some(), "{s}");
+        }
+        for s in ["2026-07-16T02:00:45.", "2026-07-16Z", "yesterday", "2026-07-16T02:00:45Zjunk"] {
+            assert!(!re.is_match(s), "{s}");
+            assert!(crate::datetime::parse(s).is_none(), "{s}");
+        }
+    }
+}

@@ -1,0 +1,873 @@
+//! `sigcorr compile`: the compiled DuckDB SQL (run by the `duckdb` Python
+//! package) and Spark SQL (run by local PySpark) return exactly the alerts
+//! of `sigcorr run` on the same data, as multisets of output rows; the KQL
+//! and Sentinel outputs equal reviewed golden files, name only known tables
+//! and columns, and the Sentinel rule validates against the schema written
+//! from the Azure-Sentinel repository's rule format.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use crate::common::{Run, SEED_COLUMNS, T1528_ID, repo};
+
+const NOW: &str = "2026-07-16T12:00:00Z";
+const CREDENTIAL_ID: &str = "367ad919-5366-48ba-8fc9-84b891dd6c78";
+const SP: &str = "AADServicePrincipalSignInLogs";
+const MI: &str = "AADManagedIdentitySignInLogs";
+const GRAPH: &str = "MicrosoftGraphActivityLogs";
+
+fn sigcorr(dir: &Path, args: &[&str]) -> Run {
+    let Output { status, stdout, stderr } =
+        assert_cmd::Command::cargo_bin("sigcorr").unwrap().current_dir(dir).args(args).output().unwrap();
+    Run {
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        code: status.code().unwrap_or(-1),
+    }
+}
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// An output row: each field as text (`None` for null), numbers and bools as
+/// their JSON text, so `200` from the engine equals `'200'` read as text.
+type Row = Vec<Option<String>>;
+
+fn cell(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Rows and column names a query returned.
+struct Table {
+    columns: Vec<String>,
+    rows: Vec<Row>,
+}
+
+fn table(v: &Value) -> Table {
+    let columns = v["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let mut rows: Vec<Row> =
+        v["rows"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(cell).collect()).collect();
+    rows.sort();
+    Table { columns, rows }
+}
+
+/// One equivalence case: a rule file and NDJSON logs under `dir/logs`.
+struct Case {
+    name: String,
+    dir: PathBuf,
+    rule: PathBuf,
+    /// What `now()` is, for the engine and the compiled query alike.
+    now: String,
+    /// Designed to alert: an empty result would make the comparison vacuous.
+    must_fire: bool,
+}
+
+impl Case {
+    fn new(root: &Path, name: &str, rule: &str, files: &[(&str, String)]) -> Case {
+        let dir = root.join(name);
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        let rule_path = dir.join("rule.yml");
+        std::fs::write(&rule_path, rule).unwrap();
+        for (rel, text) in files {
+            let path = dir.join("logs").join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Case { name: name.to_string(), dir, rule: rule_path, now: NOW.to_string(), must_fire: true }
+    }
+
+    fn shipped(root: &Path, name: &str, rule_file: &str) -> Case {
+        let text = std::fs::read_to_string(repo().join("rules/entra").join(rule_file)).unwrap();
+        Case::new(root, name, &text, &[])
+    }
+
+    /// The engine's alerts: output column names and rows.
+    fn engine(&self) -> Table {
+        let run = sigcorr(
+            &self.dir,
+            &[
+                "run",
+                "--now",
+                &self.now,
+                "--format",
+                "jsonl",
+                "--quiet",
+                "--rules",
+                self.rule.to_str().unwrap(),
+                "logs",
+            ],
+        );
+        assert!(run.code == 0 || run.code == 3, "{}: sigcorr run exited {}: {}", self.name, run.code, run.stderr);
+        let alerts = run.alerts();
+        let columns = alerts.first().map(|a| a.fields.keys().cloned().collect()).unwrap_or_default();
+        let mut rows: Vec<Row> = alerts.iter().map(|a| a.fields.values().map(cell).collect()).collect();
+        rows.sort();
+        Table { columns, rows }
+    }
+
+    fn compile(&self, target: &str, extra: &[&str]) -> String {
+        let mut args = vec!["compile", "--target", target, "--now", &self.now];
+        args.extend_from_slice(extra);
+        args.push(self.rule.to_str().unwrap());
+        let run = sigcorr(&self.dir, &args);
+        run.code(0);
+        run.stdout
+    }
+
+    fn duckdb(&self) -> Table {
+        let sql = self.compile("duckdb", &["--data", "logs"]);
+        let path = self.dir.join("query.duckdb.sql");
+        std::fs::write(&path, &sql).unwrap();
+        let script = repo().join("tests/equivalence/run_duckdb.py");
+        let out = std::process::Command::new(python()).arg(&script).arg(&path).current_dir(&self.dir).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: run_duckdb.py failed (is the `duckdb` Python package installed? .ci/run installs it):\n{}\n{sql}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        table(&serde_json::from_slice(&out.stdout).unwrap())
+    }
+}
+
+fn graph(label: &str, uti: Option<&str>, ip: Value, status: Value, time: Value) -> Value {
+    let mut r = json!({
+        "Type": GRAPH, "IPAddress": ip, "ResponseStatusCode": status, "ServicePrincipalId": "sp-graph",
+        "RequestUri": format!("https://graph.microsoft.com/v1.0/{label}"), "RequestMethod": "GET",
+        "TimeGenerated": time,
+    });
+    if let Some(u) = uti {
+        r["SignInActivityId"] = json!(u);
+    }
+    for k in ["IPAddress", "TimeGenerated"] {
+        if r[k] == json!("<missing>") {
+            r.as_object_mut().unwrap().remove(k);
+        }
+    }
+    r
+}
+
+fn signin(table: &str, uti: Option<&str>, ip: Value) -> Value {
+    let mut r = json!({
+        "Type": table, "TimeGenerated": "2026-07-16T01:00:00.0000000Z", "IPAddress": ip,
+        "ServicePrincipalName": format!("{table}-name"), "ServicePrincipalId": "sp-signin",
+        "ServicePrincipalCredentialKeyId": "key-1"
+    });
+    if let Some(u) = uti {
+        r["UniqueTokenIdentifier"] = json!(u);
+    }
+    r
+}
+
+fn lines(records: &[Value]) -> String {
+    records.iter().map(|r| format!("{r}\n")).collect()
+}
+
+const T: &str = "2026-07-16T02:00:45.0159703Z";
+
+/// The T1528 rule's edge cases, and the `RequestUri` labels of the alerts
+/// Kusto's semantics give (worked out by hand, see each comment).
+fn t1528_edges() -> (Vec<Value>, Vec<&'static str>) {
+    let other_ip = json!("203.0.113.7");
+    let ip = || json!("198.51.100.9");
+    let mut r = vec![
+        // A token used from another IP fires.
+        signin(SP, Some("uti-A"), other_ip.clone()),
+        graph("stolen", Some("uti-A"), ip(), json!(200), json!(T)),
+    ];
+    // `between (100 .. 300)` is inclusive: 100 and 300 fire, 99 and 301 do not.
+    for code in [99, 100, 300, 301] {
+        let uti = format!("uti-{code}");
+        r.push(signin(SP, Some(&uti), other_ip.clone()));
+        r.push(graph(&format!("status-{code}"), Some(&uti), ip(), json!(code), json!(T)));
+    }
+    // `TimeGenerated > ago(30d)` is strict, at the 100-ns tick: now - 30d is
+    // 2026-06-16T12:00:00Z.
+    for (label, time) in [
+        ("at-boundary", json!("2026-06-16T12:00:00.0000000Z")),
+        ("boundary-plus-1tick", json!("2026-06-16T12:00:00.0000001Z")),
+        ("boundary-minus-1tick", json!("2026-06-16T11:59:59.9999999Z")),
+        ("boundary-plus-1tick-offset", json!("2026-06-16T14:00:00.0000001+02:00")),
+        ("boundary-8-digits", json!("2026-06-16T12:00:00.00000009Z")),
+        ("boundary-plus-1us", json!("2026-06-16T12:00:00.000001Z")),
+        ("no-time", json!("<missing>")),
+        ("null-time", Value::Null),
+        ("bad-time", json!("yesterday")),
+    ] {
+        let uti = format!("uti-{label}");
+        r.push(signin(SP, Some(&uti), other_ip.clone()));
+        r.push(graph(label, Some(&uti), ip(), json!(200), time));
+    }
+    // Empty and missing join keys never match, not even each other.
+    r.push(signin(SP, Some(""), other_ip.clone()));
+    r.push(graph("empty-key", Some(""), ip(), json!(200), json!(T)));
+    r.push(signin(SP, None, other_ip.clone()));
+    r.push(graph("missing-key", None, ip(), json!(200), json!(T)));
+    // A null or empty sign-in IP fails `isnotempty`; a null or missing Graph
+    // IP is "", which differs from the sign-in's.
+    r.push(signin(MI, Some("uti-null-ip"), Value::Null));
+    r.push(graph("signin-ip-null", Some("uti-null-ip"), ip(), json!(200), json!(T)));
+    r.push(signin(MI, Some("uti-empty-ip"), json!("")));
+    r.push(graph("signin-ip-empty", Some("uti-empty-ip"), ip(), json!(200), json!(T)));
+    r.push(signin(SP, Some("uti-g-null"), json!("1.2.3.4")));
+    r.push(graph("graph-ip-null", Some("uti-g-null"), Value::Null, json!(200), json!(T)));
+    r.push(signin(SP, Some("uti-g-missing"), json!("1.2.3.4")));
+    r.push(graph("graph-ip-missing", Some("uti-g-missing"), json!("<missing>"), json!(200), json!(T)));
+    // `!=` is case-sensitive and exact; the key is case-sensitive too.
+    r.push(signin(SP, Some("uti-case-ip"), json!("2001:DB8::1")));
+    r.push(graph("ip-case", Some("uti-case-ip"), json!("2001:db8::1"), json!(200), json!(T)));
+    r.push(signin(SP, Some("uti-space"), ip()));
+    r.push(graph("ip-trailing-space", Some("uti-space"), json!("198.51.100.9 "), json!(200), json!(T)));
+    r.push(signin(SP, Some("uti-same"), ip()));
+    r.push(graph("same-ip", Some("uti-same"), ip(), json!(200), json!(T)));
+    r.push(signin(SP, Some("uti-Case"), other_ip.clone()));
+    r.push(graph("key-case", Some("UTI-CASE"), ip(), json!(200), json!(T)));
+    // Duplicate right keys, across both tables: one row per matching pair
+    // whose IPs differ (10.0.0.2 and 10.0.0.3; 10.0.0.1 is the Graph IP).
+    r.push(signin(SP, Some("uti-dup"), json!("10.0.0.1")));
+    r.push(signin(MI, Some("uti-dup"), json!("10.0.0.2")));
+    r.push(signin(MI, Some("uti-dup"), json!("10.0.0.3")));
+    r.push(graph("dup", Some("uti-dup"), json!("10.0.0.1"), json!(200), json!(T)));
+    // A status written as a string converts; one that is not a number is empty.
+    r.push(signin(SP, Some("uti-str"), other_ip.clone()));
+    r.push(graph("status-string", Some("uti-str"), ip(), json!("200"), json!(T)));
+    r.push(signin(SP, Some("uti-garbage"), other_ip.clone()));
+    r.push(graph("status-garbage", Some("uti-garbage"), ip(), json!("abc"), json!(T)));
+    // A managed identity with an IP fires (the union reads both tables).
+    r.push(signin(MI, Some("uti-mi"), json!("10.1.1.1")));
+    r.push(graph("mi-with-ip", Some("uti-mi"), ip(), json!(200), json!(T)));
+    // Another table's record is not read.
+    r.push(json!({"Type": "SigninLogs", "UniqueTokenIdentifier": "uti-A", "IPAddress": "9.9.9.9"}));
+    let expected = vec![
+        "stolen",
+        "status-100",
+        "status-300",
+        "boundary-plus-1tick",
+        "boundary-plus-1tick-offset",
+        "boundary-plus-1us",
+        "graph-ip-null",
+        "graph-ip-missing",
+        "ip-case",
+        "ip-trailing-space",
+        "dup",
+        "dup",
+        "status-string",
+        "mi-with-ip",
+    ];
+    (r, expected)
+}
+
+/// The credential rule's edge cases: `==` is case-sensitive, `has` matches
+/// whole terms case-insensitively, `between (200 .. 299)` is inclusive.
+fn credential_edges() -> (Vec<Value>, Vec<&'static str>) {
+    let cases: &[(&str, &str, i64, bool)] = &[
+        ("POST", "/v1.0/applications/abc/addPassword", 200, true),
+        ("post", "/v1.0/applications/abc/addPassword", 200, false),
+        ("POST", "/v1.0/servicePrincipals/x/addKey", 299, true),
+        ("POST", "/v1.0/applications/abc/addKey", 300, false),
+        ("POST", "/v1.0/applications/abc/addKey", 199, false),
+        ("POST", "/v1.0/applications/abc/addPasswords", 200, false),
+        ("POST", "/v1.0/APPLICATIONS/abc/ADDPASSWORD", 200, true),
+        ("POST", "/v1.0/myapplications/abc/addPassword", 200, false),
+        ("POST", "/beta/applications(appId='x')/addPassword", 200, true),
+        ("POST", "/v1.0/applications/abc/addKey?x=1", 201, true),
+        ("GET", "/v1.0/applications/abc/addKey", 200, false),
+    ];
+    let mut records = Vec::new();
+    let mut expected = Vec::new();
+    for (i, &(method, path, status, fires)) in cases.iter().enumerate() {
+        records.push(json!({
+            "Type": GRAPH, "TimeGenerated": format!("2026-07-16T0{}:00:00.123456{i}+00:00", i % 10),
+            "RequestMethod": method, "ResponseStatusCode": status, "RequestUri": format!("https://graph.microsoft.com{path}"),
+            "ServicePrincipalId": format!("sp-{i}"), "AppId": "app", "IPAddress": "198.51.100.1", "UserAgent": "ua"
+        }));
+        if fires {
+            expected.push(path);
+        }
+    }
+    (records, expected)
+}
+
+const OPERATORS_RULE: &str = r#"title: Operators
+id: 00000000-0000-4000-8000-000000000001
+level: low
+correlation:
+  sources:
+    a: MicrosoftGraphActivityLogs
+  filter:
+    a: >-
+      RequestMethod =~ "post"
+      and (RequestUri contains "PASS" or RequestUri startswith "https://GRAPH.microsoft.com/beta" or RequestUri endswith "/ADDKEY")
+      and UserAgent !contains_cs "Curl"
+      and AppId in~ ("APP-1", "app-2", "App-3")
+      and not (ResponseStatusCode !between (200 .. 204))
+  output:
+    RequestUri: RequestUri
+    Method: RequestMethod
+    Lower: tolower(RequestMethod)
+    Len: strlen(UserAgent)
+    Cat: strcat(AppId, "/", ResponseStatusCode)
+    Exact: RequestMethod == "POST"
+    Terms: RequestUri has_any ("users", "addkey")
+    NotEmpty: isnotempty(UserAgent)
+    Status: ResponseStatusCode
+    Time: TimeGenerated
+"#;
+
+fn operator_records() -> Vec<Value> {
+    let methods = ["POST", "post", "Post", "GET"];
+    let apps = [json!("app-1"), json!("APP-2"), json!("app-4"), Value::Null];
+    let agents = [json!("curl/8"), json!("Curl/8"), json!(""), json!("python-requests/2.31")];
+    let statuses = [json!(199), json!(200), json!(204), json!(205), json!("201")];
+    let uris = [
+        "https://graph.microsoft.com/v1.0/applications/x/addPassword",
+        "https://graph.microsoft.com/beta/users",
+        "https://graph.microsoft.com/v1.0/applications/x/addKey",
+        "https://graph.microsoft.com/v1.0/groups/x/addkey-members",
+    ];
+    let mut out = Vec::new();
+    let mut n = 0;
+    for m in methods {
+        for a in &apps {
+            for ua in &agents {
+                for s in &statuses {
+                    for u in uris {
+                        n += 1;
+                        out.push(json!({
+                            "Type": GRAPH, "RequestMethod": m, "AppId": a, "UserAgent": ua,
+                            "ResponseStatusCode": s, "RequestUri": u,
+                            "TimeGenerated": format!("2026-07-{:02}T10:00:00.{:07}Z", 1 + n % 28, n),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+const JOIN_RULE: &str = r#"title: Join edges
+id: 00000000-0000-4000-8000-000000000002
+level: medium
+correlation:
+  sources:
+    g: MicrosoftGraphActivityLogs
+    s: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]
+  filter:
+    g: TimeGenerated between (datetime(2026-07-01) .. now()) and TokenIssuedAt <= TimeGenerated
+    s: AutonomousSystemNumber != "64500"
+  join: g.SignInActivityId == s.UniqueTokenIdentifier and g.ServicePrincipalId == s.ServicePrincipalId
+  mismatch: s.IPAddress != g.IPAddress or g.TimeGenerated - s.CreatedDateTime > 1h
+  output:
+    Time: g.TimeGenerated
+    Created: s.CreatedDateTime
+    Asn: s.AutonomousSystemNumber
+    Duration: s.DurationMs
+    Size: g.ResponseSizeBytes
+    SigninIP: s.IPAddress
+    GraphIP: g.IPAddress
+    Table: s.Type
+"#;
+
+fn join_records() -> Vec<Value> {
+    let mut out = Vec::new();
+    for i in 0..40u32 {
+        let uti = format!("uti-{}", i % 13);
+        let sp = format!("sp-{}", i % 3);
+        let table = if i % 2 == 0 { SP } else { MI };
+        let mut s = json!({
+            "Type": table, "UniqueTokenIdentifier": uti, "ServicePrincipalId": sp,
+            "IPAddress": (["10.0.0.1", "10.0.0.2", ""][i as usize % 3]),
+            "CreatedDateTime": format!("2026-07-1{}T0{}:00:00+00:00", i % 6, i % 7),
+            "DurationMs": i * 7,
+        });
+        if table == SP {
+            s["AutonomousSystemNumber"] = json!((["64500", "8075", ""][i as usize % 3]));
+        }
+        if i % 5 == 0 {
+            s.as_object_mut().unwrap().remove("DurationMs");
+        }
+        out.push(s);
+        let g = json!({
+            "Type": GRAPH, "SignInActivityId": format!("uti-{}", i % 11), "ServicePrincipalId": format!("sp-{}", i % 4),
+            "IPAddress": (["10.0.0.1", "10.0.0.2", "10.0.0.3"][i as usize % 3]),
+            "TimeGenerated": format!("2026-07-{:02}T0{}:30:00.000000{}Z", 1 + i % 16, i % 10, i % 10),
+            "TokenIssuedAt": format!("2026-07-{:02}T00:00:00Z", 1 + i % 17),
+            "ResponseSizeBytes": if i % 4 == 0 { Value::Null } else { json!(i * 100) },
+        });
+        out.push(g);
+    }
+    out
+}
+
+/// Every case: the shipped rules on their edge cases and on a generated
+/// dataset, and rules that exercise each operator the SQL backends compile.
+///
+/// `merged`: each shipped rule's test cases as one dataset per `now` (one
+/// Spark query instead of one per case; the engine reads the same dataset).
+fn cases(root: &Path, merged: bool) -> Vec<Case> {
+    let t1528 = std::fs::read_to_string(repo().join("rules/entra/service_principal_token_ip_mismatch.yml")).unwrap();
+    let credential =
+        std::fs::read_to_string(repo().join("rules/entra/application_credential_added_via_graph.yml")).unwrap();
+    let (t1528_records, _) = t1528_edges();
+    let (credential_records, _) = credential_edges();
+    let mut t1528_text = lines(&t1528_records);
+    t1528_text.push_str("{\"Type\": \"MicrosoftGraphActivityLogs\", not json\n");
+    let mut out = vec![
+        Case::new(root, "t1528-edges", &t1528, &[("a.json", t1528_text)]),
+        Case::new(root, "credential-edges", &credential, &[("a.json", lines(&credential_records))]),
+        Case::new(root, "operators", OPERATORS_RULE, &[("a.json", lines(&operator_records()))]),
+        // Subdirectories are read; hidden files are not, by the engine or the query.
+        Case::new(
+            root,
+            "join-edges",
+            JOIN_RULE,
+            &[
+                ("a.json", lines(&join_records())),
+                ("nested/b.json", lines(&join_records()[..10])),
+                (".hidden.json", lines(&join_records())),
+                (".hidden/c.json", lines(&join_records())),
+            ],
+        ),
+    ];
+
+    out.extend(rule_test_cases(root, merged));
+
+    let cfg = sigcorr_datagen::Config { seed: 11, graph: 3000, signins: 400, other_tables: 40, ..Default::default() };
+    assert_eq!(cfg.now, sigcorr_datagen::DEFAULT_NOW_UNIX);
+    let ds = sigcorr_datagen::generate(&cfg);
+    for (name, rule) in [
+        ("generated-t1528", "service_principal_token_ip_mismatch.yml"),
+        ("generated-credential", "application_credential_added_via_graph.yml"),
+    ] {
+        let case = Case::shipped(root, name, rule);
+        sigcorr_datagen::write_split(&ds, &case.dir.join("logs")).unwrap();
+        out.push(case);
+    }
+    out
+}
+
+/// Every case of every shipped rule's own tests file (`<rule>.tests.yml`):
+/// its records as NDJSON (with `Type` set), at its `now`.
+fn rule_test_cases(root: &Path, merged: bool) -> Vec<Case> {
+    let mut out = Vec::new();
+    let mut groups: Vec<(&str, String, Vec<Value>)> = Vec::new();
+    for stem in ["service_principal_token_ip_mismatch", "application_credential_added_via_graph"] {
+        let dir = repo().join("rules/entra");
+        let rule = std::fs::read_to_string(dir.join(format!("{stem}.yml"))).unwrap();
+        let tests: Vec<Value> =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.join(format!("{stem}.tests.yml"))).unwrap()).unwrap();
+        assert!(!tests.is_empty(), "{stem}.tests.yml has no cases");
+        for (i, t) in tests.iter().enumerate() {
+            let mut records = Vec::new();
+            for (table, rows) in t["records"].as_object().into_iter().flatten() {
+                let rows: Vec<Value> = match rows {
+                    Value::Array(rows) => rows.clone(),
+                    Value::Object(f) => std::fs::read_to_string(dir.join(f["file"].as_str().unwrap()))
+                        .unwrap()
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(|l| serde_json::from_str(l).unwrap())
+                        .collect(),
+                    other => panic!("{stem}.tests.yml case {i}: records of {table}: {other}"),
+                };
+                for mut r in rows {
+                    if r.get("Type").is_none() {
+                        r["Type"] = json!(table);
+                    }
+                    records.push(r);
+                }
+            }
+            let now = t["now"].as_str().unwrap_or(NOW).to_string();
+            if merged && let Some((_, _, all)) = groups.iter_mut().find(|(s, n, _)| *s == stem && *n == now) {
+                all.extend(records);
+            } else if merged {
+                groups.push((stem, now, records));
+            } else {
+                let mut case = Case::new(root, &format!("{stem}.tests-{i}"), &rule, &[("a.json", lines(&records))]);
+                case.now = now;
+                case.must_fire = false;
+                out.push(case);
+            }
+        }
+        for (i, (_, now, records)) in groups.drain(..).enumerate() {
+            let mut case = Case::new(root, &format!("{stem}.tests-merged-{i}"), &rule, &[("a.json", lines(&records))]);
+            case.now = now;
+            out.push(case);
+        }
+    }
+    out
+}
+
+#[test]
+fn edge_cases_fire_as_kusto_semantics_say() {
+    // The datasets mean what the comments say: checked against hand-worked
+    // expectations, independently of any compiled query.
+    let root = tempfile::tempdir().unwrap();
+    let all = cases(root.path(), false);
+    let uri_of = |t: &Table, column: &str| -> Vec<String> {
+        let i = t.columns.iter().position(|c| c == column).unwrap();
+        let mut v: Vec<String> = t.rows.iter().map(|r| r[i].clone().unwrap()).collect();
+        v.sort();
+        v
+    };
+    let t1528 = all[0].engine();
+    assert_eq!(t1528.columns, SEED_COLUMNS);
+    let mut want: Vec<String> =
+        t1528_edges().1.iter().map(|l| format!("https://graph.microsoft.com/v1.0/{l}")).collect();
+    want.sort();
+    assert_eq!(uri_of(&t1528, "RequestUri"), want);
+    let credential = all[1].engine();
+    let mut want: Vec<String> =
+        credential_edges().1.iter().map(|p| format!("https://graph.microsoft.com{p}")).collect();
+    want.sort();
+    assert_eq!(uri_of(&credential, "RequestUri"), want);
+}
+
+#[test]
+fn duckdb_returns_the_engines_alerts() {
+    let root = tempfile::tempdir().unwrap();
+    for case in cases(root.path(), false) {
+        let engine = case.engine();
+        assert!(!case.must_fire || !engine.rows.is_empty(), "{}: the case should fire at least once", case.name);
+        let duck = case.duckdb();
+        if !engine.rows.is_empty() {
+            assert_eq!(duck.columns, engine.columns, "{}: output columns", case.name);
+        }
+        assert_eq!(duck.rows.len(), engine.rows.len(), "{}: row count", case.name);
+        assert_eq!(duck.rows, engine.rows, "{}: rows", case.name);
+        eprintln!("{}: {} rows agree", case.name, engine.rows.len());
+    }
+}
+
+#[test]
+fn spark_returns_the_engines_alerts() {
+    let root = tempfile::tempdir().unwrap();
+    let all = cases(root.path(), true);
+    let catalog = sigcorr::table::Catalog::builtin();
+    let tables: serde_json::Map<String, Value> = catalog
+        .tables()
+        .iter()
+        .map(|t| (t.name.clone(), json!(t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>())))
+        .collect();
+    let manifest = json!({
+        "tables": tables,
+        "cases": all.iter().map(|c| json!({
+            "name": c.name, "sql": c.compile("spark-sql", &[]), "data": c.dir.join("logs"),
+        })).collect::<Vec<_>>(),
+    });
+    let manifest_path = root.path().join("manifest.json");
+    let out_path = root.path().join("out.json");
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let script = repo().join("tests/equivalence/run_spark.py");
+    let out = std::process::Command::new(python()).arg(&script).arg(&manifest_path).arg(&out_path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "run_spark.py failed (is `pyspark` installed, and Java 17? .ci/run installs pyspark):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    for case in &all {
+        let engine = case.engine();
+        assert!(!case.must_fire || !engine.rows.is_empty(), "{}: the case should fire at least once", case.name);
+        let spark = table(&results[&case.name]);
+        if !engine.rows.is_empty() {
+            assert_eq!(spark.columns, engine.columns, "{}: output columns", case.name);
+        }
+        assert_eq!(spark.rows, engine.rows, "{}: rows", case.name);
+        eprintln!("{}: {} rows agree", case.name, engine.rows.len());
+    }
+}
+
+/// `sigcorr compile` of a shipped rule, as the golden files hold it.
+fn shipped(target: &str, id: &str) -> String {
+    let rules = repo().join("rules");
+    let run = sigcorr(&repo(), &["compile", "--target", target, "--rules", rules.to_str().unwrap(), id]);
+    run.code(0);
+    run.stdout
+}
+
+/// Compares `text` with `tests/golden/<name>`; `SIGCORR_UPDATE_GOLDEN=1`
+/// rewrites the file instead (then review the diff by eye).
+fn golden(name: &str, text: &str) {
+    let path = repo().join("tests/golden").join(name);
+    if std::env::var_os("SIGCORR_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (SIGCORR_UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(text, want, "{} differs from the compiler's output", path.display());
+}
+
+const SHIPPED: [(&str, &str); 2] =
+    [(T1528_ID, "service_principal_token_ip_mismatch"), (CREDENTIAL_ID, "application_credential_added_via_graph")];
+
+#[test]
+fn kql_and_sentinel_match_the_golden_files() {
+    for (id, stem) in SHIPPED {
+        golden(&format!("{stem}.kql"), &shipped("kql", id));
+        golden(&format!("{stem}.sentinel.yml"), &shipped("sentinel", id));
+    }
+}
+
+#[test]
+fn kql_of_the_t1528_rule_is_the_seed_query_plus_the_ip_guard() {
+    let kql = shipped("kql", T1528_ID);
+    let body: Vec<&str> = kql.lines().filter(|l| !l.starts_with("//")).collect();
+    assert_eq!(body[0], "MicrosoftGraphActivityLogs");
+    assert!(body.contains(&"| where TimeGenerated > ago(30d)"), "{kql}");
+    assert!(body.contains(&"| where ResponseStatusCode between (100 .. 300)"), "{kql}");
+    assert!(body.contains(&"    union AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs"), "{kql}");
+    assert!(body.contains(&"    | where isnotempty(IPAddress)"), "the sign-in IP guard: {kql}");
+    assert!(body.contains(&"    ) on $left.SignInActivityId == $right.UniqueTokenIdentifier"), "{kql}");
+    assert!(body.iter().any(|l| l.starts_with("| lookup kind=inner (")), "{kql}");
+    let project = body.last().unwrap().strip_prefix("| project ").unwrap();
+    let names: Vec<&str> = project.split(", ").map(|p| p.split(" = ").next().unwrap()).collect();
+    assert_eq!(names, SEED_COLUMNS, "the seed's output columns, in its order");
+    assert!(!kql.contains("IPAddress1"), "no reliance on the `1` suffix: {kql}");
+}
+
+/// KQL's own words, and the functions and operators the compiler emits.
+const KQL_WORDS: &[&str] = &[
+    "where",
+    "lookup",
+    "kind",
+    "inner",
+    "union",
+    "project",
+    "on",
+    "left",
+    "right",
+    "and",
+    "or",
+    "not",
+    "between",
+    "has",
+    "has_any",
+    "contains",
+    "contains_cs",
+    "startswith",
+    "endswith",
+    "in",
+    "ago",
+    "now",
+    "isnotempty",
+    "isempty",
+    "datetime",
+    "dynamic",
+    "todynamic",
+    "true",
+    "false",
+    "extend",
+    "tolower",
+    "toupper",
+    "strlen",
+    "strcat",
+    "tostring",
+    "real",
+    "matches",
+    "regex",
+];
+
+/// Every table and column a KQL query names exists in the table
+/// definitions (or is a name the query itself assigns, `X = ...`).
+fn check_kql_names(query: &str, rule_tables: &[&str]) {
+    let catalog = sigcorr::table::Catalog::builtin();
+    let code: String = query.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+    let strings = regex::Regex::new(r#"@?"(?:[^"\\]|\\.)*""#).unwrap();
+    let code = strings.replace_all(&code, "\"\"");
+    let word = regex::Regex::new(r"\b[A-Za-z_][A-Za-z0-9_]*\b").unwrap();
+    let assigned: BTreeSet<&str> = regex::Regex::new(r"\b([A-Za-z_][A-Za-z0-9_]*) = ")
+        .unwrap()
+        .captures_iter(&code)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    let mut tables_seen = BTreeSet::new();
+    for m in word.find_iter(&code) {
+        let w = m.as_str();
+        if KQL_WORDS.contains(&w) || assigned.contains(w) || code[..m.start()].ends_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        if catalog.get(w).is_some() {
+            tables_seen.insert(w);
+            continue;
+        }
+        let known = rule_tables.iter().any(|t| catalog.get(t).unwrap().column(w).is_some());
+        assert!(known, "`{w}` is neither a table nor a column of {rule_tables:?} in\n{query}");
+    }
+    assert_eq!(tables_seen, rule_tables.iter().copied().collect::<BTreeSet<_>>(), "tables named in\n{query}");
+}
+
+#[test]
+fn kql_names_only_known_tables_and_columns() {
+    check_kql_names(&shipped("kql", T1528_ID), &[GRAPH, SP, MI]);
+    check_kql_names(&shipped("kql", CREDENTIAL_ID), &[GRAPH]);
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("ops.yml"), OPERATORS_RULE).unwrap();
+    std::fs::write(t.path().join("join.yml"), JOIN_RULE).unwrap();
+    for (file, tables) in [("ops.yml", vec![GRAPH]), ("join.yml", vec![GRAPH, SP, MI])] {
+        let run = sigcorr(t.path(), &["compile", "--target", "kql", file]);
+        run.code(0);
+        check_kql_names(&run.stdout, &tables);
+    }
+}
+
+fn sentinel_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo().join("tests/schemas/sentinel-rule.schema.json")).unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    v.iter_errors(doc).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+#[test]
+fn sentinel_rules_validate_against_the_schema() {
+    let schema = sentinel_schema();
+    for (id, _) in SHIPPED {
+        let yaml = shipped("sentinel", id);
+        let doc: Value = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(errors(&schema, &doc), Vec::<String>::new(), "{yaml}");
+        assert_eq!(doc["id"], json!(id));
+        assert_eq!(doc["kind"], json!("Scheduled"));
+        // The query is the KQL target's, without its header.
+        let kql = shipped("kql", id);
+        let body: Vec<&str> = kql.lines().filter(|l| !l.starts_with("//")).collect();
+        assert_eq!(doc["query"], json!(body.join("\n")));
+        check_kql_names(
+            doc["query"].as_str().unwrap(),
+            &doc["requiredDataConnectors"][0]["dataTypes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let t1528: Value = serde_saphyr::from_str(&shipped("sentinel", T1528_ID)).unwrap();
+    assert_eq!(t1528["tactics"], json!(["CredentialAccess"]));
+    assert_eq!(t1528["relevantTechniques"], json!(["T1528"]));
+    assert_eq!(t1528["severity"], json!("High"));
+    let entities: Vec<(String, String)> = t1528["entityMappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| {
+            m["fieldMappings"].as_array().unwrap().iter().map(move |f| {
+                (m["entityType"].as_str().unwrap().to_string(), f["columnName"].as_str().unwrap().to_string())
+            })
+        })
+        .collect();
+    assert_eq!(
+        entities,
+        [
+            ("IP", "SigninInIPAddress"),
+            ("IP", "ActivityIPAddress"),
+            ("Account", "ServicePrincipalId"),
+            ("Account", "ServicePrincipalName")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+}
+
+#[test]
+fn the_sentinel_schema_rejects_broken_rules() {
+    let schema = sentinel_schema();
+    let good: Value = serde_saphyr::from_str(&shipped("sentinel", T1528_ID)).unwrap();
+    type Break = Box<dyn Fn(&mut Value)>;
+    let broken: [(&str, Break); 6] = [
+        ("no query", Box::new(|d: &mut Value| drop(d.as_object_mut().unwrap().remove("query")))),
+        ("severity", Box::new(|d: &mut Value| d["severity"] = json!("Severe"))),
+        ("tactic", Box::new(|d: &mut Value| d["tactics"] = json!(["CredentialTheft"]))),
+        ("technique", Box::new(|d: &mut Value| d["relevantTechniques"] = json!(["1528"]))),
+        ("period", Box::new(|d: &mut Value| d["queryPeriod"] = json!("30d"))),
+        (
+            "identifier",
+            Box::new(|d: &mut Value| d["entityMappings"][0]["fieldMappings"][0]["identifier"] = json!("Name")),
+        ),
+    ];
+    for (what, f) in broken {
+        let mut doc = good.clone();
+        f(&mut doc);
+        assert!(!errors(&schema, &doc).is_empty(), "the schema accepts a rule with a bad {what}");
+    }
+}
+
+#[test]
+fn unsupported_constructs_are_errors_at_their_position() {
+    let rule = "title: Regex\nid: 00000000-0000-4000-8000-000000000003\nlevel: low\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n  filter:\n    a: RequestUri matches regex \"[0-9]+\" and ipv4_is_private(IPAddress)\n  output:\n    RequestUri: RequestUri\n";
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("r.yml"), rule).unwrap();
+    // Spark evaluates Java regexes: the regex is refused at its position.
+    let run = sigcorr(t.path(), &["compile", "--target", "spark-sql", "r.yml"]);
+    run.code(2);
+    assert!(run.stdout.is_empty(), "nothing is printed: {}", run.stdout);
+    assert!(
+        run.stderr.starts_with(
+            "r.yml:8:8: error[E800]: `matches regex` cannot be compiled to spark-sql with the same meaning"
+        ),
+        "{}",
+        run.stderr
+    );
+    // DuckDB has the regex (RE2), not the IP function.
+    let run = sigcorr(t.path(), &["compile", "--target", "duckdb", "r.yml"]);
+    run.code(2);
+    assert!(
+        run.stderr.starts_with(
+            "r.yml:8:46: error[E800]: `ipv4_is_private` cannot be compiled to duckdb with the same meaning"
+        ),
+        "{}",
+        run.stderr
+    );
+    // KQL has both.
+    let run = sigcorr(t.path(), &["compile", "--target", "kql", "r.yml"]);
+    run.code(0);
+    assert!(
+        run.stdout.contains("| where RequestUri matches regex @\"[0-9]+\"\n| where ipv4_is_private(IPAddress)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn rules_are_selected_by_file_id_or_title() {
+    let repo = repo();
+    let rules = repo.join("rules");
+    let rules = rules.to_str().unwrap();
+    let by_title = sigcorr(
+        &repo,
+        &[
+            "compile",
+            "--target",
+            "kql",
+            "--rules",
+            rules,
+            "Credential added to an application or service principal through Microsoft Graph",
+        ],
+    );
+    by_title.code(0);
+    assert_eq!(by_title.stdout, shipped("kql", CREDENTIAL_ID));
+    let all = sigcorr(&repo, &["compile", "--target", "sentinel", "--rules", rules]);
+    all.code(0);
+    assert_eq!(all.stdout.matches("\n---\n").count(), 1, "two rules, one separator: {}", all.stdout);
+    let unknown = sigcorr(&repo, &["compile", "--target", "kql", "--rules", rules, "no-such-rule"]);
+    unknown.code(2);
+    assert!(
+        unknown.stderr.starts_with("error: `no-such-rule` is neither a rule file nor the id or title of a loaded rule"),
+        "{}",
+        unknown.stderr
+    );
+    let misuse = sigcorr(&repo, &["compile", "--target", "kql", "--data", "rules", T1528_ID]);
+    misuse.code(2);
+    assert!(misuse.stderr.contains("--data reads files with DuckDB"), "{}", misuse.stderr);
+}
