@@ -220,12 +220,21 @@ pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
     let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
     let first_alnum = alnum(needle.chars().next());
     let last_alnum = alnum(needle.chars().next_back());
-    memchr::memmem::find_iter(hay.as_bytes(), needle.as_bytes()).any(|start| {
+    // Every occurrence, overlapping ones included: in "xab-ab-ab" the first
+    // "ab-ab" is not a whole term, the one at offset 4 is.
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    let mut from = 0;
+    while let Some(at) = finder.find(&hay.as_bytes()[from..]) {
+        let start = from + at;
         let end = start + needle.len();
         let before = hay[..start].chars().next_back();
         let after = hay[end..].chars().next();
-        (!first_alnum || !alnum(before)) && (!last_alnum || !alnum(after))
-    })
+        if (!first_alnum || !alnum(before)) && (!last_alnum || !alnum(after)) {
+            return true;
+        }
+        from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
 }
 
 fn eq_ignore_case(a: &str, b: &str) -> bool {
@@ -289,5 +298,7 @@ mod tests {
         assert!(!has_term("myapp", "app", false));
         assert!(has_term("my-app.exe", "app", false));
         assert!(!has_term("anything", "", false));
+        assert!(has_term("xab-ab-ab", "ab-ab", false), "an overlapping later occurrence counts");
+        assert!(has_term("éab ab", "ab", false));
     }
 }
