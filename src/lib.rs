@@ -15,11 +15,13 @@
 //!    hash-join, test the mismatch, in parallel with rayon.
 //! 6. **emit** ([`emit`]): alerts as JSON lines, a table or CSV.
 //!
-//! [`compile_rules`] chains load, parse and check; [`engine::run`] the rest.
+//! [`compile_rules`] chains load, parse, check and the rule-set checks of
+//! [`lint`]; [`engine::run`] the rest.
 
 pub mod ast;
 pub mod builtin;
 pub mod check;
+pub mod compile;
 pub mod datetime;
 pub mod diagnostic;
 pub mod emit;
@@ -27,9 +29,12 @@ pub mod engine;
 pub mod eval;
 pub mod functions;
 pub mod input;
+pub mod json_scan;
+pub mod lint;
 pub mod parser;
 pub mod plan;
 pub mod rule;
+pub mod ruletest;
 pub mod source_map;
 pub mod span;
 pub mod table;
@@ -41,26 +46,40 @@ use diagnostic::Diagnostic;
 use span::SourceFile;
 use std::sync::Arc;
 
-/// Loads, parses and checks rule files. Returns the rules that passed and
-/// every diagnostic found (errors and warnings), across all files.
+/// Loads, parses and checks rule files, and runs the rule-set checks of
+/// [`lint`]. Returns the rules that passed and every diagnostic found (errors
+/// and warnings), across all files, in file order.
 pub fn compile_rules(
     files: &[Arc<SourceFile>],
     catalog: &table::Catalog,
 ) -> (Vec<check::CheckedRule>, Vec<Diagnostic>) {
     let mut rules = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut roots = Vec::new();
     for file in files {
-        match rule::load(file) {
-            Ok(doc) => match check::check(&doc, catalog) {
+        // Names and types are checked even when the metadata has errors, so
+        // that one run of the linter reports both.
+        let loaded = rule::load_partial(file);
+        let clean = loaded.errors.is_empty();
+        diagnostics.extend(loaded.errors);
+        if let Some(doc) = loaded.doc {
+            match check::check(&doc, catalog) {
                 Ok((rule, warnings)) => {
                     diagnostics.extend(warnings);
-                    rules.push(rule);
+                    rules.extend(clean.then_some(rule));
                 }
                 Err(errors) => diagnostics.extend(errors),
-            },
-            Err(errors) => diagnostics.extend(errors),
+            }
         }
+        roots.extend(loaded.root.map(|root| (file.clone(), root)));
     }
+    diagnostics.extend(lint::rule_set(&roots));
+    // In file order, then by position.
+    let order = |d: &Diagnostic| {
+        let file = d.file.as_ref().and_then(|f| files.iter().position(|g| Arc::ptr_eq(f, g)));
+        (file.unwrap_or(usize::MAX), d.span.map_or(0, |s| s.start))
+    };
+    diagnostics.sort_by_key(order);
     (rules, diagnostics)
 }
 

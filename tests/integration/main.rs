@@ -4,4 +4,8 @@
 mod common;
 
 mod cli;
+mod compile;
 mod e2e;
+mod inputs;
+mod lint;
+mod ruletest;

@@ -7,8 +7,11 @@ use clap::{Parser, Subcommand};
 
 use sigcorr::diagnostic::Diagnostic;
 
+mod compile;
 mod exit;
+mod lint;
 mod run;
+mod test;
 
 /// Correlation rules for cloud security logs.
 #[derive(Parser)]
@@ -22,12 +25,21 @@ struct Cli {
 enum Command {
     /// Run rules over log files and print alerts.
     Run(run::RunArgs),
+    /// Check rules for mistakes, with `file:line:col`; for people, JSON or SARIF.
+    Lint(lint::LintArgs),
+    /// Run each rule's test cases (`<rule>.tests.yml`) and report, as text or JUnit XML.
+    Test(test::TestArgs),
+    /// Compile rules to KQL, a Sentinel analytics rule, Spark SQL or DuckDB SQL.
+    Compile(compile::CompileArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Lint(args) => lint::lint(args),
+        Command::Test(args) => test::test(args),
+        Command::Compile(args) => compile::compile(args),
     };
     ExitCode::from(code)
 }

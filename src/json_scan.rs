@@ -1,0 +1,678 @@
+//! A validating JSON scanner that extracts only the wanted keys of an
+//! object, without building values: the hot path of reading logs.
+//!
+//! It checks the whole text is exactly one valid JSON object (RFC 8259:
+//! strings, escapes, numbers, nesting), so a broken line is still reported as
+//! broken, but it copies nothing: a wanted key's value comes back as the byte
+//! range of its raw JSON text. Keys can name nested objects
+//! (`properties.ipAddress`) through a [`KeyTrie`]. The caller validates UTF-8.
+
+use std::fmt;
+
+/// Deeper nesting is an error, as in serde_json.
+const MAX_DEPTH: usize = 128;
+
+/// The keys to extract: at each level, a key may have a slot (its value's
+/// raw text is wanted) and children (keys inside it, if it is an object).
+#[derive(Debug, Default, Clone)]
+pub struct KeyTrie {
+    /// Few keys are wanted at each level: a list beats a hash map.
+    keys: Vec<(Box<[u8]>, TrieNode)>,
+    /// Per entry of `keys`, its length and first and last eight bytes: most
+    /// comparisons end after two word compares.
+    words: Vec<(usize, u64, u64)>,
+    /// Lengths that occur among `keys`: most keys are rejected by length.
+    lengths: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct TrieNode {
+    slot: Option<u32>,
+    children: Option<KeyTrie>,
+}
+
+impl KeyTrie {
+    pub fn new() -> KeyTrie {
+        KeyTrie::default()
+    }
+
+    /// Wants the value at `path` (keys from the top) in `slot`.
+    pub fn insert(&mut self, path: &[&str], slot: u32) {
+        let (first, rest) = path.split_first().expect("a non-empty path");
+        self.lengths |= length_bit(first.len());
+        let at = match self.keys.iter().position(|(k, _)| **k == *first.as_bytes()) {
+            Some(i) => i,
+            None => {
+                self.keys.push((first.as_bytes().into(), TrieNode::default()));
+                self.words.push(key_words(first.as_bytes()));
+                self.keys.len() - 1
+            }
+        };
+        let node = &mut self.keys[at].1;
+        if rest.is_empty() {
+            node.slot = Some(slot);
+        } else {
+            node.children.get_or_insert_with(KeyTrie::default).insert(rest, slot);
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<&TrieNode> {
+        if self.lengths & length_bit(key.len()) == 0 {
+            return None;
+        }
+        let words = key_words(key);
+        let i = self.words.iter().position(|w| *w == words)?;
+        let (k, node) = &self.keys[i];
+        (key.len() <= 16 || k[8..] == key[8..]).then_some(node)
+    }
+}
+
+/// A key's length, first eight and last eight bytes (zero-padded when short).
+#[inline(always)]
+fn key_words(k: &[u8]) -> (usize, u64, u64) {
+    if k.len() >= 8 {
+        let head = u64::from_le_bytes(k[..8].try_into().expect("8 bytes"));
+        let tail = u64::from_le_bytes(k[k.len() - 8..].try_into().expect("8 bytes"));
+        (k.len(), head, tail)
+    } else {
+        let mut buf = [0u8; 8];
+        buf[..k.len()].copy_from_slice(k);
+        (k.len(), u64::from_le_bytes(buf), 0)
+    }
+}
+
+#[inline]
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
+/// Where and why a text is not one JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanError {
+    /// Byte offset of the problem.
+    pub pos: usize,
+    pub what: &'static str,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.what, self.pos + 1)
+    }
+}
+
+/// A wanted value: the byte range of its raw JSON text.
+pub type Found = Option<(u32, u32)>;
+
+/// Scans `text`, which must be one JSON object (surrounding whitespace
+/// allowed), filling `out[slot]` for every wanted key found (the last
+/// occurrence wins, as in serde_json). `out` must hold every slot.
+pub fn scan_object(text: &[u8], keys: &KeyTrie, out: &mut [Found]) -> Result<(), ScanError> {
+    QUOTES.with_borrow_mut(|index| scan_object_with(text, keys, out, index))
+}
+
+thread_local! {
+    /// Per-thread scratch for the quote index, reused across lines.
+    static QUOTES: std::cell::RefCell<QuoteIndex> = std::cell::RefCell::default();
+}
+
+fn scan_object_with(text: &[u8], keys: &KeyTrie, out: &mut [Found], index: &mut QuoteIndex) -> Result<(), ScanError> {
+    index.build(text)?;
+    let mut s = Scanner { b: text, i: 0, index };
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return Err(s.err("expected `{`"));
+    }
+    s.object(Some(keys), out, 0)?;
+    s.ws();
+    if s.i != text.len() {
+        return Err(s.err("trailing characters after the object"));
+    }
+    Ok(())
+}
+
+/// Whether `text` is exactly one valid JSON value (with optional whitespace).
+pub fn validate(text: &[u8]) -> Result<(), ScanError> {
+    let mut index = QuoteIndex::default();
+    index.build(text)?;
+    let mut s = Scanner { b: text, i: 0, index: &index };
+    s.ws();
+    s.value(0)?;
+    s.ws();
+    if s.i != text.len() {
+        return Err(s.err("trailing characters"));
+    }
+    Ok(())
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+    index: &'a QuoteIndex,
+}
+
+impl Scanner<'_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn err(&self, what: &'static str) -> ScanError {
+        ScanError { pos: self.i.min(self.b.len()), what }
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8, what: &'static str) -> Result<(), ScanError> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(what))
+        }
+    }
+
+    fn object(&mut self, keys: Option<&KeyTrie>, out: &mut [Found], depth: usize) -> Result<(), ScanError> {
+        if depth >= MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        self.i += 1; // `{`
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                self.ws();
+                if self.peek() != Some(b'"') {
+                    return Err(self.err("expected a string key"));
+                }
+            }
+            let (ks, ke) = self.string()?;
+            // Compact JSON has the `:` right after the key.
+            if self.peek() == Some(b':') {
+                self.i += 1;
+            } else {
+                self.ws();
+                self.expect(b':', "expected `:`")?;
+            }
+            if self.peek().is_some_and(|c| c <= b' ') {
+                self.ws();
+            }
+            let node = match keys {
+                None => None,
+                Some(k) => self.lookup(k, ks, ke),
+            };
+            let start = self.i;
+            match (node, self.peek()) {
+                (_, Some(b'"')) => {
+                    self.string()?;
+                }
+                (Some(TrieNode { children: Some(children), .. }), Some(b'{')) => {
+                    self.object(Some(children), out, depth + 1)?;
+                }
+                _ => self.value(depth + 1)?,
+            }
+            if let Some(TrieNode { slot: Some(slot), .. }) = node {
+                out[*slot as usize] = Some((start as u32, self.i as u32));
+            }
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => {
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.err("expected `,` or `}`")),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The wanted-key node for the key at `b[ks..ke]`, if any.
+    #[inline(always)]
+    fn lookup<'k>(&self, keys: &'k KeyTrie, ks: usize, ke: usize) -> Option<&'k TrieNode> {
+        let key = &self.b[ks..ke];
+        if self.index.has_backslash && key.contains(&b'\\') {
+            let raw = &self.b[ks - 1..ke + 1];
+            let decoded: Option<String> = std::str::from_utf8(raw).ok().and_then(|t| serde_json::from_str(t).ok());
+            return decoded.and_then(|d| keys.get(d.as_bytes()));
+        }
+        keys.get(key)
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), ScanError> {
+        if depth >= MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        self.i += 1; // `[`
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            self.value(depth + 1)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err("expected `,` or `]`")),
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<(), ScanError> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'{') => self.object(None, &mut [], depth),
+            Some(b'[') => self.array(depth),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("expected a value")),
+            None => Err(self.err("unexpected end of input")),
+        }
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Result<(), ScanError> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(self.err("expected a value"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Result<(), ScanError> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.err("invalid number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        Ok(())
+    }
+
+    /// At a `"`: skips the string (escapes were checked in stage one),
+    /// returning its content range.
+    #[inline(always)]
+    fn string(&mut self) -> Result<(usize, usize), ScanError> {
+        let start = self.i + 1;
+        match self.index.next_quote(start) {
+            Some(end) => {
+                self.i = end + 1;
+                Ok((start, end))
+            }
+            None => {
+                self.i = self.b.len();
+                Err(self.err("unterminated string"))
+            }
+        }
+    }
+}
+
+/// Escapes inside the strings of `b` are valid (`\n`, `\u00e9`, ...). Only
+/// called for texts with backslashes; outside strings, stage two rejects them.
+#[cold]
+fn check_escapes(b: &[u8]) -> Result<(), ScanError> {
+    let mut in_string = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => match b.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 1,
+                Some(b'u') if b.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => i += 5,
+                Some(b'u') => return Err(ScanError { pos: i + 1, what: "invalid \\u escape" }),
+                _ => return Err(ScanError { pos: i + 1, what: "invalid escape" }),
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Stage one: where the unescaped quotes are, a bit per byte, found
+/// sixty-four bytes at a time. Control characters inside strings and bad
+/// escapes are rejected here.
+#[derive(Debug, Default)]
+struct QuoteIndex {
+    quotes: Vec<u64>,
+    has_backslash: bool,
+}
+
+impl QuoteIndex {
+    fn build(&mut self, text: &[u8]) -> Result<(), ScanError> {
+        self.quotes.clear();
+        self.quotes.reserve(text.len().div_ceil(64));
+        self.has_backslash = false;
+        let mut escape_carry = false; // the previous block ended in an unescaped backslash
+        let mut string_carry = 0u64; // all ones while inside a string
+        let mut bad = 0u64;
+        let mut bad_block = 0;
+        let mut blocks = text.chunks_exact(64);
+        let mut k = 0;
+        let mut step = |block: &[u8; 64], k: usize, quotes: &mut Vec<u64>, has_backslash: &mut bool| {
+            let (q, b, c) = masks64(block);
+            let escaped = if b == 0 && !escape_carry {
+                0
+            } else {
+                *has_backslash = true;
+                let (e, carry) = escaped_bits(b, escape_carry);
+                escape_carry = carry;
+                e
+            };
+            let q = q & !escaped;
+            let in_string = prefix_xor(q) ^ string_carry;
+            string_carry = 0u64.wrapping_sub(in_string >> 63);
+            if bad == 0 && c & in_string != 0 {
+                bad = c & in_string;
+                bad_block = k;
+            }
+            quotes.push(q);
+        };
+        for block in blocks.by_ref() {
+            step(block.try_into().expect("64 bytes"), k, &mut self.quotes, &mut self.has_backslash);
+            k += 1;
+        }
+        let tail = blocks.remainder();
+        if !tail.is_empty() {
+            let mut padded = [b' '; 64];
+            padded[..tail.len()].copy_from_slice(tail);
+            step(&padded, k, &mut self.quotes, &mut self.has_backslash);
+        }
+        if bad != 0 {
+            return Err(ScanError {
+                pos: bad_block * 64 + bad.trailing_zeros() as usize,
+                what: "control character in string",
+            });
+        }
+        if self.has_backslash {
+            check_escapes(text)?;
+        }
+        Ok(())
+    }
+
+    /// The first unescaped quote at or after `from`.
+    #[inline(always)]
+    fn next_quote(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut bits = *self.quotes.get(w)? & (!0u64 << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+            w += 1;
+            bits = *self.quotes.get(w)?;
+        }
+    }
+}
+
+/// Which bytes follow an odd run of backslashes (are escaped), given the
+/// backslash bits of a block and whether the previous block's last byte was
+/// an unescaped backslash. Returns the escaped bits and the carry out.
+#[cold]
+fn escaped_bits(backslashes: u64, carry_in: bool) -> (u64, bool) {
+    let mut escaped = 0u64;
+    let mut pending = carry_in;
+    for i in 0..64 {
+        let is_backslash = backslashes >> i & 1 == 1;
+        if pending {
+            escaped |= 1 << i;
+            pending = false;
+        } else if is_backslash {
+            pending = true;
+        }
+    }
+    (escaped, pending)
+}
+
+/// Bit `i` of the result is the XOR of bits `0..=i` of `x`: with quote bits
+/// in, the bytes inside strings (opening quote included, closing excluded).
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// Quote, backslash and control-character (< 0x20) bits of a 64-byte block.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn masks64(block: &[u8; 64]) -> (u64, u64, u64) {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86_64 baseline; each load reads 16 of the
+    // block's 64 bytes.
+    unsafe {
+        let (quote, backslash, low) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8), _mm_set1_epi8(0x1f));
+        let (mut q, mut b, mut c) = (0u64, 0u64, 0u64);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(k * 16) as *const __m128i);
+            q |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16 as u64) << (k * 16);
+            b |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)) as u16 as u64) << (k * 16);
+            // Unsigned v <= 0x1f  <=>  max(v, 0x1f) == 0x1f.
+            c |= (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, low), low)) as u16 as u64) << (k * 16);
+        }
+        (q, b, c)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn masks64(block: &[u8; 64]) -> (u64, u64, u64) {
+    let (mut q, mut b, mut c) = (0, 0, 0);
+    for (i, &x) in block.iter().enumerate() {
+        q |= ((x == b'"') as u64) << i;
+        b |= ((x == b'\\') as u64) << i;
+        c |= ((x < 0x20) as u64) << i;
+    }
+    (q, b, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn trie(paths: &[&str]) -> KeyTrie {
+        let mut t = KeyTrie::new();
+        for (i, p) in paths.iter().enumerate() {
+            t.insert(&p.split('.').collect::<Vec<_>>(), i as u32);
+        }
+        t
+    }
+
+    fn extract(text: &str, paths: &[&str]) -> Result<Vec<Option<String>>, ScanError> {
+        let t = trie(paths);
+        let mut out = vec![None; paths.len()];
+        scan_object(text.as_bytes(), &t, &mut out)?;
+        Ok(out.iter().map(|f| f.map(|(s, e)| text[s as usize..e as usize].to_string())).collect())
+    }
+
+    #[test]
+    fn extracts_top_level_and_nested() {
+        let text = r#" {"Type":"T","properties":{"ipAddress":"1.2.3.4","n":[1,{"x":2}]},"A":-1.5e3,"B":null} "#;
+        let got =
+            extract(text, &["Type", "properties.ipAddress", "A", "properties.n", "Missing", "properties"]).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Some("\"T\"".into()),
+                Some("\"1.2.3.4\"".into()),
+                Some("-1.5e3".into()),
+                Some("[1,{\"x\":2}]".into()),
+                None,
+                Some(r#"{"ipAddress":"1.2.3.4","n":[1,{"x":2}]}"#.into())
+            ]
+        );
+    }
+
+    #[test]
+    fn long_keys_differing_only_in_the_middle() {
+        let text = r#"{"AAAAAAAAxBBBBBBBB":1,"AAAAAAAAyBBBBBBBB":2,"short":3,"shorT":4}"#;
+        let got = extract(text, &["AAAAAAAAyBBBBBBBB", "shorT", "AAAAAAAAzBBBBBBBB"]).unwrap();
+        assert_eq!(got, vec![Some("2".into()), Some("4".into()), None]);
+    }
+
+    #[test]
+    fn nested_path_into_a_non_object_is_absent() {
+        let got = extract(r#"{"properties":"text"}"#, &["properties.ipAddress"]).unwrap();
+        assert_eq!(got, vec![None]);
+    }
+
+    #[test]
+    fn escaped_keys_and_last_occurrence_win() {
+        let got = extract(r#"{"\u0054ype":"a","Type":"b","x\"y":1}"#, &["Type", "x\"y"]).unwrap();
+        assert_eq!(got, vec![Some("\"b\"".into()), Some("1".into())]);
+    }
+
+    #[test]
+    fn rejects_invalid_json_with_positions() {
+        let bad = [
+            (r#"{"a":1"#, 6, "expected `,` or `}`"),
+            (r#"{"a" 1}"#, 5, "expected `:`"),
+            (r#"{"a":01}"#, 6, "expected `,` or `}`"),
+            (r#"{"a":"x\q"}"#, 8, "invalid escape"),
+            ("{\"a\":\"x\ty\"}", 7, "control character in string"),
+            (r#"{"a":tru}"#, 5, "expected a value"),
+            (r#"{"a":1} x"#, 8, "trailing characters after the object"),
+            (r#"[1]"#, 0, "expected `{`"),
+            (r#"{"a":"x"#, 7, "unterminated string"),
+            (r#"{"a":1.}"#, 7, "invalid number"),
+            (r#"{a:1}"#, 1, "expected a string key"),
+            (r#"{"a":[1,]}"#, 8, "expected a value"),
+        ];
+        for (text, pos, what) in bad {
+            assert_eq!(extract(text, &["a"]), Err(ScanError { pos, what }), "{text}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(extract(&deep, &["a"]).unwrap_err().what, "nested too deeply");
+    }
+
+    #[test]
+    fn strings_across_block_boundaries() {
+        for n in 50..140 {
+            let pad = "x".repeat(n);
+            let text = format!(r#"{{"{pad}":"a\\\"b","k":"{pad}\\","z":1}}"#);
+            assert_eq!(
+                extract(&text, &["k", "z"]).unwrap(),
+                vec![Some(format!("\"{pad}\\\\\"")), Some("1".into())],
+                "{n}"
+            );
+            let bad = format!("{{\"{pad}\":\"a\u{1}\"}}");
+            assert_eq!(extract(&bad, &["k"]).unwrap_err().what, "control character in string", "{n}");
+        }
+    }
+
+    #[test]
+    fn escape_runs() {
+        assert_eq!(escaped_bits(0b0110, false), (0b0100, false), "an escaped backslash escapes nothing");
+        assert_eq!(escaped_bits(0b1110, false), (0b10100, false));
+        assert_eq!(escaped_bits(0b0010, false), (0b0100, false));
+        assert_eq!(escaped_bits(0, true), (1, false));
+        assert_eq!(escaped_bits(1 << 63, false), (0, true));
+        assert_eq!(prefix_xor(0b1001), 0b0111);
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::String),
+            "[\\x00-\\x1f\"\\\\a-z]{0,6}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map("[a-cT]{1,3}", inner, 0..5)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// On valid objects, every extracted value is the raw text serde_json wrote for it.
+        #[test]
+        fn agrees_with_serde_json_on_valid_objects(v in json_value()) {
+            let serde_json::Value::Object(map) = &v else { return Ok(()) };
+            let text = serde_json::to_string(&v).unwrap();
+            let keys: Vec<&str> = map.keys().map(String::as_str).chain(["zz"]).collect();
+            let got = extract(&text, &keys).unwrap();
+            for (k, g) in keys.iter().zip(got) {
+                let want = map.get(*k).map(|x| serde_json::to_string(x).unwrap());
+                prop_assert_eq!(g, want);
+            }
+        }
+
+        /// On any text, the scanner accepts exactly what serde_json accepts as an object.
+        #[test]
+        fn validity_matches_serde_json(v in json_value(), cut in 0usize..64, junk in prop::collection::vec(any::<u8>(), 0..3)) {
+            let mut text = serde_json::to_string(&v).unwrap().into_bytes();
+            let at = cut.min(text.len());
+            text.splice(at..at, junk);
+            let Ok(s) = std::str::from_utf8(&text) else { return Ok(()) };
+            let parsed = serde_json::from_str::<serde_json::Value>(s);
+            if parsed.as_ref().is_err_and(|e| e.to_string().contains("number out of range")) {
+                return Ok(()); // valid JSON grammar, beyond serde_json's f64
+            }
+            let serde_ok = matches!(parsed, Ok(serde_json::Value::Object(_)));
+            let ours = scan_object(&text, &KeyTrie::new(), &mut []).is_ok();
+            prop_assert_eq!(ours, serde_ok, "{}", s);
+        }
+    }
+}
