@@ -1,61 +1,34 @@
 //! One record's text to the fields the plan wants, without building a
-//! `serde_json::Value`: a `DeserializeSeed` walks the object, descends only
-//! into keys on a wanted path (`properties` → `ipAddress`), keeps each wanted
-//! value as borrowed raw JSON, and skips everything else.
+//! `serde_json::Value`: the validating key scanner ([`crate::json_scan`])
+//! walks the object, descends only into keys on a wanted path (`properties`
+//! → `ipAddress`), and hands back each wanted value as borrowed raw JSON.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::json_scan::{self, KeyTrie};
 use crate::plan::FieldId;
 use crate::value::JsonScalar;
 
 /// The wanted fields as a tree of keys: `IPAddress` and
 /// `properties.ipAddress` share the root, `properties` has one child.
-#[derive(Debug)]
-pub struct FieldIndex {
-    /// `nodes[0]` is the record root.
-    nodes: Vec<Node>,
-    len: usize,
-}
-
 #[derive(Debug, Default)]
-struct Node {
-    /// The field whose value is at this node's key, if one is wanted.
-    field: Option<FieldId>,
-    children: HashMap<String, u32, foldhash::fast::RandomState>,
-}
-
-impl Default for FieldIndex {
-    fn default() -> FieldIndex {
-        FieldIndex { nodes: vec![Node::default()], len: 0 }
-    }
+pub struct FieldIndex {
+    keys: KeyTrie,
+    len: usize,
 }
 
 impl FieldIndex {
     /// Field `i` is at key path `fields[i]` (`["properties", "ipAddress"]`).
     pub fn new(fields: &[Vec<String>]) -> FieldIndex {
-        let mut index = FieldIndex::default();
+        let mut keys = KeyTrie::new();
         for (id, path) in fields.iter().enumerate() {
-            let mut node = 0usize;
-            for key in path {
-                node = match index.nodes[node].children.get(key.as_str()) {
-                    Some(&n) => n as usize,
-                    None => {
-                        index.nodes.push(Node::default());
-                        let n = index.nodes.len() - 1;
-                        index.nodes[node].children.insert(key.clone(), n as u32);
-                        n
-                    }
-                };
-            }
-            index.nodes[node].field = Some(id as FieldId);
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            keys.insert(&path, id as FieldId);
         }
-        index.len = fields.len();
-        index
+        FieldIndex { keys, len: fields.len() }
     }
 
     /// Top-level keys only: field `i` is the key `names[i]`.
@@ -121,14 +94,32 @@ pub fn parse_record<'a>(text: &'a str, index: &FieldIndex, out: &mut Fields<'a>)
         Some(b'[') => return Err(LineError::NotObject("an array")),
         Some(b'"') => return Err(LineError::NotObject("a string")),
         Some(b'0'..=b'9' | b'-') => return Err(LineError::NotObject("a number")),
-        Some(b't' | b'f' | b'n') if serde_json::from_str::<IgnoredAny>(text).is_ok() => {
+        Some(b't' | b'f' | b'n') if json_scan::validate(text.as_bytes()).is_ok() => {
             return Err(LineError::NotObject("a literal"));
         }
         Some(_) => {}
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    Project { index, node: 0, out, root: true }.deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(json_error)
+    FOUND.with_borrow_mut(|found| {
+        found.clear();
+        found.resize(index.len(), None);
+        json_scan::scan_object(text.as_bytes(), &index.keys, found).map_err(scan_error)?;
+        for (slot, range) in out.iter_mut().zip(found.iter()) {
+            if let Some((start, end)) = *range {
+                let raw = &text[start as usize..end as usize];
+                *slot = Some((scalar(raw).map_err(|e| LineError::Json(e.to_string()))?, raw));
+            }
+        }
+        Ok(())
+    })
+}
+
+thread_local! {
+    /// Per-thread scratch for the scanner's byte ranges.
+    static FOUND: std::cell::RefCell<Vec<json_scan::Found>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn scan_error(e: json_scan::ScanError) -> LineError {
+    LineError::Json(format!("{} at column {}", e.what, e.pos + 1))
 }
 
 /// Whether a line is an Event Hub body, `{"records": [...]}`, rather than a
@@ -174,83 +165,6 @@ fn json_error(e: serde_json::Error) -> LineError {
     LineError::Json(format!("{msg} at column {}", e.column()))
 }
 
-/// Projects the object at `node` of the field tree into `out`.
-struct Project<'i, 'o, 'a> {
-    index: &'i FieldIndex,
-    node: u32,
-    out: &'o mut Fields<'a>,
-    /// The record itself must be an object; nested values need not be.
-    root: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Project<'_, '_, 'de> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        if self.root { d.deserialize_map(self) } else { d.deserialize_any(self) }
-    }
-}
-
-impl<'de> Visitor<'de> for Project<'_, '_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let node = &self.index.nodes[self.node as usize];
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            let Some(&child) = node.children.get(key.0.as_ref()) else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let c = &self.index.nodes[child as usize];
-            match (c.field, c.children.is_empty()) {
-                (Some(id), true) => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    let text = raw.get();
-                    self.out[id as usize] = Some((scalar(text).map_err(de::Error::custom)?, text));
-                }
-                (None, _) => {
-                    map.next_value_seed(Project { index: self.index, node: child, out: &mut *self.out, root: false })?;
-                }
-                (Some(id), false) => {
-                    // Wanted itself and for keys inside it: keep the raw text, then descend into it.
-                    let raw: &'de RawValue = map.next_value()?;
-                    let text = raw.get();
-                    self.out[id as usize] = Some((scalar(text).map_err(de::Error::custom)?, text));
-                    let mut de = serde_json::Deserializer::from_str(text);
-                    Project { index: self.index, node: child, out: &mut *self.out, root: false }
-                        .deserialize(&mut de)
-                        .map_err(de::Error::custom)?;
-                }
-            }
-        }
-        Ok(())
-    }
-    // A nested value that is not an object has none of the wanted keys.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-}
-
 /// A JSON value's raw text as a [`JsonScalar`], borrowing when it can.
 fn scalar(text: &str) -> Result<JsonScalar<'_>, serde_json::Error> {
     Ok(match text.as_bytes()[0] {
@@ -268,28 +182,6 @@ fn scalar(text: &str) -> Result<JsonScalar<'_>, serde_json::Error> {
         b'{' | b'[' => JsonScalar::Raw(text),
         _ => JsonScalar::Num(text),
     })
-}
-
-/// An object key, borrowed when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
-    }
 }
 
 #[cfg(test)]
