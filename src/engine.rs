@@ -1,7 +1,21 @@
-//! Evaluate: read every input once, keep the records some filter wants,
-//! hash-join each correlation rule's two sources, test the mismatch, and
-//! build alerts. Rules run in parallel; output order does not depend on
-//! the number of threads.
+//! Evaluate: read the inputs, keep the records some filter wants, hash-join
+//! each correlation rule's two sources, test the mismatch, and build alerts.
+//! Output order does not depend on the number of threads.
+//!
+//! When every input can be read twice (files, not standard input), memory
+//! grows with the build sides only:
+//!
+//! 1. **build pass**: for each correlation rule, the source estimated to be
+//!    smaller ([`estimate`]) is its build side; records of tables with build
+//!    sides are parsed, filtered, and kept; hash tables are built on them.
+//! 2. **stream pass**: records of the other tables are parsed, filtered and
+//!    probed, one block at a time; single-source rules alert here too.
+//!
+//! A cheap look at each record's `Type` (or `category`) text decides which
+//! pass parses it ([`hint`]); the full parse routes it for real, so a record
+//! the hint misjudged is still evaluated (or, if it belonged to a build
+//! side, the run falls back to one pass). With standard input among the
+//! inputs, one pass keeps every side and joins at the end.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -138,37 +152,261 @@ pub fn run(plan: &Plan, files: &[InputFile], now: i64) -> Outcome {
     run_with(plan, files, now, Options::default())
 }
 
+/// What a rule's source does with the records its filter keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A single-source rule: each record is an alert.
+    Single,
+    /// Kept, hashed, probed by the other side.
+    Build,
+    /// Streamed against the other side's hash table.
+    Probe,
+    /// One-pass mode: kept; the join picks its build side at the end.
+    Keep,
+}
+
+/// Which records a pass parses, and what it does with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The only pass: every role.
+    Only,
+    /// Two-pass mode, first: build sides.
+    Build,
+    /// Two-pass mode, second: probe sides and single-source rules.
+    Stream,
+}
+
+/// A rule's hash table: build-side records by join key.
+struct Join {
+    build: usize,
+    rows: HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState>,
+    as_real: Vec<bool>,
+}
+
+/// Everything a pass needs to read a block.
+struct Ctx<'p> {
+    plan: &'p Plan,
+    index: &'p FieldIndex,
+    now: i64,
+    pass: Pass,
+    roles: &'p [Vec<Role>],
+    /// Per table: some user is a build side / streams (probe or single).
+    builds: &'p [bool],
+    streams: &'p [bool],
+    /// Stream pass: the kept build rows and the rules' hash tables.
+    rows: &'p [Vec<Row>],
+    joins: &'p [Option<Join>],
+}
+
 /// [`run`], with options.
 pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) -> Outcome {
     let start = Instant::now();
-    let index = FieldIndex::new(&plan.fields);
-    let mut stats = Stats {
-        files: files.len(),
-        records: vec![0; plan.tables.len()],
-        alerts: vec![0; plan.rules.len()],
-        problems_per_file: vec![0; files.len()],
-        ..Stats::default()
-    };
-    let mut problems = Vec::new();
-    let mut bad_values = Vec::new();
-    let mut rows: Vec<Vec<Row>> = plan.tables.iter().map(|_| Vec::new()).collect();
-    // passing[rule][source]: kept records whose filter for that source holds.
-    let mut passing: Vec<Vec<Vec<RowRef>>> = plan.rules.iter().map(|r| vec![Vec::new(); r.sources.len()]).collect();
-    let read = Arc::new(AtomicU64::new(0));
+    let two_pass = files.iter().all(|f| !f.is_stdin()) && plan.rules.iter().any(|r| r.sources.len() == 2);
+    if two_pass {
+        let sizes = estimate(plan, files);
+        let roles = plan
+            .rules
+            .iter()
+            .zip(&plan.sources)
+            .map(|(rule, tables)| match rule.sources.len() {
+                1 => vec![Role::Single],
+                _ => {
+                    let size = |s: usize| tables[s].iter().map(|&t| sizes[t]).sum::<f64>();
+                    // The smaller side is built; on a tie, the second (Kusto's lookup table).
+                    if size(0) < size(1) { vec![Role::Build, Role::Probe] } else { vec![Role::Probe, Role::Build] }
+                }
+            })
+            .collect::<Vec<_>>();
+        if let Some(outcome) = two_passes(plan, files, now, options, &roles) {
+            return finish(outcome, start);
+        }
+    }
+    let roles: Vec<Vec<Role>> = plan
+        .rules
+        .iter()
+        .map(|r| if r.sources.len() == 1 { vec![Role::Single] } else { vec![Role::Keep, Role::Keep] })
+        .collect();
+    finish(one_pass(plan, files, now, options, &roles), start)
+}
 
+fn finish(mut outcome: Outcome, start: Instant) -> Outcome {
+    // Alerts by rule, then by the records' positions; problems by position.
+    outcome.alerts.sort_by(|a, b| (a.rule, &a.evidence).cmp(&(b.rule, &b.evidence)));
+    for a in &outcome.alerts {
+        outcome.stats.alerts[a.rule] += 1;
+    }
+    outcome.problems.sort_by_key(|p| p.pos);
+    outcome.bad_values.sort_by_key(|p| p.pos);
+    outcome.stats.elapsed = start.elapsed();
+    outcome
+}
+
+fn table_flags(plan: &Plan, roles: &[Vec<Role>]) -> (Vec<bool>, Vec<bool>) {
+    let has = |t: &TablePlan, f: &dyn Fn(Role) -> bool| t.users.iter().any(|&(r, s)| f(roles[r][s]));
+    let builds = plan.tables.iter().map(|t| has(t, &|r| matches!(r, Role::Build | Role::Keep))).collect();
+    let streams = plan.tables.iter().map(|t| has(t, &|r| matches!(r, Role::Probe | Role::Single))).collect();
+    (builds, streams)
+}
+
+fn new_outcome(plan: &Plan, files: &[InputFile]) -> Outcome {
+    Outcome {
+        stats: Stats {
+            files: files.len(),
+            records: vec![0; plan.tables.len()],
+            alerts: vec![0; plan.rules.len()],
+            problems_per_file: vec![0; files.len()],
+            ..Stats::default()
+        },
+        ..Outcome::default()
+    }
+}
+
+/// One pass: every role; correlation rules are joined after it.
+fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles: &[Vec<Role>]) -> Outcome {
+    let index = FieldIndex::new(&plan.fields);
+    let (builds, streams) = table_flags(plan, roles);
+    let mut out = new_outcome(plan, files);
+    let mut kept = Kept::new(plan);
+    let cx = Ctx {
+        plan,
+        index: &index,
+        now,
+        pass: Pass::Only,
+        roles,
+        builds: &builds,
+        streams: &streams,
+        rows: &[],
+        joins: &[],
+    };
+    read_inputs(&cx, files, options, 1, &mut out, &mut kept, &mut Vec::new());
+    // Join: hash the smaller side, probe with the other.
+    let joined: Vec<Vec<Alert>> = plan
+        .rules
+        .par_iter()
+        .enumerate()
+        .filter(|(_, rule)| rule.sources.len() == 2)
+        .map(|(r, _)| {
+            let (a, b) = (&kept.passing[r][0], &kept.passing[r][1]);
+            let build = if a.len() < b.len() { 0 } else { 1 };
+            let join = build_join(plan, r, build, &kept.rows, &kept.passing[r][build], now);
+            kept.passing[r][1 - build]
+                .par_iter()
+                .flat_map_iter(|&rr| {
+                    let (row, table) =
+                        (&kept.rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
+                    let mut alerts = Vec::new();
+                    probe(plan, r, &join, &kept.rows, row, table, now, &mut alerts);
+                    alerts
+                })
+                .collect()
+        })
+        .collect();
+    out.alerts.extend(joined.into_iter().flatten());
+    out
+}
+
+/// The build pass, then the stream pass. `None` when a record of a build
+/// side turned up only in the stream pass (its hint misled): the caller then
+/// runs one pass.
+fn two_passes(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles: &[Vec<Role>]) -> Option<Outcome> {
+    let index = FieldIndex::new(&plan.fields);
+    let (builds, streams) = table_flags(plan, roles);
+    let mut out = new_outcome(plan, files);
+    let mut kept = Kept::new(plan);
+    let mut deferred = Vec::new();
+    let build_cx = Ctx {
+        plan,
+        index: &index,
+        now,
+        pass: Pass::Build,
+        roles,
+        builds: &builds,
+        streams: &streams,
+        rows: &[],
+        joins: &[],
+    };
+    read_inputs(&build_cx, files, options, 2, &mut out, &mut kept, &mut deferred);
+
+    let joins: Vec<Option<Join>> = plan
+        .rules
+        .par_iter()
+        .enumerate()
+        .map(|(r, _)| {
+            let build = roles[r].iter().position(|&role| role == Role::Build)?;
+            Some(build_join(plan, r, build, &kept.rows, &kept.passing[r][build], now))
+        })
+        .collect();
+    let stream_cx = Ctx { pass: Pass::Stream, rows: &kept.rows, joins: &joins, ..build_cx };
+    // Records the build pass parsed whose hint kept them from the stream pass.
+    let mut scratch = Chunk::new(plan);
+    let mut fields = Vec::new();
+    for d in &deferred {
+        read_record(&stream_cx, &d.text, d.pos, d.in_body, &mut fields, false, &mut scratch);
+    }
+    let mut ignored = Kept::new(plan);
+    let late = read_inputs(&stream_cx, files, options, 2, &mut out, &mut ignored, &mut Vec::new());
+    if late || scratch.late {
+        return None;
+    }
+    out.alerts.extend(scratch.alerts);
+    Some(out)
+}
+
+/// Kept build-side (or, in one pass, every side's) rows.
+struct Kept {
+    rows: Vec<Vec<Row>>,
+    /// `passing[rule][source]`: kept records whose filter for that source holds.
+    passing: Vec<Vec<Vec<RowRef>>>,
+}
+
+impl Kept {
+    fn new(plan: &Plan) -> Kept {
+        Kept {
+            rows: plan.tables.iter().map(|_| Vec::new()).collect(),
+            passing: plan.rules.iter().map(|r| vec![Vec::new(); r.sources.len()]).collect(),
+        }
+    }
+}
+
+/// A record the build pass parsed for the stream pass.
+struct Deferred {
+    text: String,
+    pos: Pos,
+    in_body: Option<usize>,
+}
+
+/// Reads every input once for the pass `cx.pass`. Returns whether a build
+/// record turned up in the stream pass. `passes`: how many passes read the
+/// inputs (for progress and byte counts).
+fn read_inputs(
+    cx: &Ctx,
+    files: &[InputFile],
+    options: Options,
+    passes: u64,
+    out: &mut Outcome,
+    kept: &mut Kept,
+    deferred: &mut Vec<Deferred>,
+) -> bool {
+    let counts = cx.pass != Pass::Build; // the last pass reports the files and lines
+    let read = Arc::new(AtomicU64::new(0));
+    let base = if cx.pass == Pass::Stream { out.stats.bytes } else { 0 };
+    let mut late = false;
     for (file_no, file) in files.iter().enumerate() {
         let file_no = file_no as u32;
-        let file_problem = |line: u32, message: String, stats: &mut Stats, problems: &mut Vec<Problem>| {
-            stats.file_errors += 1;
-            stats.problems_per_file[file_no as usize] += 1;
-            if problems.len() < MAX_PROBLEMS {
-                problems.push(Problem { pos: Pos { file: file_no, line }, message });
+        let file_problem = |line: u32, message: String, out: &mut Outcome| {
+            if !counts {
+                return;
+            }
+            out.stats.file_errors += 1;
+            out.stats.problems_per_file[file_no as usize] += 1;
+            if out.problems.len() < MAX_PROBLEMS {
+                out.problems.push(Problem { pos: Pos { file: file_no, line }, message });
             }
         };
         let mut reader = match Reader::open(file, read.clone()) {
             Ok(r) => r,
             Err(e) => {
-                file_problem(0, format!("cannot read file: {e}"), &mut stats, &mut problems);
+                file_problem(0, format!("cannot read file: {e}"), out);
                 continue;
             }
         };
@@ -180,68 +418,69 @@ pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) ->
                     block
                         .units
                         .par_chunks(CHUNK_UNITS)
-                        .map(|units| read_chunk(plan, &index, &block.data, units, file_no, now))
+                        .map(|units| read_chunk(cx, &block.data, units, file_no))
                         .collect::<Vec<Chunk>>()
                 },
                 || reader.next_block(),
             );
             next = following;
             for chunk in chunks {
-                stats.entries += chunk.entries;
-                for (t, n) in chunk.records.iter().enumerate() {
-                    stats.records[t] += n;
-                }
-                stats.shapes[0] += chunk.shapes[0];
-                stats.shapes[1] += chunk.shapes[1];
-                for (name, n) in chunk.other {
-                    *stats.other.entry(name).or_default() += n;
-                }
-                stats.malformed += chunk.malformed;
-                stats.bad_values += chunk.bad_values;
-                stats.problems_per_file[file_no as usize] += chunk.malformed + chunk.bad_values;
-                let room = MAX_PROBLEMS.saturating_sub(problems.len());
-                problems.extend(chunk.problems.into_iter().take(room));
-                let room = MAX_PROBLEMS.saturating_sub(bad_values.len());
-                bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
-                for kept in chunk.kept {
-                    let table = kept.table as usize;
-                    let r = RowRef { table: kept.table, index: rows[table].len() as u32 };
-                    for &user in &kept.passes {
-                        let (rule, source) = plan.tables[table].users[user as usize];
-                        passing[rule][source].push(r);
-                    }
-                    rows[table].push(kept.row);
-                }
+                late |= chunk.late;
+                merge(cx, chunk, file_no, out, kept, deferred);
             }
             if let Some(progress) = options.progress {
-                progress(read.load(Ordering::Relaxed));
+                progress((base + read.load(Ordering::Relaxed)) / passes);
             }
         }
-        stats.lines += reader.lines();
+        if counts {
+            out.stats.lines += reader.lines();
+        }
         if let Some((line, message)) = reader.error() {
-            file_problem(line, message.to_string(), &mut stats, &mut problems);
+            file_problem(line, message.to_string(), out);
         } else if reader.decoded() == 0 {
-            file_problem(0, "empty file".to_string(), &mut stats, &mut problems);
+            file_problem(0, "empty file".to_string(), out);
         }
     }
-    stats.bytes = read.load(Ordering::Relaxed);
-
-    let per_rule: Vec<Vec<Alert>> = plan
-        .rules
-        .par_iter()
-        .enumerate()
-        .map(|(r, rule)| evaluate_rule(plan, r, rule, &rows, &passing[r], now))
-        .collect();
-    let mut alerts = Vec::new();
-    for (r, a) in per_rule.into_iter().enumerate() {
-        stats.alerts[r] = a.len() as u64;
-        alerts.extend(a);
-    }
-    stats.elapsed = start.elapsed();
-    Outcome { alerts, stats, problems, bad_values }
+    out.stats.bytes = if cx.pass == Pass::Build {
+        read.load(Ordering::Relaxed)
+    } else {
+        (base + read.load(Ordering::Relaxed)) / passes
+    };
+    late
 }
 
-struct Kept {
+fn merge(cx: &Ctx, chunk: Chunk, file_no: u32, out: &mut Outcome, kept: &mut Kept, deferred: &mut Vec<Deferred>) {
+    let stats = &mut out.stats;
+    stats.entries += chunk.entries;
+    for (t, n) in chunk.records.iter().enumerate() {
+        stats.records[t] += n;
+    }
+    stats.shapes[0] += chunk.shapes[0];
+    stats.shapes[1] += chunk.shapes[1];
+    for (name, n) in chunk.other {
+        *stats.other.entry(name).or_default() += n;
+    }
+    stats.malformed += chunk.malformed;
+    stats.bad_values += chunk.bad_values;
+    stats.problems_per_file[file_no as usize] += chunk.malformed + chunk.bad_values;
+    let room = MAX_PROBLEMS.saturating_sub(out.problems.len());
+    out.problems.extend(chunk.problems.into_iter().take(room));
+    let room = MAX_PROBLEMS.saturating_sub(out.bad_values.len());
+    out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
+    out.alerts.extend(chunk.alerts);
+    deferred.extend(chunk.deferred);
+    for k in chunk.kept {
+        let table = k.table as usize;
+        let r = RowRef { table: k.table, index: kept.rows[table].len() as u32 };
+        for &user in &k.passes {
+            let (rule, source) = cx.plan.tables[table].users[user as usize];
+            kept.passing[rule][source].push(r);
+        }
+        kept.rows[table].push(k.row);
+    }
+}
+
+struct KeptRow {
     table: u32,
     row: Row,
     /// Indices into the table's `users` whose filter holds.
@@ -250,7 +489,11 @@ struct Kept {
 
 #[derive(Default)]
 struct Chunk {
-    kept: Vec<Kept>,
+    kept: Vec<KeptRow>,
+    alerts: Vec<Alert>,
+    deferred: Vec<Deferred>,
+    /// A build-side record turned up in the stream pass.
+    late: bool,
     entries: u64,
     records: Vec<u64>,
     shapes: [u64; 2],
@@ -262,44 +505,228 @@ struct Chunk {
 }
 
 impl Chunk {
+    fn new(plan: &Plan) -> Chunk {
+        Chunk { records: vec![0; plan.tables.len()], ..Chunk::default() }
+    }
+
     fn malformed(&mut self, pos: Pos, message: String) {
         self.malformed += 1;
         self.problems.push(Problem { pos, message });
     }
 }
 
-fn read_chunk(plan: &Plan, index: &FieldIndex, data: &[u8], units: &[Unit], file: u32, now: i64) -> Chunk {
-    let mut out = Chunk { records: vec![0; plan.tables.len()], ..Chunk::default() };
+fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
+    let mut out = Chunk::new(cx.plan);
     let mut fields = Vec::new();
     for u in units {
         let pos = Pos { file, line: u.line };
         let text = match record::record_text(&data[u.start..u.end]) {
             Ok(t) => t,
             Err(e) => {
-                out.entries += 1;
-                out.malformed(pos, e.to_string());
+                if cx.pass != Pass::Build {
+                    out.entries += 1;
+                    out.malformed(pos, e.to_string());
+                }
                 continue;
             }
         };
         if !record::is_records_body(text) {
-            out.entries += 1;
-            read_record(plan, index, text, pos, None, &mut fields, now, &mut out);
+            read_record(cx, text, pos, None, &mut fields, true, &mut out);
             continue;
         }
         match record::records_of_body(text) {
             Ok(records) => {
                 for (i, text) in records.into_iter().enumerate() {
-                    out.entries += 1;
-                    read_record(plan, index, text, pos, Some(i), &mut fields, now, &mut out);
+                    read_record(cx, text, pos, Some(i), &mut fields, true, &mut out);
                 }
             }
             Err(e) => {
-                out.entries += 1;
-                out.malformed(pos, format!("{e} (in a `{{\"records\": [...]}}` body)"));
+                if cx.pass != Pass::Build {
+                    out.entries += 1;
+                    out.malformed(pos, format!("{e} (in a `{{\"records\": [...]}}` body)"));
+                }
             }
         }
     }
     out
+}
+
+/// The table a record names in its `Type` (or `category`) text, found
+/// without parsing it: a hint for which pass parses it. `None` when the text
+/// names no table a rule reads.
+pub fn hint(plan: &Plan, text: &str) -> Option<usize> {
+    let name_after = |key: &[u8]| -> Option<&str> {
+        let at = memchr::memmem::find(text.as_bytes(), key)? + key.len();
+        let len = memchr::memchr(b'"', &text.as_bytes()[at..])?;
+        text.get(at..at + len)
+    };
+    match name_after(b"\"Type\":\"") {
+        Some(name) => plan.table_index(name),
+        None => plan.table_index(plan.category_table(name_after(b"\"category\":\"")?)?),
+    }
+}
+
+/// Estimated records per table plan, from the first MiB of each input
+/// scaled by its size: enough to tell the smaller side of a join.
+pub fn estimate(plan: &Plan, files: &[InputFile]) -> Vec<f64> {
+    const SAMPLE: usize = 1 << 20;
+    let mut sizes = vec![0.0; plan.tables.len()];
+    for file in files {
+        let Ok(meta) = std::fs::metadata(&file.path) else { continue };
+        let raw = Arc::new(AtomicU64::new(0));
+        let Ok(mut reader) = Reader::open(file, raw.clone()) else { continue };
+        let Some(block) = reader.sample(SAMPLE) else { continue };
+        // Records in the sample, times how many such samples the file holds.
+        let scale = meta.len() as f64 / raw.load(Ordering::Relaxed).max(1) as f64;
+        for line in block.split(|&b| b == b'\n') {
+            if let Some(t) = std::str::from_utf8(line).ok().and_then(|l| hint(plan, l)) {
+                sizes[t] += scale.max(1.0);
+            }
+        }
+    }
+    sizes
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_record<'a>(
+    cx: &Ctx,
+    text: &'a str,
+    pos: Pos,
+    in_body: Option<usize>,
+    fields: &mut Fields<'a>,
+    from_input: bool,
+    out: &mut Chunk,
+) {
+    let plan = cx.plan;
+    // Which pass parses this record, which one counts it (the last that
+    // parses it), and whether each pass parses it, by its hint.
+    let (parse, count, in_build, in_stream) = match (cx.pass, from_input) {
+        (Pass::Only, _) => (true, true, true, true),
+        (_, false) => (true, false, true, true),
+        (pass, true) => {
+            let h = hint(plan, text);
+            let in_build = h.is_none_or(|t| cx.builds[t]);
+            let in_stream = h.is_none_or(|t| cx.streams[t]);
+            match pass {
+                Pass::Build => (in_build, !in_stream, in_build, in_stream),
+                _ => (in_stream, true, in_build, in_stream),
+            }
+        }
+    };
+    if !parse {
+        return;
+    }
+    let whose = |msg: String| match in_body {
+        Some(i) => format!("record {} of the `records` body: {msg}", i + 1),
+        None => msg,
+    };
+    if count {
+        out.entries += 1;
+    }
+    if let Err(err) = record::parse_record(text, cx.index, fields) {
+        if count {
+            out.malformed(pos, whose(err.to_string()));
+        }
+        return;
+    }
+    let (t, shape) = match route(plan, fields) {
+        Route::Table(t, shape) => (t, shape),
+        Route::Other(name) => {
+            if count {
+                *out.other.entry(name.into_owned()).or_default() += 1;
+            }
+            return;
+        }
+        Route::Unknown => {
+            if count {
+                out.malformed(
+                    pos,
+                    whose(
+                        "the record has no `Type` field (Log Analytics) nor `category` (diagnostic settings), so its \
+                         table is unknown"
+                            .into(),
+                    ),
+                );
+            }
+            return;
+        }
+    };
+    // The hint misled: this record's table belongs to the other pass.
+    match cx.pass {
+        Pass::Build if cx.streams[t] && !in_stream => {
+            out.deferred.push(Deferred { text: text.to_string(), pos, in_body });
+        }
+        Pass::Stream if cx.builds[t] && !in_build => out.late = true,
+        _ => {}
+    }
+    if count {
+        out.records[t] += 1;
+        out.shapes[shape as usize] += 1;
+    }
+    let table = &plan.tables[t];
+    let mut values = Vec::with_capacity(table.projection.len());
+    let mut raw = Vec::with_capacity(table.projection.len());
+    for p in &table.projection {
+        // Strings are re-encoded from their value; other types keep their input text.
+        let keep_raw = p.keep_raw && p.ty != Type::String;
+        let (value, text): (Value<'static>, Option<Box<str>>) = match p.source(shape) {
+            FieldSource::Field(f) => match &fields[f as usize] {
+                Some((json, text)) => match Value::from_json(json.clone(), p.ty) {
+                    Ok(v) => (v.into_owned(), keep_raw.then(|| Box::from(*text))),
+                    Err(_) => {
+                        if count {
+                            out.bad_values += 1;
+                            let column = &plan.columns[p.column as usize];
+                            let shown: String = text.chars().take(60).collect();
+                            out.bad_value_problems.push(Problem {
+                                pos,
+                                message: whose(format!("`{column}` is {shown}, not a {}; read as empty", p.ty)),
+                            });
+                        }
+                        (Value::absent(p.ty), keep_raw.then(|| Box::from(*text)))
+                    }
+                },
+                None => (Value::absent(p.ty), None),
+            },
+            FieldSource::TableName => (Value::Str(Cow::Owned(table.name.clone())), None),
+            FieldSource::Absent => (Value::absent(p.ty), None),
+        };
+        values.push(value);
+        raw.push(text);
+    }
+    let row = Row { pos, values: values.into_boxed_slice(), raw: raw.into_boxed_slice() };
+    let one = One { row: &row, table };
+    let mut passes = Vec::new();
+    for (u, &(rule, source)) in table.users.iter().enumerate() {
+        let role = cx.roles[rule][source];
+        let wanted = match cx.pass {
+            Pass::Only => true,
+            Pass::Build => role == Role::Build,
+            Pass::Stream => matches!(role, Role::Probe | Role::Single),
+        };
+        let holds = || match &plan.rules[rule].sources[source].filter {
+            Some(f) => eval::holds(f, &one, cx.now),
+            None => true,
+        };
+        if !wanted || !holds() {
+            continue;
+        }
+        match role {
+            Role::Single => {
+                let pair = Pair { rows: [&row, &row], tables: [table, table] };
+                out.alerts.push(Alert { rule, evidence: vec![pos], fields: output(&plan.rules[rule], &pair, cx.now) });
+            }
+            Role::Probe => {
+                if let Some(join) = &cx.joins[rule] {
+                    probe(plan, rule, join, cx.rows, &row, table, cx.now, &mut out.alerts);
+                }
+            }
+            Role::Build | Role::Keep => passes.push(u as u16),
+        }
+    }
+    if !passes.is_empty() {
+        out.kept.push(KeptRow { table: t as u32, row, passes });
+    }
 }
 
 /// Which table a parsed record belongs to, and in which shape.
@@ -332,92 +759,6 @@ fn route<'a>(plan: &Plan, fields: &Fields<'a>) -> Route<'a> {
     Route::Unknown
 }
 
-#[allow(clippy::too_many_arguments)]
-fn read_record<'a>(
-    plan: &Plan,
-    index: &FieldIndex,
-    text: &'a str,
-    pos: Pos,
-    in_body: Option<usize>,
-    fields: &mut Fields<'a>,
-    now: i64,
-    out: &mut Chunk,
-) {
-    let whose = |msg: String| match in_body {
-        Some(i) => format!("record {} of the `records` body: {msg}", i + 1),
-        None => msg,
-    };
-    if let Err(err) = record::parse_record(text, index, fields) {
-        out.malformed(pos, whose(err.to_string()));
-        return;
-    }
-    let (t, shape) = match route(plan, fields) {
-        Route::Table(t, shape) => (t, shape),
-        Route::Other(name) => {
-            *out.other.entry(name.into_owned()).or_default() += 1;
-            return;
-        }
-        Route::Unknown => {
-            out.malformed(
-                pos,
-                whose(
-                    "the record has no `Type` field (Log Analytics) nor `category` (diagnostic settings), so its \
-                     table is unknown"
-                        .into(),
-                ),
-            );
-            return;
-        }
-    };
-    out.records[t] += 1;
-    out.shapes[shape as usize] += 1;
-    let table = &plan.tables[t];
-    let mut values = Vec::with_capacity(table.projection.len());
-    let mut raw = Vec::with_capacity(table.projection.len());
-    for p in &table.projection {
-        let (value, text): (Value<'static>, Option<Box<str>>) = match p.source(shape) {
-            FieldSource::Field(f) => match &fields[f as usize] {
-                Some((json, text)) => match Value::from_json(json.clone(), p.ty) {
-                    Ok(v) => (v.into_owned(), p.keep_raw.then(|| Box::from(*text))),
-                    Err(_) => {
-                        out.bad_values += 1;
-                        let column = &plan.columns[p.column as usize];
-                        let shown: String = text.chars().take(60).collect();
-                        out.bad_value_problems.push(Problem {
-                            pos,
-                            message: whose(format!("`{column}` is {shown}, not a {}; read as empty", p.ty)),
-                        });
-                        (Value::absent(p.ty), p.keep_raw.then(|| Box::from(*text)))
-                    }
-                },
-                None => (Value::absent(p.ty), None),
-            },
-            FieldSource::TableName => (
-                Value::Str(Cow::Owned(table.name.clone())),
-                p.keep_raw.then(|| serde_json::to_string(&table.name).expect("a string serialises").into()),
-            ),
-            FieldSource::Absent => (Value::absent(p.ty), None),
-        };
-        values.push(value);
-        raw.push(text);
-    }
-    let row = Row { pos, values: values.into_boxed_slice(), raw: raw.into_boxed_slice() };
-    let one = One { row: &row, table };
-    let passes: Vec<u16> = table
-        .users
-        .iter()
-        .enumerate()
-        .filter(|&(_, &(rule, source))| match &plan.rules[rule].sources[source].filter {
-            Some(f) => eval::holds(f, &one, now),
-            None => true,
-        })
-        .map(|(u, _)| u as u16)
-        .collect();
-    if !passes.is_empty() {
-        out.kept.push(Kept { table: t as u32, row, passes });
-    }
-}
-
 /// The columns of one record, whatever source index an expression names.
 struct One<'r> {
     row: &'r Row,
@@ -442,76 +783,57 @@ impl Columns for Pair<'_> {
     }
 }
 
-fn evaluate_rule(
+/// Hashes the build side `build` of rule `r`: its kept records by join key.
+fn build_join(plan: &Plan, r: usize, build: usize, rows: &[Vec<Row>], passing: &[RowRef], now: i64) -> Join {
+    let rule = &plan.rules[r];
+    let as_real: Vec<bool> = rule.join.iter().map(|k| k.left.ty == Type::Real || k.right.ty == Type::Real).collect();
+    let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if build == 0 { &k.left } else { &k.right }).collect();
+    let mut table: HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState> = HashMap::default();
+    for &rr in passing {
+        let row = &rows[rr.table as usize][rr.index as usize];
+        if let Some(k) = key(&exprs, &as_real, &One { row, table: &plan.tables[rr.table as usize] }, now) {
+            table.entry(k).or_default().push(rr);
+        }
+    }
+    Join { build, rows: table, as_real }
+}
+
+/// Probes rule `r`'s hash table with a record of its other side; an alert
+/// for every matching build record whose pair passes the mismatch.
+#[allow(clippy::too_many_arguments)]
+fn probe(
     plan: &Plan,
     r: usize,
-    rule: &CheckedRule,
+    join: &Join,
     rows: &[Vec<Row>],
-    passing: &[Vec<RowRef>],
+    row: &Row,
+    table: &TablePlan,
     now: i64,
-) -> Vec<Alert> {
-    let get = |rr: RowRef| (&rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
-    let mut alerts = Vec::new();
-    if rule.sources.len() == 1 {
-        for &rr in &passing[0] {
-            let (row, table) = get(rr);
-            let pair = Pair { rows: [row, row], tables: [table, table] };
-            alerts.push(Alert { rule: r, evidence: vec![row.pos], fields: output(rule, &pair, now) });
+    alerts: &mut Vec<Alert>,
+) {
+    let rule = &plan.rules[r];
+    let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if join.build == 0 { &k.right } else { &k.left }).collect();
+    let Some(matches) = key(&exprs, &join.as_real, &One { row, table }, now).and_then(|k| join.rows.get(&k)) else {
+        return;
+    };
+    for &rr in matches {
+        let (brow, btable) = (&rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
+        let pair = if join.build == 0 {
+            Pair { rows: [brow, row], tables: [btable, table] }
+        } else {
+            Pair { rows: [row, brow], tables: [table, btable] }
+        };
+        if let Some(m) = &rule.mismatch
+            && !eval::holds(m, &pair, now)
+        {
+            continue;
         }
-        return alerts;
+        alerts.push(Alert {
+            rule: r,
+            evidence: vec![pair.rows[0].pos, pair.rows[1].pos],
+            fields: output(rule, &pair, now),
+        });
     }
-
-    let (a, b) = (&passing[0], &passing[1]);
-    // Build on the smaller side, probe with the larger.
-    let build_left = a.len() <= b.len();
-    let (build, probe) = if build_left { (a, b) } else { (b, a) };
-    let as_real: Vec<bool> = rule.join.iter().map(|k| k.left.ty == Type::Real || k.right.ty == Type::Real).collect();
-    let key_exprs =
-        |left: bool| -> Vec<&TExpr> { rule.join.iter().map(|k| if left { &k.left } else { &k.right }).collect() };
-    let (build_keys, probe_keys) = (key_exprs(build_left), key_exprs(!build_left));
-
-    let mut table: HashMap<Key, Vec<u32>, foldhash::fast::RandomState> = HashMap::default();
-    for (i, &rr) in build.iter().enumerate() {
-        let (row, tp) = get(rr);
-        if let Some(k) = key(&build_keys, &as_real, &One { row, table: tp }, now) {
-            table.entry(k).or_default().push(i as u32);
-        }
-    }
-
-    let mut found: Vec<Alert> = probe
-        .par_iter()
-        .flat_map_iter(|&prr| {
-            let (prow, ptable) = get(prr);
-            let matches = key(&probe_keys, &as_real, &One { row: prow, table: ptable }, now)
-                .and_then(|k| table.get(&k))
-                .map(|v| v.as_slice())
-                .unwrap_or(&[]);
-            matches
-                .iter()
-                .filter_map(|&bi| {
-                    let (brow, btable) = get(build[bi as usize]);
-                    let pair = if build_left {
-                        Pair { rows: [brow, prow], tables: [btable, ptable] }
-                    } else {
-                        Pair { rows: [prow, brow], tables: [ptable, btable] }
-                    };
-                    if let Some(m) = &rule.mismatch
-                        && !eval::holds(m, &pair, now)
-                    {
-                        return None;
-                    }
-                    Some(Alert {
-                        rule: r,
-                        evidence: vec![pair.rows[0].pos, pair.rows[1].pos],
-                        fields: output(rule, &pair, now),
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    found.sort_by(|x, y| x.evidence.cmp(&y.evidence));
-    alerts.append(&mut found);
-    alerts
 }
 
 /// A join key: one atom per `==` of the join. `None` when any part is

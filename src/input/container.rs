@@ -141,7 +141,9 @@ impl Reader {
         }
         while !self.eof && self.buf.len() < want {
             let len = self.buf.len();
-            let room = want - len;
+            // Read at most 1 MiB at a time, so a small input costs no more
+            // than its size (the buffer is zeroed before each read).
+            let room = (want - len).min(1 << 20);
             self.buf.resize(len + room, 0);
             match self.inner.read(&mut self.buf[len..]) {
                 Ok(0) => {
@@ -166,6 +168,13 @@ impl Reader {
                 }
             }
         }
+    }
+
+    /// The first `n` bytes of (decompressed) text, for an estimate; the
+    /// reader is spent afterwards.
+    pub fn sample(&mut self, n: usize) -> Option<Vec<u8>> {
+        self.fill(n);
+        (!self.buf.is_empty()).then(|| std::mem::take(&mut self.buf))
     }
 
     /// The next block of whole units, or `None` at the end of the input.

@@ -6,6 +6,7 @@ mod common;
 mod cli;
 mod compile;
 mod e2e;
+mod engine;
 mod inputs;
 mod lint;
 mod ruletest;

@@ -1,0 +1,104 @@
+//! The engine's two modes give the same alerts: two passes over files (the
+//! probe side streams) and one pass (standard input), whatever side is
+//! built and whatever a record's nested values look like.
+
+use serde_json::{Value, json};
+
+use crate::common::{T1528_ID, Test};
+
+const NOW: &str = "2026-07-16T12:00:00Z";
+const T: &str = "2026-07-16T02:00:45.0159703Z";
+
+fn graph(uti: &str, ip: &str) -> Value {
+    json!({"Type": "MicrosoftGraphActivityLogs", "TimeGenerated": T, "SignInActivityId": uti, "IPAddress": ip,
+           "ResponseStatusCode": 200, "ServicePrincipalId": "sp", "RequestUri": "https://graph.microsoft.com/v1.0/users",
+           "RequestMethod": "GET"})
+}
+
+fn signin(uti: &str, ip: &str) -> Value {
+    json!({"Type": "AADServicePrincipalSignInLogs", "UniqueTokenIdentifier": uti, "IPAddress": ip,
+           "ServicePrincipalName": "app", "ServicePrincipalCredentialKeyId": "k"})
+}
+
+/// An alert's fields and its evidence lines.
+type Seen = (Vec<Value>, Vec<String>);
+
+/// (fields, evidence lines) of the T1528 alerts.
+fn alerts(run: &crate::common::Run) -> Vec<Seen> {
+    run.alerts()
+        .into_iter()
+        .filter(|a| a.rule.id == T1528_ID)
+        .map(|a| {
+            let lines = a.evidence.values().map(|e| e.rsplit(':').next().unwrap().to_string()).collect();
+            (a.fields.into_values().collect(), lines)
+        })
+        .collect()
+}
+
+/// The same records as a file (two passes) and on standard input (one pass).
+fn both_modes(records: &[Value]) -> (Vec<Seen>, Vec<Seen>) {
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let file = Test::new().file("in.json", &text).args(["run", "--now", NOW, "in.json"]).run();
+    file.code(0);
+    let stdin = Test::new().stdin(text).args(["run", "--now", NOW, "-"]).run();
+    stdin.code(0);
+    (alerts(&file), alerts(&stdin))
+}
+
+#[test]
+fn two_passes_and_one_pass_agree() {
+    let mut records = Vec::new();
+    for i in 0..50 {
+        let uti = format!("uti-{i}");
+        records.push(graph(&uti, "198.51.100.9"));
+        records.push(signin(&uti, if i % 3 == 0 { "198.51.100.9" } else { "203.0.113.7" }));
+        records.push(graph(&uti, "198.51.100.9"));
+    }
+    let (two, one) = both_modes(&records);
+    assert_eq!(two.len(), 2 * 33);
+    assert_eq!(two, one);
+}
+
+#[test]
+fn the_build_side_follows_the_smaller_source() {
+    // Far more sign-ins than Graph calls: the Graph side is built. Same alerts.
+    let mut records: Vec<Value> = (0..300).map(|i| signin(&format!("other-{i}"), "203.0.113.7")).collect();
+    records.push(signin("x", "203.0.113.7"));
+    records.push(signin("x", "203.0.113.8"));
+    records.push(graph("x", "198.51.100.9"));
+    let (two, one) = both_modes(&records);
+    assert_eq!(two.len(), 2);
+    assert_eq!(two, one);
+    assert_eq!(two[0].1, ["303", "301"], "evidence is (activity, signin) whichever side is built");
+}
+
+#[test]
+fn nested_values_that_look_like_another_table_do_not_mislead() {
+    // A Graph call whose first `"Type":"` text is inside a nested object naming
+    // the sign-in table, and a sign-in whose nested object names the Graph table.
+    let mut tricky_graph = graph("t", "198.51.100.9");
+    let mut obj = serde_json::Map::new();
+    obj.insert("Nested".into(), json!({"Type": "AADServicePrincipalSignInLogs"}));
+    obj.extend(tricky_graph.as_object().unwrap().clone());
+    tricky_graph = Value::Object(obj);
+    let mut tricky_signin = serde_json::Map::new();
+    tricky_signin.insert("Nested".into(), json!({"Type": "MicrosoftGraphActivityLogs"}));
+    tricky_signin.extend(signin("u", "203.0.113.7").as_object().unwrap().clone());
+    let records = [signin("t", "203.0.113.7"), tricky_graph, Value::Object(tricky_signin), graph("u", "198.51.100.9")];
+    let (two, one) = both_modes(&records);
+    assert_eq!(two.len(), 2, "{two:?}");
+    assert_eq!(two, one);
+}
+
+#[test]
+fn the_summary_counts_every_record_once_in_two_passes() {
+    let records = [signin("a", "203.0.113.7"), graph("a", "198.51.100.9"), json!({"Type": "SigninLogs"})];
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect::<String>() + "broken\n";
+    let run = Test::new().file("in.json", text).args(["run", "--now", NOW, "in.json"]).run();
+    run.code(3);
+    assert!(run.stderr.contains("read 4 lines from 1 file"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("in.json:4: invalid JSON").count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("1  MicrosoftGraphActivityLogs"), "{}", run.stderr);
+    assert!(run.stderr.contains("1  AADServicePrincipalSignInLogs"), "{}", run.stderr);
+    assert!(run.stderr.contains("1  other tables, skipped (SigninLogs 1)"), "{}", run.stderr);
+}
