@@ -21,7 +21,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use memchr::memmem;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -43,13 +45,24 @@ pub struct Pos {
     pub line: u32,
 }
 
-/// A kept record: its table's projected columns, typed.
+/// A record's projected columns, typed: borrowing from the input while it
+/// is evaluated, owned (`Row<'static>`) when kept for a join.
 #[derive(Debug)]
-pub struct Row {
+pub struct Row<'a> {
     pub pos: Pos,
-    pub values: Box<[Value<'static>]>,
+    pub values: Vec<Value<'a>>,
     /// The input's JSON text of the columns alerts copy verbatim.
-    pub raw: Box<[Option<Box<str>>]>,
+    pub raw: Vec<Option<Cow<'a, str>>>,
+}
+
+impl Row<'_> {
+    pub fn into_owned(self) -> Row<'static> {
+        Row {
+            pos: self.pos,
+            values: self.values.into_iter().map(Value::into_owned).collect(),
+            raw: self.raw.into_iter().map(|r| r.map(|c| Cow::Owned(c.into_owned()))).collect(),
+        }
+    }
 }
 
 /// One alert: a rule, the records that fired it, and its output fields.
@@ -179,7 +192,7 @@ enum Pass {
 /// A rule's hash table: build-side records by join key.
 struct Join {
     build: usize,
-    rows: HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState>,
+    rows: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState>,
     as_real: Vec<bool>,
 }
 
@@ -194,7 +207,7 @@ struct Ctx<'p> {
     builds: &'p [bool],
     streams: &'p [bool],
     /// Stream pass: the kept build rows and the rules' hash tables.
-    rows: &'p [Vec<Row>],
+    rows: &'p [Vec<Row<'static>>],
     joins: &'p [Option<Join>],
 }
 
@@ -354,7 +367,7 @@ fn two_passes(plan: &Plan, files: &[InputFile], now: i64, options: Options, role
 
 /// Kept build-side (or, in one pass, every side's) rows.
 struct Kept {
-    rows: Vec<Vec<Row>>,
+    rows: Vec<Vec<Row<'static>>>,
     /// `passing[rule][source]`: kept records whose filter for that source holds.
     passing: Vec<Vec<Vec<RowRef>>>,
 }
@@ -424,6 +437,7 @@ fn read_inputs(
                 || reader.next_block(),
             );
             next = following;
+            reader.recycle(block.data);
             for chunk in chunks {
                 late |= chunk.late;
                 merge(cx, chunk, file_no, out, kept, deferred);
@@ -482,7 +496,7 @@ fn merge(cx: &Ctx, chunk: Chunk, file_no: u32, out: &mut Outcome, kept: &mut Kep
 
 struct KeptRow {
     table: u32,
-    row: Row,
+    row: Row<'static>,
     /// Indices into the table's `users` whose filter holds.
     passes: Vec<u16>,
 }
@@ -555,14 +569,16 @@ fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
 /// without parsing it: a hint for which pass parses it. `None` when the text
 /// names no table a rule reads.
 pub fn hint(plan: &Plan, text: &str) -> Option<usize> {
-    let name_after = |key: &[u8]| -> Option<&str> {
-        let at = memchr::memmem::find(text.as_bytes(), key)? + key.len();
+    static TYPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"Type\":\""));
+    static CATEGORY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"category\":\""));
+    let name_after = |key: &memmem::Finder| -> Option<&str> {
+        let at = key.find(text.as_bytes())? + key.needle().len();
         let len = memchr::memchr(b'"', &text.as_bytes()[at..])?;
         text.get(at..at + len)
     };
-    match name_after(b"\"Type\":\"") {
+    match name_after(&TYPE) {
         Some(name) => plan.table_index(name),
-        None => plan.table_index(plan.category_table(name_after(b"\"category\":\"")?)?),
+        None => plan.table_index(plan.category_table(name_after(&CATEGORY)?)?),
     }
 }
 
@@ -669,10 +685,10 @@ fn read_record<'a>(
     for p in &table.projection {
         // Strings are re-encoded from their value; other types keep their input text.
         let keep_raw = p.keep_raw && p.ty != Type::String;
-        let (value, text): (Value<'static>, Option<Box<str>>) = match p.source(shape) {
+        let (value, text): (Value<'a>, Option<Cow<'a, str>>) = match p.source(shape) {
             FieldSource::Field(f) => match &fields[f as usize] {
                 Some((json, text)) => match Value::from_json(json.clone(), p.ty) {
-                    Ok(v) => (v.into_owned(), keep_raw.then(|| Box::from(*text))),
+                    Ok(v) => (v, keep_raw.then_some(Cow::Borrowed(*text))),
                     Err(_) => {
                         if count {
                             out.bad_values += 1;
@@ -683,7 +699,7 @@ fn read_record<'a>(
                                 message: whose(format!("`{column}` is {shown}, not a {}; read as empty", p.ty)),
                             });
                         }
-                        (Value::absent(p.ty), keep_raw.then(|| Box::from(*text)))
+                        (Value::absent(p.ty), keep_raw.then_some(Cow::Borrowed(*text)))
                     }
                 },
                 None => (Value::absent(p.ty), None),
@@ -694,7 +710,7 @@ fn read_record<'a>(
         values.push(value);
         raw.push(text);
     }
-    let row = Row { pos, values: values.into_boxed_slice(), raw: raw.into_boxed_slice() };
+    let row = Row { pos, values, raw };
     let one = One { row: &row, table };
     let mut passes = Vec::new();
     for (u, &(rule, source)) in table.users.iter().enumerate() {
@@ -725,7 +741,7 @@ fn read_record<'a>(
         }
     }
     if !passes.is_empty() {
-        out.kept.push(KeptRow { table: t as u32, row, passes });
+        out.kept.push(KeptRow { table: t as u32, row: row.into_owned(), passes });
     }
 }
 
@@ -761,7 +777,7 @@ fn route<'a>(plan: &Plan, fields: &Fields<'a>) -> Route<'a> {
 
 /// The columns of one record, whatever source index an expression names.
 struct One<'r> {
-    row: &'r Row,
+    row: &'r Row<'r>,
     table: &'r TablePlan,
 }
 
@@ -773,7 +789,7 @@ impl Columns for One<'_> {
 
 /// The columns of a joined pair: source 0 and source 1.
 struct Pair<'r> {
-    rows: [&'r Row; 2],
+    rows: [&'r Row<'r>; 2],
     tables: [&'r TablePlan; 2],
 }
 
@@ -784,15 +800,16 @@ impl Columns for Pair<'_> {
 }
 
 /// Hashes the build side `build` of rule `r`: its kept records by join key.
-fn build_join(plan: &Plan, r: usize, build: usize, rows: &[Vec<Row>], passing: &[RowRef], now: i64) -> Join {
+fn build_join(plan: &Plan, r: usize, build: usize, rows: &[Vec<Row<'static>>], passing: &[RowRef], now: i64) -> Join {
     let rule = &plan.rules[r];
     let as_real: Vec<bool> = rule.join.iter().map(|k| k.left.ty == Type::Real || k.right.ty == Type::Real).collect();
     let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if build == 0 { &k.left } else { &k.right }).collect();
-    let mut table: HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState> = HashMap::default();
+    let mut table: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState> = Default::default();
     for &rr in passing {
         let row = &rows[rr.table as usize][rr.index as usize];
-        if let Some(k) = key(&exprs, &as_real, &One { row, table: &plan.tables[rr.table as usize] }, now) {
-            table.entry(k).or_default().push(rr);
+        let one = One { row, table: &plan.tables[rr.table as usize] };
+        if let Some(k) = key(&exprs, &as_real, &one, now) {
+            table.entry(Key(k.into_iter().map(Atom::into_owned).collect())).or_default().push(rr);
         }
     }
     Join { build, rows: table, as_real }
@@ -805,15 +822,16 @@ fn probe(
     plan: &Plan,
     r: usize,
     join: &Join,
-    rows: &[Vec<Row>],
-    row: &Row,
+    rows: &[Vec<Row<'static>>],
+    row: &Row<'_>,
     table: &TablePlan,
     now: i64,
     alerts: &mut Vec<Alert>,
 ) {
     let rule = &plan.rules[r];
     let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if join.build == 0 { &k.right } else { &k.left }).collect();
-    let Some(matches) = key(&exprs, &join.as_real, &One { row, table }, now).and_then(|k| join.rows.get(&k)) else {
+    let one = One { row, table };
+    let Some(matches) = key(&exprs, &join.as_real, &one, now).and_then(|k| join.rows.get(&KeyRef(&k))) else {
         return;
     };
     for &rr in matches {
@@ -836,39 +854,57 @@ fn probe(
     }
 }
 
-/// A join key: one atom per `==` of the join. `None` when any part is
-/// missing or empty: such records never join.
+/// A join key: one atom per `==` of the join. Records with a missing or
+/// empty part never join, so they have no key.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct Key(Vec<Atom>);
+struct Key(Vec<Atom<'static>>);
 
-#[derive(Debug, PartialEq, Eq)]
-enum Atom {
-    Str(Box<str>),
+/// A key being probed, borrowing from the record: looked up without
+/// copying its strings.
+struct KeyRef<'k, 'a>(&'k [Atom<'a>]);
+
+impl Hash for KeyRef<'_, '_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // As `Key` hashes its `Vec`: length, then the atoms.
+        self.0.hash(h);
+    }
+}
+
+impl hashbrown::Equivalent<Key> for KeyRef<'_, '_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.0 == key.0.as_slice()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Atom<'a> {
+    Str(Cow<'a, str>),
     Int(i64),
     Real(u64),
     Bool(bool),
     Json(String),
 }
 
-impl Hash for Atom {
-    fn hash<H: Hasher>(&self, h: &mut H) {
+impl Atom<'_> {
+    fn into_owned(self) -> Atom<'static> {
         match self {
-            Atom::Str(s) => s.hash(h),
-            Atom::Int(n) => n.hash(h),
-            Atom::Real(b) => b.hash(h),
-            Atom::Bool(b) => b.hash(h),
-            Atom::Json(s) => s.hash(h),
+            Atom::Str(s) => Atom::Str(Cow::Owned(s.into_owned())),
+            Atom::Int(n) => Atom::Int(n),
+            Atom::Real(b) => Atom::Real(b),
+            Atom::Bool(b) => Atom::Bool(b),
+            Atom::Json(s) => Atom::Json(s),
         }
     }
 }
 
-fn key<C: Columns>(exprs: &[&TExpr], as_real: &[bool], cx: &C, now: i64) -> Option<Key> {
+/// The key of one record, or `None` when a part is missing or empty.
+fn key<'r, C: Columns>(exprs: &'r [&TExpr], as_real: &[bool], cx: &'r C, now: i64) -> Option<Vec<Atom<'r>>> {
     let mut atoms = Vec::with_capacity(exprs.len());
     for (e, &real) in exprs.iter().zip(as_real) {
         let atom = match eval::eval(e, cx, now).undynamic() {
             Value::Null => return None,
             Value::Str(s) if s.is_empty() => return None,
-            Value::Str(s) => Atom::Str(s.into()),
+            Value::Str(s) => Atom::Str(s),
             Value::Long(n) if real => Atom::Real((n as f64).to_bits()),
             Value::Long(n) | Value::DateTime(n) | Value::Timespan(n) => Atom::Int(n),
             Value::Real(f) => Atom::Real(if f == 0.0 { 0 } else { f.to_bits() }),
@@ -877,7 +913,7 @@ fn key<C: Columns>(exprs: &[&TExpr], as_real: &[bool], cx: &C, now: i64) -> Opti
         };
         atoms.push(atom);
     }
-    Some(Key(atoms))
+    Some(atoms)
 }
 
 fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Vec<Box<RawValue>> {

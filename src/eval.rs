@@ -188,9 +188,11 @@ fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
         BinaryOp::Str { op, negated, case_sensitive } => {
             let (hay, needle) = (l.to_text(), r.to_text());
             let found = if case_sensitive {
-                str_op(op, &hay, &needle, true)
+                str_op(op, &hay, &needle, Case::Sensitive)
+            } else if hay.is_ascii() && needle.is_ascii() {
+                str_op(op, &hay, &needle, Case::AsciiInsensitive)
             } else {
-                str_op(op, &hay.to_lowercase(), &needle.to_lowercase(), false)
+                str_op(op, &hay.to_lowercase(), &needle.to_lowercase(), Case::Sensitive)
             };
             Value::Bool(found != negated)
         }
@@ -199,21 +201,51 @@ fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
     }
 }
 
-fn str_op(op: StrOp, hay: &str, needle: &str, case_sensitive: bool) -> bool {
+/// How a string operator compares: exactly, or ignoring ASCII case (both
+/// sides ASCII: no lowercased copies).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Sensitive,
+    AsciiInsensitive,
+}
+
+fn str_op(op: StrOp, hay: &str, needle: &str, case: Case) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let eq = |a: &[u8], b: &[u8]| if case == Case::Sensitive { a == b } else { a.eq_ignore_ascii_case(b) };
     match op {
-        StrOp::Contains => memchr::memmem::find(hay.as_bytes(), needle.as_bytes()).is_some(),
-        StrOp::StartsWith => hay.starts_with(needle),
-        StrOp::EndsWith => hay.ends_with(needle),
-        StrOp::Has => has_term(hay, needle, case_sensitive),
+        StrOp::Contains => find(h, n, 0, case).is_some(),
+        StrOp::StartsWith => h.len() >= n.len() && eq(&h[..n.len()], n),
+        StrOp::EndsWith => h.len() >= n.len() && eq(&h[h.len() - n.len()..], n),
+        StrOp::Has => has_term_in(hay, needle, case),
+    }
+}
+
+/// The first occurrence of `n` in `h` at or after `from`.
+fn find(h: &[u8], n: &[u8], from: usize, case: Case) -> Option<usize> {
+    let h = h.get(from..)?;
+    match (case, n.first()) {
+        (_, None) => Some(from),
+        (Case::Sensitive, _) => memchr::memmem::find(h, n).map(|i| from + i),
+        (Case::AsciiInsensitive, Some(&first)) => {
+            let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+            memchr::memchr2_iter(lo, up, h)
+                .find(|&i| h.len() - i >= n.len() && h[i..i + n.len()].eq_ignore_ascii_case(n))
+                .map(|i| from + i)
+        }
     }
 }
 
 /// Kusto's `has`: `needle` occurs in `hay` as a whole term, bounded on each
 /// side by the text's end or a non-alphanumeric character.
 pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
-    if !case_sensitive {
-        return has_term(&hay.to_lowercase(), &needle.to_lowercase(), true);
+    match (case_sensitive, hay.is_ascii() && needle.is_ascii()) {
+        (true, _) => has_term_in(hay, needle, Case::Sensitive),
+        (false, true) => has_term_in(hay, needle, Case::AsciiInsensitive),
+        (false, false) => has_term_in(&hay.to_lowercase(), &needle.to_lowercase(), Case::Sensitive),
     }
+}
+
+fn has_term_in(hay: &str, needle: &str, case: Case) -> bool {
     if needle.is_empty() {
         return false;
     }
@@ -222,13 +254,11 @@ pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
     let last_alnum = alnum(needle.chars().next_back());
     // Every occurrence, overlapping ones included: in "xab-ab-ab" the first
     // "ab-ab" is not a whole term, the one at offset 4 is.
-    let finder = memchr::memmem::Finder::new(needle.as_bytes());
     let mut from = 0;
-    while let Some(at) = finder.find(&hay.as_bytes()[from..]) {
-        let start = from + at;
+    while let Some(start) = find(hay.as_bytes(), needle.as_bytes(), from, case) {
         let end = start + needle.len();
         let before = hay[..start].chars().next_back();
-        let after = hay[end..].chars().next();
+        let after = hay.get(end..).and_then(|rest| rest.chars().next());
         if (!first_alnum || !alnum(before)) && (!last_alnum || !alnum(after)) {
             return true;
         }
@@ -300,5 +330,21 @@ mod tests {
         assert!(!has_term("anything", "", false));
         assert!(has_term("xab-ab-ab", "ab-ab", false), "an overlapping later occurrence counts");
         assert!(has_term("éab ab", "ab", false));
+        assert!(has_term("x ÄB y", "äb", false), "non-ASCII folds case too");
+    }
+
+    #[test]
+    fn ascii_case_insensitive_operators_need_no_copies() {
+        use StrOp::*;
+        let ci = Case::AsciiInsensitive;
+        assert!(str_op(Contains, "Mozilla/5.0", "ZILLA", ci));
+        assert!(!str_op(Contains, "Mozilla/5.0", "zillaz", ci));
+        assert!(str_op(Contains, "aaAB", "aab", ci), "a candidate that fails does not stop the search");
+        assert!(str_op(StartsWith, "GET /x", "get", ci));
+        assert!(!str_op(StartsWith, "GE", "get", ci));
+        assert!(str_op(EndsWith, "a.EXE", ".exe", ci));
+        assert!(str_op(Contains, "abc", "", ci));
+        assert!(str_op(Has, "https://graph/v1.0/Users/x", "users", ci));
+        assert!(!str_op(Has, "superusers", "users", ci));
     }
 }

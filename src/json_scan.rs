@@ -359,26 +359,17 @@ impl Scanner<'_> {
     }
 }
 
-/// Escapes inside the strings of `b` are valid (`\n`, `\u00e9`, ...). Only
-/// called for texts with backslashes; outside strings, stage two rejects them.
-#[cold]
-fn check_escapes(b: &[u8]) -> Result<(), ScanError> {
-    let mut in_string = false;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => in_string = !in_string,
-            b'\\' if in_string => match b.get(i + 1) {
-                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 1,
-                Some(b'u') if b.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => i += 5,
-                Some(b'u') => return Err(ScanError { pos: i + 1, what: "invalid \\u escape" }),
-                _ => return Err(ScanError { pos: i + 1, what: "invalid escape" }),
-            },
-            _ => {}
-        }
-        i += 1;
+/// The escape starting at the unescaped backslash `b[i]` is valid (`\\n`,
+/// `\\u00e9`, ...). Outside strings a backslash is invalid anyway: stage two
+/// rejects it there.
+#[inline]
+fn check_escape(b: &[u8], i: usize) -> Result<(), ScanError> {
+    match b.get(i + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(()),
+        Some(b'u') if b.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => Ok(()),
+        Some(b'u') => Err(ScanError { pos: i + 1, what: "invalid \\u escape" }),
+        _ => Err(ScanError { pos: i + 1, what: "invalid escape" }),
     }
-    Ok(())
 }
 
 /// Stage one: where the unescaped quotes are, a bit per byte, found
@@ -399,6 +390,7 @@ impl QuoteIndex {
         let mut string_carry = 0u64; // all ones while inside a string
         let mut bad = 0u64;
         let mut bad_block = 0;
+        let mut bad_escape: Option<ScanError> = None;
         let mut blocks = text.chunks_exact(64);
         let mut k = 0;
         let mut step = |block: &[u8; 64], k: usize, quotes: &mut Vec<u64>, has_backslash: &mut bool| {
@@ -409,6 +401,13 @@ impl QuoteIndex {
                 *has_backslash = true;
                 let (e, carry) = escaped_bits(b, escape_carry);
                 escape_carry = carry;
+                // Every backslash that is not itself escaped starts an escape.
+                let mut starts = b & !e;
+                while starts != 0 && bad_escape.is_none() {
+                    let i = k * 64 + starts.trailing_zeros() as usize;
+                    bad_escape = check_escape(text, i).err();
+                    starts &= starts - 1;
+                }
                 e
             };
             let q = q & !escaped;
@@ -436,10 +435,10 @@ impl QuoteIndex {
                 what: "control character in string",
             });
         }
-        if self.has_backslash {
-            check_escapes(text)?;
+        match bad_escape {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The first unescaped quote at or after `from`.

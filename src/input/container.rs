@@ -48,8 +48,13 @@ pub enum Layout {
 /// Reads one input as blocks of whole units.
 pub struct Reader {
     inner: Box<dyn Read + Send>,
-    /// Read but not yet handed out (a partial last line).
+    /// `buf[..filled]`: read but not yet handed out (a partial last line).
+    /// Bytes past `filled` are initialised scratch, so reading into a
+    /// reused buffer costs no zeroing.
     buf: Vec<u8>,
+    filled: usize,
+    /// Buffers of blocks the caller is done with ([`Reader::recycle`]).
+    spare: Vec<Vec<u8>>,
     /// The line `buf` starts on.
     next_line: u32,
     layout: Layout,
@@ -104,6 +109,8 @@ impl Reader {
         Ok(Reader {
             inner,
             buf: Vec::new(),
+            filled: 0,
+            spare: Vec::new(),
             next_line: 1,
             layout: Layout::Unknown,
             eof: false,
@@ -136,29 +143,23 @@ impl Reader {
 
     /// Reads until `buf` holds `want` bytes or the stream ends.
     fn fill(&mut self, want: usize) {
-        if self.buf.capacity() < want {
-            self.buf.reserve(want - self.buf.len());
-        }
-        while !self.eof && self.buf.len() < want {
-            let len = self.buf.len();
-            // Read at most 1 MiB at a time, so a small input costs no more
-            // than its size (the buffer is zeroed before each read).
-            let room = (want - len).min(1 << 20);
-            self.buf.resize(len + room, 0);
-            match self.inner.read(&mut self.buf[len..]) {
-                Ok(0) => {
-                    self.buf.truncate(len);
-                    self.eof = true;
-                }
+        while !self.eof && self.filled < want {
+            // Grow at most 1 MiB at a time, so a small input costs no more
+            // than its size.
+            let end = want.min(self.filled + (1 << 20));
+            if self.buf.len() < end {
+                self.buf.resize(end, 0);
+            }
+            match self.inner.read(&mut self.buf[self.filled..end]) {
+                Ok(0) => self.eof = true,
                 Ok(k) => {
-                    self.buf.truncate(len + k);
+                    self.filled += k;
                     self.decoded += k as u64;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(len),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.buf.truncate(len);
                     self.eof = true;
-                    let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf).count() as u32;
+                    let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf[..self.filled]).count() as u32;
                     let msg = if self.gzip {
                         format!("truncated or corrupt gzip stream ({e}); the rest of the file is lost")
                     } else {
@@ -170,27 +171,38 @@ impl Reader {
         }
     }
 
+    /// Takes back a block's buffer for reuse.
+    pub fn recycle(&mut self, mut data: Vec<u8>) {
+        if self.spare.len() < 2 {
+            data.resize(data.capacity(), 0);
+            self.spare.push(data);
+        }
+    }
+
     /// The first `n` bytes of (decompressed) text, for an estimate; the
     /// reader is spent afterwards.
     pub fn sample(&mut self, n: usize) -> Option<Vec<u8>> {
         self.fill(n);
-        (!self.buf.is_empty()).then(|| std::mem::take(&mut self.buf))
+        (self.filled > 0).then(|| self.buf[..self.filled].to_vec())
     }
 
     /// The next block of whole units, or `None` at the end of the input.
     pub fn next_block(&mut self) -> Option<Block> {
         if self.layout == Layout::Unknown {
             self.fill(BLOCK);
-            if self.buf.starts_with(b"\xef\xbb\xbf") {
-                self.buf.drain(..3);
+            if self.buf[..self.filled].starts_with(b"\xef\xbb\xbf") {
+                self.buf.copy_within(3..self.filled, 0);
+                self.filled -= 3;
             }
-            self.layout = detect(&self.buf);
+            self.layout = detect(&self.buf[..self.filled]);
             if self.layout == Layout::Document {
                 while !self.eof {
-                    let want = self.buf.len() * 2;
+                    let want = self.filled * 2;
                     self.fill(want);
                 }
-                let data = std::mem::take(&mut self.buf);
+                let mut data = std::mem::take(&mut self.buf);
+                data.truncate(self.filled);
+                self.filled = 0;
                 self.lines = count_lines(&data);
                 let units = scan_document(&data);
                 return Some(Block { data, units });
@@ -199,23 +211,30 @@ impl Reader {
         if self.layout == Layout::Document {
             return None;
         }
-        let mut want = BLOCK.max(self.buf.len() + BLOCK / 2);
+        let mut want = BLOCK.max(self.filled + BLOCK / 2);
         let cut = loop {
             self.fill(want);
             if self.eof {
-                break self.buf.len();
+                break self.filled;
             }
-            match memchr::memrchr(b'\n', &self.buf) {
+            match memchr::memrchr(b'\n', &self.buf[..self.filled]) {
                 Some(nl) => break nl + 1,
                 // One line longer than a block: read more.
-                None => want = self.buf.len() * 2,
+                None => want = self.filled * 2,
             }
         };
         if cut == 0 {
             return None;
         }
-        let rest = self.buf[cut..].to_vec();
-        let mut data = std::mem::replace(&mut self.buf, rest);
+        // The partial last line moves to a fresh (or recycled) buffer.
+        let rest = self.filled - cut;
+        let mut next = self.spare.pop().unwrap_or_default();
+        if next.len() < rest {
+            next.resize(rest, 0);
+        }
+        next[..rest].copy_from_slice(&self.buf[cut..self.filled]);
+        let mut data = std::mem::replace(&mut self.buf, next);
+        self.filled = rest;
         data.truncate(cut);
         let units = line_units(&data, self.next_line);
         self.next_line += units.len() as u32;
