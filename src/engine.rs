@@ -206,9 +206,35 @@ struct Ctx<'p> {
     /// Per table: some user is a build side / streams (probe or single).
     builds: &'p [bool],
     streams: &'p [bool],
+    /// Two-pass mode: which passes read each input (empty in one pass).
+    files: &'p [FileRole],
     /// Stream pass: the kept build rows and the rules' hash tables.
     rows: &'p [Vec<Row<'static>>],
     joins: &'p [Option<Join>],
+}
+
+impl Ctx<'_> {
+    fn file_role(&self, file: u32) -> FileRole {
+        self.files.get(file as usize).copied().unwrap_or(FileRole::Both)
+    }
+
+    /// Whether this pass reads input `file`.
+    fn reads(&self, file: u32) -> bool {
+        !matches!(
+            (self.pass, self.file_role(file)),
+            (Pass::Build, FileRole::StreamOnly) | (Pass::Stream, FileRole::BuildOnly)
+        )
+    }
+
+    /// Whether this pass reports input `file`'s lines, problems and records
+    /// that parse in both passes: the last pass that reads it.
+    fn counts(&self, file: u32) -> bool {
+        match self.pass {
+            Pass::Only => true,
+            Pass::Build => self.file_role(file) == FileRole::BuildOnly,
+            Pass::Stream => self.file_role(file) != FileRole::BuildOnly,
+        }
+    }
 }
 
 /// [`run`], with options.
@@ -216,7 +242,8 @@ pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) ->
     let start = Instant::now();
     let two_pass = files.iter().all(|f| !f.is_stdin()) && plan.rules.iter().any(|r| r.sources.len() == 2);
     if two_pass {
-        let sizes = estimate(plan, files);
+        let estimate = estimate(plan, files);
+        let sizes = &estimate.sizes;
         let roles = plan
             .rules
             .iter()
@@ -230,7 +257,7 @@ pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) ->
                 }
             })
             .collect::<Vec<_>>();
-        if let Some(outcome) = two_passes(plan, files, now, options, &roles) {
+        if let Some(outcome) = two_passes(plan, files, now, options, &roles, &estimate) {
             return finish(outcome, start);
         }
     }
@@ -288,10 +315,11 @@ fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles:
         roles,
         builds: &builds,
         streams: &streams,
+        files: &[],
         rows: &[],
         joins: &[],
     };
-    read_inputs(&cx, files, options, 1, &mut out, &mut kept, &mut Vec::new());
+    read_inputs(&cx, files, options, &mut out, &mut kept, &mut Vec::new());
     // Join: hash the smaller side, probe with the other.
     let joined: Vec<Vec<Alert>> = plan
         .rules
@@ -321,9 +349,17 @@ fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles:
 /// The build pass, then the stream pass. `None` when a record of a build
 /// side turned up only in the stream pass (its hint misled): the caller then
 /// runs one pass.
-fn two_passes(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles: &[Vec<Role>]) -> Option<Outcome> {
+fn two_passes(
+    plan: &Plan,
+    files: &[InputFile],
+    now: i64,
+    options: Options,
+    roles: &[Vec<Role>],
+    estimate: &Estimate,
+) -> Option<Outcome> {
     let index = FieldIndex::new(&plan.fields);
     let (builds, streams) = table_flags(plan, roles);
+    let file_roles: Vec<FileRole> = estimate.seen.iter().map(|&seen| file_role(seen, &builds, &streams)).collect();
     let mut out = new_outcome(plan, files);
     let mut kept = Kept::new(plan);
     let mut deferred = Vec::new();
@@ -335,10 +371,11 @@ fn two_passes(plan: &Plan, files: &[InputFile], now: i64, options: Options, role
         roles,
         builds: &builds,
         streams: &streams,
+        files: &file_roles,
         rows: &[],
         joins: &[],
     };
-    read_inputs(&build_cx, files, options, 2, &mut out, &mut kept, &mut deferred);
+    read_inputs(&build_cx, files, options, &mut out, &mut kept, &mut deferred);
 
     let joins: Vec<Option<Join>> = plan
         .rules
@@ -357,7 +394,7 @@ fn two_passes(plan: &Plan, files: &[InputFile], now: i64, options: Options, role
         read_record(&stream_cx, &d.text, d.pos, d.in_body, &mut fields, false, &mut scratch);
     }
     let mut ignored = Kept::new(plan);
-    let late = read_inputs(&stream_cx, files, options, 2, &mut out, &mut ignored, &mut Vec::new());
+    let late = read_inputs(&stream_cx, files, options, &mut out, &mut ignored, &mut Vec::new());
     if late || scratch.late {
         return None;
     }
@@ -388,24 +425,25 @@ struct Deferred {
     in_body: Option<usize>,
 }
 
-/// Reads every input once for the pass `cx.pass`. Returns whether a build
-/// record turned up in the stream pass. `passes`: how many passes read the
-/// inputs (for progress and byte counts).
+/// Reads the inputs this pass reads. Returns whether a build record turned
+/// up in the stream pass. Bytes (and progress) count each input once, in the
+/// pass that counts it.
 fn read_inputs(
     cx: &Ctx,
     files: &[InputFile],
     options: Options,
-    passes: u64,
     out: &mut Outcome,
     kept: &mut Kept,
     deferred: &mut Vec<Deferred>,
 ) -> bool {
-    let counts = cx.pass != Pass::Build; // the last pass reports the files and lines
-    let read = Arc::new(AtomicU64::new(0));
-    let base = if cx.pass == Pass::Stream { out.stats.bytes } else { 0 };
     let mut late = false;
     for (file_no, file) in files.iter().enumerate() {
         let file_no = file_no as u32;
+        if !cx.reads(file_no) {
+            continue;
+        }
+        let counts = cx.counts(file_no);
+        let read = Arc::new(AtomicU64::new(0));
         let file_problem = |line: u32, message: String, out: &mut Outcome| {
             if !counts {
                 return;
@@ -442,12 +480,15 @@ fn read_inputs(
                 late |= chunk.late;
                 merge(cx, chunk, file_no, out, kept, deferred);
             }
-            if let Some(progress) = options.progress {
-                progress((base + read.load(Ordering::Relaxed)) / passes);
+            if let Some(progress) = options.progress
+                && counts
+            {
+                progress(out.stats.bytes + read.load(Ordering::Relaxed));
             }
         }
         if counts {
             out.stats.lines += reader.lines();
+            out.stats.bytes += read.load(Ordering::Relaxed);
         }
         if let Some((line, message)) = reader.error() {
             file_problem(line, message.to_string(), out);
@@ -455,11 +496,6 @@ fn read_inputs(
             file_problem(0, "empty file".to_string(), out);
         }
     }
-    out.stats.bytes = if cx.pass == Pass::Build {
-        read.load(Ordering::Relaxed)
-    } else {
-        (base + read.load(Ordering::Relaxed)) / passes
-    };
     late
 }
 
@@ -537,7 +573,7 @@ fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
         let text = match record::record_text(&data[u.start..u.end]) {
             Ok(t) => t,
             Err(e) => {
-                if cx.pass != Pass::Build {
+                if cx.counts(file) {
                     out.entries += 1;
                     out.malformed(pos, e.to_string());
                 }
@@ -555,7 +591,7 @@ fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
                 }
             }
             Err(e) => {
-                if cx.pass != Pass::Build {
+                if cx.counts(file) {
                     out.entries += 1;
                     out.malformed(pos, format!("{e} (in a `{{\"records\": [...]}}` body)"));
                 }
@@ -582,25 +618,74 @@ pub fn hint(plan: &Plan, text: &str) -> Option<usize> {
     }
 }
 
-/// Estimated records per table plan, from the first MiB of each input
-/// scaled by its size: enough to tell the smaller side of a join.
-pub fn estimate(plan: &Plan, files: &[InputFile]) -> Vec<f64> {
+/// What the first MiB of each input says: records per table plan (scaled
+/// by the input's size: enough to tell the smaller side of a join), and per
+/// input which tables its sample names.
+pub struct Estimate {
+    pub sizes: Vec<f64>,
+    /// Per input: bit `t` set when the sample holds a record of table plan
+    /// `t`; `None` when it holds a record of no known table (or nothing).
+    pub seen: Vec<Option<u64>>,
+}
+
+pub fn estimate(plan: &Plan, files: &[InputFile]) -> Estimate {
     const SAMPLE: usize = 1 << 20;
     let mut sizes = vec![0.0; plan.tables.len()];
+    let mut seen = Vec::with_capacity(files.len());
     for file in files {
-        let Ok(meta) = std::fs::metadata(&file.path) else { continue };
-        let raw = Arc::new(AtomicU64::new(0));
-        let Ok(mut reader) = Reader::open(file, raw.clone()) else { continue };
-        let Some(block) = reader.sample(SAMPLE) else { continue };
-        // Records in the sample, times how many such samples the file holds.
-        let scale = meta.len() as f64 / raw.load(Ordering::Relaxed).max(1) as f64;
-        for line in block.split(|&b| b == b'\n') {
-            if let Some(t) = std::str::from_utf8(line).ok().and_then(|l| hint(plan, l)) {
-                sizes[t] += scale.max(1.0);
+        let mut tables = Some(0u64);
+        let sample = std::fs::metadata(&file.path).ok().and_then(|meta| {
+            let raw = Arc::new(AtomicU64::new(0));
+            let block = Reader::open(file, raw.clone()).ok()?.sample(SAMPLE)?;
+            Some((block, meta.len() as f64 / raw.load(Ordering::Relaxed).max(1) as f64))
+        });
+        let Some((block, scale)) = sample else {
+            seen.push(None);
+            continue;
+        };
+        // The last line of the sample may be cut short: it says nothing.
+        let whole = memchr::memrchr(b'\n', &block).map_or(&block[..], |nl| &block[..nl]);
+        for line in whole.split(|&b| b == b'\n').filter(|l| !l.trim_ascii().is_empty()) {
+            match std::str::from_utf8(line).ok().and_then(|l| hint(plan, l)) {
+                Some(t) => {
+                    sizes[t] += scale.max(1.0);
+                    tables = tables.map(|bits| if t < 64 { bits | 1 << t } else { bits });
+                    if t >= 64 {
+                        tables = None;
+                    }
+                }
+                None => tables = None,
             }
         }
+        seen.push(tables.filter(|&bits| bits != 0));
     }
-    sizes
+    Estimate { sizes, seen }
+}
+
+/// Which passes read an input, from the tables its sample names. A record
+/// the sample did not foresee is still evaluated: a stream-side record in a
+/// build-only input is deferred to the stream pass; a build-side record in a
+/// stream-only input makes the run fall back to one pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileRole {
+    /// Both passes; each record by its hint.
+    Both,
+    /// Only the build pass, which parses and counts every record.
+    BuildOnly,
+    /// Only the stream pass, which parses and counts every record.
+    StreamOnly,
+}
+
+fn file_role(seen: Option<u64>, builds: &[bool], streams: &[bool]) -> FileRole {
+    let Some(bits) = seen else { return FileRole::Both };
+    let tables = || (0..builds.len().min(64)).filter(move |t| bits >> t & 1 == 1);
+    if tables().all(|t| builds[t] && !streams[t]) {
+        FileRole::BuildOnly
+    } else if tables().all(|t| streams[t] && !builds[t]) {
+        FileRole::StreamOnly
+    } else {
+        FileRole::Both
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -616,10 +701,12 @@ fn read_record<'a>(
     let plan = cx.plan;
     // Which pass parses this record, which one counts it (the last that
     // parses it), and whether each pass parses it, by its hint.
-    let (parse, count, in_build, in_stream) = match (cx.pass, from_input) {
-        (Pass::Only, _) => (true, true, true, true),
-        (_, false) => (true, false, true, true),
-        (pass, true) => {
+    let (parse, count, in_build, in_stream) = match (cx.pass, from_input, cx.file_role(pos.file)) {
+        (Pass::Only, _, _) => (true, true, true, true),
+        (_, false, _) => (true, false, true, true),
+        (Pass::Build, true, FileRole::BuildOnly) => (true, true, true, false),
+        (Pass::Stream, true, FileRole::StreamOnly) => (true, true, false, true),
+        (pass, true, _) => {
             let h = hint(plan, text);
             let in_build = h.is_none_or(|t| cx.builds[t]);
             let in_stream = h.is_none_or(|t| cx.streams[t]);

@@ -21,6 +21,8 @@ pub struct KeyTrie {
     /// Per entry of `keys`, its length and first and last eight bytes: most
     /// comparisons end after two word compares.
     words: Vec<(usize, u64, u64)>,
+    /// Open addressing over `words`: entry index + 1, or 0 for empty.
+    table: Box<[u32]>,
     /// Lengths that occur among `keys`: most keys are rejected by length.
     lengths: u64,
 }
@@ -45,6 +47,7 @@ impl KeyTrie {
             None => {
                 self.keys.push((first.as_bytes().into(), TrieNode::default()));
                 self.words.push(key_words(first.as_bytes()));
+                self.rehash();
                 self.keys.len() - 1
             }
         };
@@ -56,16 +59,46 @@ impl KeyTrie {
         }
     }
 
+    fn rehash(&mut self) {
+        let size = (self.words.len() * 4).next_power_of_two().max(16);
+        let mut table = vec![0u32; size].into_boxed_slice();
+        for (i, w) in self.words.iter().enumerate() {
+            let mut at = slot_of(*w, size);
+            while table[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            table[at] = i as u32 + 1;
+        }
+        self.table = table;
+    }
+
     #[inline]
     fn get(&self, key: &[u8]) -> Option<&TrieNode> {
         if self.lengths & length_bit(key.len()) == 0 {
             return None;
         }
         let words = key_words(key);
-        let i = self.words.iter().position(|w| *w == words)?;
-        let (k, node) = &self.keys[i];
-        (key.len() <= 16 || k[8..] == key[8..]).then_some(node)
+        let size = self.table.len();
+        let mut at = slot_of(words, size);
+        loop {
+            let i = self.table[at];
+            if i == 0 {
+                return None;
+            }
+            if self.words[i as usize - 1] == words {
+                let (k, node) = &self.keys[i as usize - 1];
+                return (key.len() <= 16 || k[8..] == key[8..]).then_some(node);
+            }
+            at = (at + 1) & (size - 1);
+        }
     }
+}
+
+/// A key's slot in a table of `size` (a power of two) entries.
+#[inline(always)]
+fn slot_of((len, head, tail): (usize, u64, u64), size: usize) -> usize {
+    let h = (head ^ tail.rotate_left(29) ^ len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 40) as usize & (size - 1)
 }
 
 /// A key's length, first eight and last eight bytes (zero-padded when short).
@@ -76,9 +109,8 @@ fn key_words(k: &[u8]) -> (usize, u64, u64) {
         let tail = u64::from_le_bytes(k[k.len() - 8..].try_into().expect("8 bytes"));
         (k.len(), head, tail)
     } else {
-        let mut buf = [0u8; 8];
-        buf[..k.len()].copy_from_slice(k);
-        (k.len(), u64::from_le_bytes(buf), 0)
+        let head = k.iter().enumerate().fold(0u64, |w, (i, &b)| w | (b as u64) << (8 * i));
+        (k.len(), head, 0)
     }
 }
 
