@@ -420,7 +420,7 @@ impl Kept {
 
 /// A record the build pass parsed for the stream pass.
 struct Deferred {
-    text: String,
+    text: Vec<u8>,
     pos: Pos,
     in_body: Option<usize>,
 }
@@ -604,13 +604,13 @@ fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
 /// The table a record names in its `Type` (or `category`) text, found
 /// without parsing it: a hint for which pass parses it. `None` when the text
 /// names no table a rule reads.
-pub fn hint(plan: &Plan, text: &str) -> Option<usize> {
+pub fn hint(plan: &Plan, text: &[u8]) -> Option<usize> {
     static TYPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"Type\":\""));
     static CATEGORY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"category\":\""));
     let name_after = |key: &memmem::Finder| -> Option<&str> {
-        let at = key.find(text.as_bytes())? + key.needle().len();
-        let len = memchr::memchr(b'"', &text.as_bytes()[at..])?;
-        text.get(at..at + len)
+        let at = key.find(text)? + key.needle().len();
+        let len = memchr::memchr(b'"', &text[at..])?;
+        std::str::from_utf8(&text[at..at + len]).ok()
     };
     match name_after(&TYPE) {
         Some(name) => plan.table_index(name),
@@ -646,7 +646,7 @@ pub fn estimate(plan: &Plan, files: &[InputFile]) -> Estimate {
         // The last line of the sample may be cut short: it says nothing.
         let whole = memchr::memrchr(b'\n', &block).map_or(&block[..], |nl| &block[..nl]);
         for line in whole.split(|&b| b == b'\n').filter(|l| !l.trim_ascii().is_empty()) {
-            match std::str::from_utf8(line).ok().and_then(|l| hint(plan, l)) {
+            match hint(plan, line) {
                 Some(t) => {
                     sizes[t] += scale.max(1.0);
                     tables = tables.map(|bits| if t < 64 { bits | 1 << t } else { bits });
@@ -691,7 +691,7 @@ fn file_role(seen: Option<u64>, builds: &[bool], streams: &[bool]) -> FileRole {
 #[allow(clippy::too_many_arguments)]
 fn read_record<'a>(
     cx: &Ctx,
-    text: &'a str,
+    text: &'a [u8],
     pos: Pos,
     in_body: Option<usize>,
     fields: &mut Fields<'a>,
@@ -757,7 +757,7 @@ fn read_record<'a>(
     // The hint misled: this record's table belongs to the other pass.
     match cx.pass {
         Pass::Build if cx.streams[t] && !in_stream => {
-            out.deferred.push(Deferred { text: text.to_string(), pos, in_body });
+            out.deferred.push(Deferred { text: text.to_vec(), pos, in_body });
         }
         Pass::Stream if cx.builds[t] && !in_build => out.late = true,
         _ => {}

@@ -138,8 +138,9 @@ pub type Found = Option<(u32, u32)>;
 
 /// Scans `text`, which must be one JSON object (surrounding whitespace
 /// allowed), filling `out[slot]` for every wanted key found (the last
-/// occurrence wins, as in serde_json). `out` must hold every slot.
-pub fn scan_object(text: &[u8], keys: &KeyTrie, out: &mut [Found]) -> Result<(), ScanError> {
+/// occurrence wins, as in serde_json). `out` must hold every slot. Returns
+/// whether every byte is ASCII (if not, the caller checks UTF-8).
+pub fn scan_object(text: &[u8], keys: &KeyTrie, out: &mut [Found]) -> Result<bool, ScanError> {
     QUOTES.with_borrow_mut(|index| scan_object_with(text, keys, out, index))
 }
 
@@ -148,7 +149,7 @@ thread_local! {
     static QUOTES: std::cell::RefCell<QuoteIndex> = std::cell::RefCell::default();
 }
 
-fn scan_object_with(text: &[u8], keys: &KeyTrie, out: &mut [Found], index: &mut QuoteIndex) -> Result<(), ScanError> {
+fn scan_object_with(text: &[u8], keys: &KeyTrie, out: &mut [Found], index: &mut QuoteIndex) -> Result<bool, ScanError> {
     index.build(text)?;
     let mut s = Scanner { b: text, i: 0, index };
     s.ws();
@@ -160,7 +161,7 @@ fn scan_object_with(text: &[u8], keys: &KeyTrie, out: &mut [Found], index: &mut 
     if s.i != text.len() {
         return Err(s.err("trailing characters after the object"));
     }
-    Ok(())
+    Ok(!index.has_high)
 }
 
 /// Whether `text` is exactly one valid JSON value (with optional whitespace).
@@ -411,6 +412,8 @@ fn check_escape(b: &[u8], i: usize) -> Result<(), ScanError> {
 struct QuoteIndex {
     quotes: Vec<u64>,
     has_backslash: bool,
+    /// Some byte is above 0x7f (not ASCII).
+    has_high: bool,
 }
 
 impl QuoteIndex {
@@ -418,6 +421,7 @@ impl QuoteIndex {
         self.quotes.clear();
         self.quotes.reserve(text.len().div_ceil(64));
         self.has_backslash = false;
+        let mut high = 0u64;
         let mut escape_carry = false; // the previous block ended in an unescaped backslash
         let mut string_carry = 0u64; // all ones while inside a string
         let mut bad = 0u64;
@@ -426,7 +430,8 @@ impl QuoteIndex {
         let mut blocks = text.chunks_exact(64);
         let mut k = 0;
         let mut step = |block: &[u8; 64], k: usize, quotes: &mut Vec<u64>, has_backslash: &mut bool| {
-            let (q, b, c) = masks64(block);
+            let (q, b, c, h) = masks64(block);
+            high |= h;
             let escaped = if b == 0 && !escape_carry {
                 0
             } else {
@@ -467,6 +472,7 @@ impl QuoteIndex {
                 what: "control character in string",
             });
         }
+        self.has_high = high != 0;
         match bad_escape {
             Some(e) => Err(e),
             None => Ok(()),
@@ -520,37 +526,40 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// Quote, backslash and control-character (< 0x20) bits of a 64-byte block.
+/// Quote, backslash, control-character (< 0x20) and non-ASCII (> 0x7f)
+/// bits of a 64-byte block.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn masks64(block: &[u8; 64]) -> (u64, u64, u64) {
+fn masks64(block: &[u8; 64]) -> (u64, u64, u64, u64) {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline; each load reads 16 of the
     // block's 64 bytes.
     unsafe {
         let (quote, backslash, low) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8), _mm_set1_epi8(0x1f));
-        let (mut q, mut b, mut c) = (0u64, 0u64, 0u64);
+        let (mut q, mut b, mut c, mut h) = (0u64, 0u64, 0u64, 0u64);
         for k in 0..4 {
             let v = _mm_loadu_si128(block.as_ptr().add(k * 16) as *const __m128i);
+            h |= (_mm_movemask_epi8(v) as u16 as u64) << (k * 16);
             q |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)) as u16 as u64) << (k * 16);
             b |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)) as u16 as u64) << (k * 16);
             // Unsigned v <= 0x1f  <=>  max(v, 0x1f) == 0x1f.
             c |= (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, low), low)) as u16 as u64) << (k * 16);
         }
-        (q, b, c)
+        (q, b, c, h)
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn masks64(block: &[u8; 64]) -> (u64, u64, u64) {
-    let (mut q, mut b, mut c) = (0, 0, 0);
+fn masks64(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+    let (mut q, mut b, mut c, mut h) = (0, 0, 0, 0);
     for (i, &x) in block.iter().enumerate() {
         q |= ((x == b'"') as u64) << i;
         b |= ((x == b'\\') as u64) << i;
         c |= ((x < 0x20) as u64) << i;
+        h |= ((x > 0x7f) as u64) << i;
     }
-    (q, b, c)
+    (q, b, c, h)
 }
 
 #[cfg(test)]

@@ -69,10 +69,18 @@ impl fmt::Display for LineError {
     }
 }
 
-/// The text of a line or array element: UTF-8, without surrounding whitespace.
-pub fn record_text(line: &[u8]) -> Result<&str, LineError> {
-    let text = std::str::from_utf8(line).map_err(|_| LineError::NotUtf8)?;
-    let text = text.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{feff}');
+/// The text of a line or array element, without surrounding whitespace (or
+/// byte-order marks). UTF-8 is checked by [`parse_record`].
+pub fn record_text(line: &[u8]) -> Result<&[u8], LineError> {
+    const BOM: &[u8] = b"\xef\xbb\xbf";
+    let mut text = line.trim_ascii();
+    loop {
+        let trimmed = text.strip_prefix(BOM).or_else(|| text.strip_suffix(BOM)).map(<[u8]>::trim_ascii);
+        match trimmed {
+            Some(t) => text = t,
+            None => break,
+        }
+    }
     if text.is_empty() {
         return Err(LineError::Empty);
     }
@@ -84,25 +92,36 @@ pub fn parse_line<'a>(line: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>) 
     parse_record(record_text(line)?, index, out)
 }
 
-/// Parses one record's text (see [`record_text`]), keeping only the fields in `index`.
-pub fn parse_record<'a>(text: &'a str, index: &FieldIndex, out: &mut Fields<'a>) -> Result<(), LineError> {
+/// Parses one record's text (see [`record_text`]), keeping only the fields
+/// in `index`. The text must be UTF-8: the scanner notes whether any byte is
+/// not ASCII, and only then is the whole text checked.
+pub fn parse_record<'a>(text: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>) -> Result<(), LineError> {
     out.clear();
     out.resize(index.len(), None);
-    match text.as_bytes().first() {
+    let not_utf8 = || !text.is_ascii() && std::str::from_utf8(text).is_err();
+    let kind = match text.first() {
         None => return Err(LineError::Empty),
-        Some(b'{') => {}
-        Some(b'[') => return Err(LineError::NotObject("an array")),
-        Some(b'"') => return Err(LineError::NotObject("a string")),
-        Some(b'0'..=b'9' | b'-') => return Err(LineError::NotObject("a number")),
-        Some(b't' | b'f' | b'n') if json_scan::validate(text.as_bytes()).is_ok() => {
-            return Err(LineError::NotObject("a literal"));
-        }
-        Some(_) => {}
+        Some(b'{') => None,
+        Some(b'[') => Some("an array"),
+        Some(b'"') => Some("a string"),
+        Some(b'0'..=b'9' | b'-') => Some("a number"),
+        Some(b't' | b'f' | b'n') if json_scan::validate(text).is_ok() => Some("a literal"),
+        Some(_) => None,
+    };
+    if let Some(kind) = kind {
+        return Err(if not_utf8() { LineError::NotUtf8 } else { LineError::NotObject(kind) });
     }
     FOUND.with_borrow_mut(|found| {
         found.clear();
         found.resize(index.len(), None);
-        json_scan::scan_object(text.as_bytes(), &index.keys, found).map_err(scan_error)?;
+        let ascii = json_scan::scan_object(text, &index.keys, found)
+            .map_err(|e| if not_utf8() { LineError::NotUtf8 } else { scan_error(e) })?;
+        let text = if ascii {
+            // SAFETY: the scanner saw no byte above 0x7f: ASCII is UTF-8.
+            unsafe { std::str::from_utf8_unchecked(text) }
+        } else {
+            std::str::from_utf8(text).map_err(|_| LineError::NotUtf8)?
+        };
         for (slot, range) in out.iter_mut().zip(found.iter()) {
             if let Some((start, end)) = *range {
                 let raw = &text[start as usize..end as usize];
@@ -124,8 +143,8 @@ fn scan_error(e: json_scan::ScanError) -> LineError {
 
 /// Whether a line is an Event Hub body, `{"records": [...]}`, rather than a
 /// record (checked on the first key only).
-pub fn is_records_body(text: &str) -> bool {
-    records_body_start(text.as_bytes()).is_some()
+pub fn is_records_body(text: &[u8]) -> bool {
+    records_body_start(text).is_some()
 }
 
 /// For text that starts (after whitespace) with `{"records": [`, the offset
@@ -149,14 +168,15 @@ pub fn records_body_start(b: &[u8]) -> Option<usize> {
 }
 
 /// The records of a `{"records": [...]}` body, as raw JSON texts.
-pub fn records_of_body(text: &str) -> Result<Vec<&str>, LineError> {
+pub fn records_of_body(text: &[u8]) -> Result<Vec<&[u8]>, LineError> {
+    let text = std::str::from_utf8(text).map_err(|_| LineError::NotUtf8)?;
     #[derive(serde::Deserialize)]
     struct Body<'a> {
         #[serde(borrow)]
         records: Vec<&'a RawValue>,
     }
     let body: Body = serde_json::from_str(text).map_err(json_error)?;
-    Ok(body.records.into_iter().map(RawValue::get).collect())
+    Ok(body.records.into_iter().map(|r| r.get().as_bytes()).collect())
 }
 
 fn json_error(e: serde_json::Error) -> LineError {
@@ -242,6 +262,17 @@ mod tests {
     }
 
     #[test]
+    fn utf8_is_checked_only_where_needed() {
+        assert_eq!(parse("{\"A\":\"héllo\"}", &["A"]).unwrap(), vec![Some("\"héllo\"".into())]);
+        assert_eq!(parse("\u{feff}{\"A\":1}\u{feff} ", &["A"]).unwrap(), vec![Some("1".into())]);
+        let index = FieldIndex::flat(&["A".to_string()]);
+        let mut out = Vec::new();
+        assert_eq!(parse_line(b"\xff\xfe junk", &index, &mut out), Err(LineError::NotUtf8));
+        assert_eq!(parse_line(b"{\"A\":1,\"B\":\"\xc3\"}", &index, &mut out), Err(LineError::NotUtf8));
+        assert!(matches!(parse_line(b"{\"A\":1,", &index, &mut out), Err(LineError::Json(_))));
+    }
+
+    #[test]
     fn escaped_strings_are_decoded() {
         let index = FieldIndex::flat(&["A".to_string()]);
         let mut out = Vec::new();
@@ -251,14 +282,14 @@ mod tests {
 
     #[test]
     fn records_bodies() {
-        assert!(is_records_body(r#"{"records":[]}"#));
-        assert!(is_records_body(" { \"records\" :\t[ {\"a\":1} ] }"));
-        assert!(!is_records_body(r#"{"Type":"T","records":[]}"#));
-        assert!(!is_records_body(r#"{"records":"x"}"#));
+        assert!(is_records_body(br#"{"records":[]}"#));
+        assert!(is_records_body(b" { \"records\" :\t[ {\"a\":1} ] }"));
+        assert!(!is_records_body(br#"{"Type":"T","records":[]}"#));
+        assert!(!is_records_body(br#"{"records":"x"}"#));
         assert_eq!(
-            records_of_body(r#"{"records":[{"a":1}, 2 ,{"b":[3]}],"x":0}"#).unwrap(),
-            vec![r#"{"a":1}"#, "2", r#"{"b":[3]}"#]
+            records_of_body(br#"{"records":[{"a":1}, 2 ,{"b":[3]}],"x":0}"#).unwrap(),
+            vec![&br#"{"a":1}"#[..], b"2", br#"{"b":[3]}"#]
         );
-        assert!(matches!(records_of_body(r#"{"records":[{"a":1}"#), Err(LineError::Json(_))));
+        assert!(matches!(records_of_body(br#"{"records":[{"a":1}"#), Err(LineError::Json(_))));
     }
 }

@@ -117,7 +117,12 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(()) => {}
     }
     report(&plan, &outcome, &inputs, args.quiet);
-    match (outcome.stats.skipped_input(), args.strict) {
+    let skipped = outcome.stats.skipped_input();
+    // The process ends next: let the OS reclaim the alerts and kept rows
+    // rather than freeing them one by one (about 0.3 s for 160,000 alerts).
+    std::mem::forget(outcome);
+    std::mem::forget(plan);
+    match (skipped, args.strict) {
         (false, _) => exit::OK,
         (true, false) => exit::INPUT_SKIPPED,
         (true, true) => {
