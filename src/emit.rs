@@ -2,6 +2,8 @@
 
 use std::io::{self, Write};
 
+use rayon::prelude::*;
+
 use crate::engine::{Alert, Pos};
 use crate::input::InputFile;
 use crate::plan::Plan;
@@ -40,23 +42,65 @@ fn json_str(s: &str) -> String {
 }
 
 fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) -> io::Result<()> {
-    for a in alerts {
-        let rule = &plan.rules[a.rule];
-        write!(
-            out,
-            "{{\"rule\":{{\"id\":{},\"title\":{},\"level\":{}}},\"fields\":{{",
-            json_str(rule.id()),
-            json_str(rule.title()),
-            json_str(rule.level())
-        )?;
-        for (i, (o, v)) in rule.output.iter().zip(&a.fields).enumerate() {
-            write!(out, "{}{}:{}", if i > 0 { "," } else { "" }, json_str(&o.name), v.get())?;
+    // Everything but the values and line numbers is fixed per rule and per
+    // file: build those pieces once, then format alerts in parallel batches.
+    let heads: Vec<String> = plan
+        .rules
+        .iter()
+        .map(|r| {
+            format!(
+                "{{\"rule\":{{\"id\":{},\"title\":{},\"level\":{}}},\"fields\":{{",
+                json_str(r.id()),
+                json_str(r.title()),
+                json_str(r.level())
+            )
+        })
+        .collect();
+    let names: Vec<Vec<String>> =
+        plan.rules.iter().map(|r| r.output.iter().map(|o| json_str(&o.name) + ":").collect()).collect();
+    let aliases: Vec<Vec<String>> =
+        plan.rules.iter().map(|r| r.sources.iter().map(|s| json_str(&s.alias) + ":").collect()).collect();
+    // `"path:` without the closing quote: the line number follows.
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let quoted = json_str(&format!("{}:", f.path.display()));
+            quoted[..quoted.len() - 1].to_string()
+        })
+        .collect();
+    let format = |a: &Alert, buf: &mut Vec<u8>| {
+        buf.extend_from_slice(heads[a.rule].as_bytes());
+        for (i, (name, v)) in names[a.rule].iter().zip(&a.fields).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(name.as_bytes());
+            buf.extend_from_slice(v.get().as_bytes());
         }
-        out.write_all(b"},\"evidence\":{")?;
-        for (i, (s, pos)) in rule.sources.iter().zip(&a.evidence).enumerate() {
-            write!(out, "{}{}:{}", if i > 0 { "," } else { "" }, json_str(&s.alias), json_str(&evidence(files, *pos)))?;
+        buf.extend_from_slice(b"},\"evidence\":{");
+        for (i, (alias, pos)) in aliases[a.rule].iter().zip(&a.evidence).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(alias.as_bytes());
+            buf.extend_from_slice(paths[pos.file as usize].as_bytes());
+            buf.extend_from_slice(pos.line.to_string().as_bytes());
+            buf.push(b'"');
         }
-        out.write_all(b"}}\n")?;
+        buf.extend_from_slice(b"}}\n");
+    };
+    for batch in alerts.chunks(1 << 16) {
+        let parts: Vec<Vec<u8>> = batch
+            .par_chunks(1 << 12)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 512);
+                chunk.iter().for_each(|a| format(a, &mut buf));
+                buf
+            })
+            .collect();
+        for part in parts {
+            out.write_all(&part)?;
+        }
     }
     Ok(())
 }

@@ -395,6 +395,9 @@ fn two_passes(
     }
     let mut ignored = Kept::new(plan);
     let late = read_inputs(&stream_cx, files, options, &mut out, &mut ignored, &mut Vec::new());
+    // Free the hash tables and build rows on another thread: the caller
+    // goes on to write the alerts.
+    rayon::spawn(move || drop((joins, kept)));
     if late || scratch.late {
         return None;
     }
