@@ -45,19 +45,13 @@ pub fn compile(args: CompileArgs) -> u8 {
             "--now does not apply to --target sentinel: a scheduled rule runs relative to Sentinel's current time",
         );
     }
-    let now = match &args.now {
-        Some(s) => match sigcorr::datetime::parse(s) {
-            Some(t) => Some(t),
-            None => return fail(format!("--now `{s}` is not an RFC 3339 time, e.g. 2026-07-16T12:00:00Z")),
-        },
-        None => None,
+    let now = match crate::now_arg(args.now.as_deref()) {
+        Ok(now) => now,
+        Err(code) => return code,
     };
-    let catalog = match sigcorr::load_catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.tables) {
         Ok(c) => c,
-        Err(errors) => {
-            print_diagnostics(&errors);
-            return exit::ERROR;
-        }
+        Err(code) => return code,
     };
 
     // RULE arguments that are files are compiled; the others select loaded rules.

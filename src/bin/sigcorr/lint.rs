@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use sigcorr::diagnostic::Severity;
 use sigcorr::lint;
 
-use crate::{exit, fail, print_diagnostics};
+use crate::{exit, fail};
 
 #[derive(clap::Args)]
 pub struct LintArgs {
@@ -38,12 +38,9 @@ enum Deny {
 }
 
 pub fn lint(args: LintArgs) -> u8 {
-    let catalog = match sigcorr::load_catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.tables) {
         Ok(c) => c,
-        Err(errors) => {
-            print_diagnostics(&errors);
-            return exit::ERROR;
-        }
+        Err(code) => return code,
     };
     let files = match sigcorr::read_rule_files(&args.paths) {
         Ok(f) => f,

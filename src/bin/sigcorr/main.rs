@@ -56,3 +56,21 @@ pub fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");
     exit::ERROR
 }
+
+/// The built-in tables plus `--tables`; on error, the diagnostics are
+/// printed and the exit code returned.
+pub fn catalog(tables: &[std::path::PathBuf]) -> Result<sigcorr::table::Catalog, u8> {
+    sigcorr::load_catalog(tables).map_err(|errors| {
+        print_diagnostics(&errors);
+        exit::ERROR
+    })
+}
+
+/// `--now`, parsed: `None` when it is not given.
+pub fn now_arg(now: Option<&str>) -> Result<Option<i64>, u8> {
+    now.map(|s| {
+        sigcorr::datetime::parse(s)
+            .ok_or_else(|| fail(format!("--now `{s}` is not an RFC 3339 time, e.g. 2026-07-16T12:00:00Z")))
+    })
+    .transpose()
+}

@@ -49,19 +49,13 @@ pub fn run(args: RunArgs) -> u8 {
     {
         return fail(format!("cannot start {n} threads: {e}"));
     }
-    let now = match &args.now {
-        Some(s) => match sigcorr::datetime::parse(s) {
-            Some(t) => t,
-            None => return fail(format!("--now `{s}` is not an RFC 3339 time, e.g. 2026-07-16T12:00:00Z")),
-        },
-        None => sigcorr::datetime::now_ticks(),
+    let now = match crate::now_arg(args.now.as_deref()) {
+        Ok(now) => now.unwrap_or_else(sigcorr::datetime::now_ticks),
+        Err(code) => return code,
     };
-    let catalog = match sigcorr::load_catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.tables) {
         Ok(c) => c,
-        Err(errors) => {
-            print_diagnostics(&errors);
-            return exit::ERROR;
-        }
+        Err(code) => return code,
     };
     let files = match sigcorr::read_rule_files(&args.rules) {
         Ok(f) => f,

@@ -44,12 +44,9 @@ struct Pair {
 }
 
 pub fn test(args: TestArgs) -> u8 {
-    let catalog = match sigcorr::load_catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.tables) {
         Ok(c) => c,
-        Err(errors) => {
-            print_diagnostics(&errors);
-            return exit::ERROR;
-        }
+        Err(code) => return code,
     };
     let pairs = match find(&args.paths) {
         Ok(p) => p,

@@ -1,0 +1,143 @@
+//! Joins: a rule's build side hashed on its join key, and the probe of one
+//! record of the other side against it.
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+
+use super::{Alert, One, Pair, Row, RowRef, output};
+use crate::check::TExpr;
+use crate::eval::{self, Columns};
+use crate::plan::{Plan, TablePlan};
+use crate::types::Type;
+use crate::value::Value;
+
+/// A rule's hash table: build-side records by join key.
+pub(super) struct Join {
+    pub(super) build: usize,
+    rows: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState>,
+    as_real: Vec<bool>,
+}
+
+/// Hashes the build side `build` of rule `r`: its kept records by join key.
+pub(super) fn build_join(
+    plan: &Plan,
+    r: usize,
+    build: usize,
+    rows: &[Vec<Row<'static>>],
+    passing: &[RowRef],
+    now: i64,
+) -> Join {
+    let rule = &plan.rules[r];
+    let as_real: Vec<bool> = rule.join.iter().map(|k| k.left.ty == Type::Real || k.right.ty == Type::Real).collect();
+    let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if build == 0 { &k.left } else { &k.right }).collect();
+    let mut table: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState> = Default::default();
+    for &rr in passing {
+        let row = &rows[rr.table as usize][rr.index as usize];
+        let one = One { row, table: &plan.tables[rr.table as usize] };
+        if let Some(k) = key(&exprs, &as_real, &one, now) {
+            table.entry(Key(k.into_iter().map(Atom::into_owned).collect())).or_default().push(rr);
+        }
+    }
+    Join { build, rows: table, as_real }
+}
+
+/// Probes rule `r`'s hash table with a record of its other side; an alert
+/// for every matching build record whose pair passes the mismatch.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn probe(
+    plan: &Plan,
+    r: usize,
+    join: &Join,
+    rows: &[Vec<Row<'static>>],
+    row: &Row<'_>,
+    table: &TablePlan,
+    now: i64,
+    alerts: &mut Vec<Alert>,
+) {
+    let rule = &plan.rules[r];
+    let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if join.build == 0 { &k.right } else { &k.left }).collect();
+    let one = One { row, table };
+    let Some(matches) = key(&exprs, &join.as_real, &one, now).and_then(|k| join.rows.get(&KeyRef(&k))) else {
+        return;
+    };
+    for &rr in matches {
+        let (brow, btable) = (&rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
+        let pair = if join.build == 0 {
+            Pair { rows: [brow, row], tables: [btable, table] }
+        } else {
+            Pair { rows: [row, brow], tables: [table, btable] }
+        };
+        if let Some(m) = &rule.mismatch
+            && !eval::holds(m, &pair, now)
+        {
+            continue;
+        }
+        alerts.push(Alert {
+            rule: r,
+            evidence: vec![pair.rows[0].pos, pair.rows[1].pos],
+            fields: output(rule, &pair, now),
+        });
+    }
+}
+
+/// A join key: one atom per `==` of the join. Records with a missing or
+/// empty part never join, so they have no key.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Key(Vec<Atom<'static>>);
+
+/// A key being probed, borrowing from the record: looked up without
+/// copying its strings.
+struct KeyRef<'k, 'a>(&'k [Atom<'a>]);
+
+impl Hash for KeyRef<'_, '_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // As `Key` hashes its `Vec`: length, then the atoms.
+        self.0.hash(h);
+    }
+}
+
+impl hashbrown::Equivalent<Key> for KeyRef<'_, '_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.0 == key.0.as_slice()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Atom<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Real(u64),
+    Bool(bool),
+    Json(String),
+}
+
+impl Atom<'_> {
+    fn into_owned(self) -> Atom<'static> {
+        match self {
+            Atom::Str(s) => Atom::Str(Cow::Owned(s.into_owned())),
+            Atom::Int(n) => Atom::Int(n),
+            Atom::Real(b) => Atom::Real(b),
+            Atom::Bool(b) => Atom::Bool(b),
+            Atom::Json(s) => Atom::Json(s),
+        }
+    }
+}
+
+/// The key of one record, or `None` when a part is missing or empty.
+fn key<'r, C: Columns>(exprs: &'r [&TExpr], as_real: &[bool], cx: &'r C, now: i64) -> Option<Vec<Atom<'r>>> {
+    let mut atoms = Vec::with_capacity(exprs.len());
+    for (e, &real) in exprs.iter().zip(as_real) {
+        let atom = match eval::eval(e, cx, now).undynamic() {
+            Value::Null => return None,
+            Value::Str(s) if s.is_empty() => return None,
+            Value::Str(s) => Atom::Str(s),
+            Value::Long(n) if real => Atom::Real((n as f64).to_bits()),
+            Value::Long(n) | Value::DateTime(n) | Value::Timespan(n) => Atom::Int(n),
+            Value::Real(f) => Atom::Real(if f == 0.0 { 0 } else { f.to_bits() }),
+            Value::Bool(b) => Atom::Bool(b),
+            other => Atom::Json(other.to_json().to_string()),
+        };
+        atoms.push(atom);
+    }
+    Some(atoms)
+}

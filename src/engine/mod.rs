@@ -1,0 +1,465 @@
+//! Evaluate: read the inputs, keep the records some filter wants, hash-join
+//! each correlation rule's two sources, test the mismatch, and build alerts.
+//! Output order does not depend on the number of threads.
+//!
+//! When every input can be read twice (files, not standard input), memory
+//! grows with the build sides only:
+//!
+//! 1. **build pass**: for each correlation rule, the source estimated to be
+//!    smaller ([`estimate`]) is its build side; records of tables with build
+//!    sides are parsed, filtered, and kept; hash tables are built on them.
+//! 2. **stream pass**: records of the other tables are parsed, filtered and
+//!    probed, one block at a time; single-source rules alert here too.
+//!
+//! A cheap look at each record's `Type` (or `category`) text decides which
+//! pass parses it ([`hint`]); the full parse routes it for real, so a record
+//! the hint misjudged is still evaluated (or, if it belonged to a build
+//! side, the run falls back to one pass). With standard input among the
+//! inputs, one pass keeps every side and joins at the end.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+mod join;
+mod read;
+mod sample;
+
+use join::{Join, build_join, probe};
+use read::{Chunk, read_inputs, read_record};
+pub use sample::{Estimate, estimate, hint};
+use sample::{FileRole, file_role};
+
+use crate::check::CheckedRule;
+use crate::eval::{self, Columns};
+use crate::input::{FieldIndex, InputFile};
+use crate::plan::{Plan, TablePlan};
+use crate::types::Type;
+use crate::value::Value;
+
+/// Where a record was read: input file number and 1-based line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub file: u32,
+    pub line: u32,
+}
+
+/// A record's projected columns, typed: borrowing from the input while it
+/// is evaluated, owned (`Row<'static>`) when kept for a join.
+#[derive(Debug)]
+pub struct Row<'a> {
+    pub pos: Pos,
+    pub values: Vec<Value<'a>>,
+    /// The input's JSON text of the columns alerts copy verbatim.
+    pub raw: Vec<Option<Cow<'a, str>>>,
+}
+
+impl Row<'_> {
+    pub fn into_owned(self) -> Row<'static> {
+        Row {
+            pos: self.pos,
+            values: self.values.into_iter().map(Value::into_owned).collect(),
+            raw: self.raw.into_iter().map(|r| r.map(|c| Cow::Owned(c.into_owned()))).collect(),
+        }
+    }
+}
+
+/// One alert: a rule, the records that fired it, and its output fields.
+#[derive(Debug)]
+pub struct Alert {
+    pub rule: usize,
+    /// One position per source of the rule, in declaration order.
+    pub evidence: Vec<Pos>,
+    /// One JSON value per output column, in the rule's order.
+    pub fields: Vec<Box<RawValue>>,
+}
+
+/// Input that was not (fully) evaluated, and why: a malformed line or
+/// record, a file that could not be read (line 0) or ended early, or a
+/// value that did not fit its column.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// Counts for the run summary. Every record read (an NDJSON line, an array
+/// element, a record of a `{"records": [...]}` body) is one of: a record of
+/// a table some rule reads (`records`), a record of another table (`other`),
+/// or skipped (`malformed`). For NDJSON without bodies, records read =
+/// lines read.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub files: usize,
+    /// Lines read (physical lines, whatever the container).
+    pub lines: u64,
+    /// Records read, malformed ones included.
+    pub entries: u64,
+    /// Bytes read from the inputs (compressed bytes for gzip).
+    pub bytes: u64,
+    /// Per table plan, records read.
+    pub records: Vec<u64>,
+    /// Records of the tables rules read, by [`Shape`]: Log Analytics, diagnostic settings.
+    pub shapes: [u64; 2],
+    /// Records of tables no rule reads, by `Type` (or table of their `category`).
+    pub other: BTreeMap<String, u64>,
+    /// Records skipped: not JSON, not an object, no table.
+    pub malformed: u64,
+    /// Inputs that could not be read, were empty, or ended early.
+    pub file_errors: u64,
+    /// Values that did not fit their column's type (read as empty).
+    pub bad_values: u64,
+    /// Per input file: malformed records + file errors + bad values.
+    pub problems_per_file: Vec<u64>,
+    /// Per rule.
+    pub alerts: Vec<u64>,
+    pub elapsed: Duration,
+}
+
+impl Stats {
+    /// Some input was skipped (malformed records, files unreadable, empty or
+    /// cut short): the run's result may be incomplete. Values of the wrong
+    /// type are not skipped input: like Kusto, the record is evaluated with
+    /// the value empty.
+    pub fn skipped_input(&self) -> bool {
+        self.malformed + self.file_errors > 0
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub alerts: Vec<Alert>,
+    pub stats: Stats,
+    /// Skipped input in input order: malformed records, and files that could
+    /// not be read (line 0) or ended early. At most [`MAX_PROBLEMS`] are kept;
+    /// the counts in `stats` are exact.
+    pub problems: Vec<Problem>,
+    /// Values of the wrong type, read as empty (at most [`MAX_PROBLEMS`]).
+    pub bad_values: Vec<Problem>,
+}
+
+/// How many problems of each list an [`Outcome`] keeps verbatim.
+pub const MAX_PROBLEMS: usize = 10_000;
+
+/// Where a kept record is: table plan and index in that table's rows.
+#[derive(Debug, Clone, Copy)]
+struct RowRef {
+    table: u32,
+    index: u32,
+}
+
+/// Options for [`run_with`].
+#[derive(Default, Clone, Copy)]
+pub struct Options<'a> {
+    /// Called after each block of input with the bytes read so far, all
+    /// inputs together (compressed bytes for gzip).
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+/// Runs every planned rule over `files`. `now` is the fixed current time in
+/// ticks (what `now()` and `ago()` use).
+pub fn run(plan: &Plan, files: &[InputFile], now: i64) -> Outcome {
+    run_with(plan, files, now, Options::default())
+}
+
+/// What a rule's source does with the records its filter keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A single-source rule: each record is an alert.
+    Single,
+    /// Kept, hashed, probed by the other side.
+    Build,
+    /// Streamed against the other side's hash table.
+    Probe,
+    /// One-pass mode: kept; the join picks its build side at the end.
+    Keep,
+}
+
+/// Which records a pass parses, and what it does with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The only pass: every role.
+    Only,
+    /// Two-pass mode, first: build sides.
+    Build,
+    /// Two-pass mode, second: probe sides and single-source rules.
+    Stream,
+}
+
+/// Everything a pass needs to read a block.
+struct Ctx<'p> {
+    plan: &'p Plan,
+    index: &'p FieldIndex,
+    now: i64,
+    pass: Pass,
+    roles: &'p [Vec<Role>],
+    /// Per table: some user is a build side / streams (probe or single).
+    builds: &'p [bool],
+    streams: &'p [bool],
+    /// Two-pass mode: which passes read each input (empty in one pass).
+    files: &'p [FileRole],
+    /// Stream pass: the kept build rows and the rules' hash tables.
+    rows: &'p [Vec<Row<'static>>],
+    joins: &'p [Option<Join>],
+}
+
+impl Ctx<'_> {
+    fn file_role(&self, file: u32) -> FileRole {
+        self.files.get(file as usize).copied().unwrap_or(FileRole::Both)
+    }
+
+    /// Whether this pass reads input `file`.
+    fn reads(&self, file: u32) -> bool {
+        !matches!(
+            (self.pass, self.file_role(file)),
+            (Pass::Build, FileRole::StreamOnly) | (Pass::Stream, FileRole::BuildOnly)
+        )
+    }
+
+    /// Whether this pass reports input `file`'s lines, problems and records
+    /// that parse in both passes: the last pass that reads it.
+    fn counts(&self, file: u32) -> bool {
+        match self.pass {
+            Pass::Only => true,
+            Pass::Build => self.file_role(file) == FileRole::BuildOnly,
+            Pass::Stream => self.file_role(file) != FileRole::BuildOnly,
+        }
+    }
+}
+
+/// [`run`], with options.
+pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) -> Outcome {
+    let start = Instant::now();
+    let two_pass = files.iter().all(|f| !f.is_stdin()) && plan.rules.iter().any(|r| r.sources.len() == 2);
+    if two_pass {
+        let estimate = estimate(plan, files);
+        let sizes = &estimate.sizes;
+        let roles = plan
+            .rules
+            .iter()
+            .zip(&plan.sources)
+            .map(|(rule, tables)| match rule.sources.len() {
+                1 => vec![Role::Single],
+                _ => {
+                    let size = |s: usize| tables[s].iter().map(|&t| sizes[t]).sum::<f64>();
+                    // The smaller side is built; on a tie, the second (Kusto's lookup table).
+                    if size(0) < size(1) { vec![Role::Build, Role::Probe] } else { vec![Role::Probe, Role::Build] }
+                }
+            })
+            .collect::<Vec<_>>();
+        if let Some(outcome) = two_passes(plan, files, now, options, &roles, &estimate) {
+            return finish(outcome, start);
+        }
+    }
+    let roles: Vec<Vec<Role>> = plan
+        .rules
+        .iter()
+        .map(|r| if r.sources.len() == 1 { vec![Role::Single] } else { vec![Role::Keep, Role::Keep] })
+        .collect();
+    finish(one_pass(plan, files, now, options, &roles), start)
+}
+
+fn finish(mut outcome: Outcome, start: Instant) -> Outcome {
+    // Alerts by rule, then by the records' positions; problems by position.
+    outcome.alerts.sort_by(|a, b| (a.rule, &a.evidence).cmp(&(b.rule, &b.evidence)));
+    for a in &outcome.alerts {
+        outcome.stats.alerts[a.rule] += 1;
+    }
+    outcome.problems.sort_by_key(|p| p.pos);
+    outcome.bad_values.sort_by_key(|p| p.pos);
+    outcome.stats.elapsed = start.elapsed();
+    outcome
+}
+
+fn table_flags(plan: &Plan, roles: &[Vec<Role>]) -> (Vec<bool>, Vec<bool>) {
+    let has = |t: &TablePlan, f: &dyn Fn(Role) -> bool| t.users.iter().any(|&(r, s)| f(roles[r][s]));
+    let builds = plan.tables.iter().map(|t| has(t, &|r| matches!(r, Role::Build | Role::Keep))).collect();
+    let streams = plan.tables.iter().map(|t| has(t, &|r| matches!(r, Role::Probe | Role::Single))).collect();
+    (builds, streams)
+}
+
+fn new_outcome(plan: &Plan, files: &[InputFile]) -> Outcome {
+    Outcome {
+        stats: Stats {
+            files: files.len(),
+            records: vec![0; plan.tables.len()],
+            alerts: vec![0; plan.rules.len()],
+            problems_per_file: vec![0; files.len()],
+            ..Stats::default()
+        },
+        ..Outcome::default()
+    }
+}
+
+/// One pass: every role; correlation rules are joined after it.
+fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles: &[Vec<Role>]) -> Outcome {
+    let index = FieldIndex::new(&plan.fields);
+    let (builds, streams) = table_flags(plan, roles);
+    let mut out = new_outcome(plan, files);
+    let mut kept = Kept::new(plan);
+    let cx = Ctx {
+        plan,
+        index: &index,
+        now,
+        pass: Pass::Only,
+        roles,
+        builds: &builds,
+        streams: &streams,
+        files: &[],
+        rows: &[],
+        joins: &[],
+    };
+    read_inputs(&cx, files, options, &mut out, &mut kept, &mut Vec::new());
+    // Join: hash the smaller side, probe with the other.
+    let joined: Vec<Vec<Alert>> = plan
+        .rules
+        .par_iter()
+        .enumerate()
+        .filter(|(_, rule)| rule.sources.len() == 2)
+        .map(|(r, _)| {
+            let (a, b) = (&kept.passing[r][0], &kept.passing[r][1]);
+            let build = if a.len() < b.len() { 0 } else { 1 };
+            let join = build_join(plan, r, build, &kept.rows, &kept.passing[r][build], now);
+            kept.passing[r][1 - build]
+                .par_iter()
+                .flat_map_iter(|&rr| {
+                    let (row, table) =
+                        (&kept.rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
+                    let mut alerts = Vec::new();
+                    probe(plan, r, &join, &kept.rows, row, table, now, &mut alerts);
+                    alerts
+                })
+                .collect()
+        })
+        .collect();
+    out.alerts.extend(joined.into_iter().flatten());
+    out
+}
+
+/// The build pass, then the stream pass. `None` when a record of a build
+/// side turned up only in the stream pass (its hint misled): the caller then
+/// runs one pass.
+fn two_passes(
+    plan: &Plan,
+    files: &[InputFile],
+    now: i64,
+    options: Options,
+    roles: &[Vec<Role>],
+    estimate: &Estimate,
+) -> Option<Outcome> {
+    let index = FieldIndex::new(&plan.fields);
+    let (builds, streams) = table_flags(plan, roles);
+    let file_roles: Vec<FileRole> = estimate.seen.iter().map(|&seen| file_role(seen, &builds, &streams)).collect();
+    let mut out = new_outcome(plan, files);
+    let mut kept = Kept::new(plan);
+    let mut deferred = Vec::new();
+    let build_cx = Ctx {
+        plan,
+        index: &index,
+        now,
+        pass: Pass::Build,
+        roles,
+        builds: &builds,
+        streams: &streams,
+        files: &file_roles,
+        rows: &[],
+        joins: &[],
+    };
+    read_inputs(&build_cx, files, options, &mut out, &mut kept, &mut deferred);
+
+    let joins: Vec<Option<Join>> = plan
+        .rules
+        .par_iter()
+        .enumerate()
+        .map(|(r, _)| {
+            let build = roles[r].iter().position(|&role| role == Role::Build)?;
+            Some(build_join(plan, r, build, &kept.rows, &kept.passing[r][build], now))
+        })
+        .collect();
+    let stream_cx = Ctx { pass: Pass::Stream, rows: &kept.rows, joins: &joins, ..build_cx };
+    // Records the build pass parsed whose hint kept them from the stream pass.
+    let mut scratch = Chunk::new(plan);
+    let mut fields = Vec::new();
+    for d in &deferred {
+        read_record(&stream_cx, &d.text, d.pos, d.in_body, &mut fields, false, &mut scratch);
+    }
+    let mut ignored = Kept::new(plan);
+    let late = read_inputs(&stream_cx, files, options, &mut out, &mut ignored, &mut Vec::new());
+    // Free the hash tables and build rows on another thread: the caller
+    // goes on to write the alerts.
+    rayon::spawn(move || drop((joins, kept)));
+    if late || scratch.late {
+        return None;
+    }
+    out.alerts.extend(scratch.alerts);
+    Some(out)
+}
+
+/// Kept build-side (or, in one pass, every side's) rows.
+struct Kept {
+    rows: Vec<Vec<Row<'static>>>,
+    /// `passing[rule][source]`: kept records whose filter for that source holds.
+    passing: Vec<Vec<Vec<RowRef>>>,
+}
+
+impl Kept {
+    fn new(plan: &Plan) -> Kept {
+        Kept {
+            rows: plan.tables.iter().map(|_| Vec::new()).collect(),
+            passing: plan.rules.iter().map(|r| vec![Vec::new(); r.sources.len()]).collect(),
+        }
+    }
+}
+
+/// A record the build pass parsed for the stream pass.
+struct Deferred {
+    text: Vec<u8>,
+    pos: Pos,
+    in_body: Option<usize>,
+}
+
+/// The columns of one record, whatever source index an expression names.
+struct One<'r> {
+    row: &'r Row<'r>,
+    table: &'r TablePlan,
+}
+
+impl Columns for One<'_> {
+    fn column(&self, _source: usize, id: u32) -> Option<Value<'_>> {
+        self.table.slot(id).map(|s| self.row.values[s].reborrow())
+    }
+}
+
+/// The columns of a joined pair: source 0 and source 1.
+struct Pair<'r> {
+    rows: [&'r Row<'r>; 2],
+    tables: [&'r TablePlan; 2],
+}
+
+impl Columns for Pair<'_> {
+    fn column(&self, source: usize, id: u32) -> Option<Value<'_>> {
+        self.tables[source].slot(id).map(|s| self.rows[source].values[s].reborrow())
+    }
+}
+
+fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Vec<Box<RawValue>> {
+    rule.output
+        .iter()
+        .map(|o| {
+            if let Some(c) = o.expr.as_column().filter(|c| c.path.is_empty()) {
+                let table = pair.tables[c.source];
+                if let Some(slot) = table.slot(c.id)
+                    && let Some(raw) = &pair.rows[c.source].raw[slot]
+                    && !(o.expr.ty == Type::String && &**raw == "null")
+                {
+                    return RawValue::from_string(raw.to_string()).expect("raw JSON from the input is valid");
+                }
+            }
+            let v = eval::eval(&o.expr, pair, now);
+            serde_json::value::to_raw_value(&v.to_json()).expect("a JSON value serialises")
+        })
+        .collect()
+}

@@ -1,0 +1,375 @@
+//! One pass over the inputs: blocks read while the previous one is parsed,
+//! records parsed in parallel chunks, routed to their table, filtered, and
+//! kept, probed or turned into alerts according to the pass.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::join::probe;
+use super::sample::{FileRole, hint};
+use super::{
+    Alert, Ctx, Deferred, Kept, MAX_PROBLEMS, One, Options, Outcome, Pair, Pass, Pos, Problem, Role, Row, RowRef,
+    output,
+};
+use crate::eval;
+use crate::input::record;
+use crate::input::{Fields, InputFile, Reader, Shape, Unit};
+use crate::plan::{FieldSource, Plan};
+use crate::types::Type;
+use crate::value::{JsonScalar, Value};
+
+const CHUNK_UNITS: usize = 2048;
+
+/// Reads the inputs this pass reads. Returns whether a build record turned
+/// up in the stream pass. Bytes (and progress) count each input once, in the
+/// pass that counts it.
+pub(super) fn read_inputs(
+    cx: &Ctx,
+    files: &[InputFile],
+    options: Options,
+    out: &mut Outcome,
+    kept: &mut Kept,
+    deferred: &mut Vec<Deferred>,
+) -> bool {
+    let mut late = false;
+    for (file_no, file) in files.iter().enumerate() {
+        let file_no = file_no as u32;
+        if !cx.reads(file_no) {
+            continue;
+        }
+        let counts = cx.counts(file_no);
+        let read = Arc::new(AtomicU64::new(0));
+        let file_problem = |line: u32, message: String, out: &mut Outcome| {
+            if !counts {
+                return;
+            }
+            out.stats.file_errors += 1;
+            out.stats.problems_per_file[file_no as usize] += 1;
+            if out.problems.len() < MAX_PROBLEMS {
+                out.problems.push(Problem { pos: Pos { file: file_no, line }, message });
+            }
+        };
+        let mut reader = match Reader::open(file, read.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                file_problem(0, format!("cannot read file: {e}"), out);
+                continue;
+            }
+        };
+        let mut next = reader.next_block();
+        while let Some(block) = next {
+            // Parse this block while the next one is read (and gunzipped).
+            let (chunks, following) = rayon::join(
+                || {
+                    block
+                        .units
+                        .par_chunks(CHUNK_UNITS)
+                        .map(|units| read_chunk(cx, &block.data, units, file_no))
+                        .collect::<Vec<Chunk>>()
+                },
+                || reader.next_block(),
+            );
+            next = following;
+            reader.recycle(block.data);
+            for chunk in chunks {
+                late |= chunk.late;
+                merge(cx, chunk, file_no, out, kept, deferred);
+            }
+            if let Some(progress) = options.progress
+                && counts
+            {
+                progress(out.stats.bytes + read.load(Ordering::Relaxed));
+            }
+        }
+        if counts {
+            out.stats.lines += reader.lines();
+            out.stats.bytes += read.load(Ordering::Relaxed);
+        }
+        if let Some((line, message)) = reader.error() {
+            file_problem(line, message.to_string(), out);
+        } else if reader.decoded() == 0 {
+            file_problem(0, "empty file".to_string(), out);
+        }
+    }
+    late
+}
+
+fn merge(cx: &Ctx, chunk: Chunk, file_no: u32, out: &mut Outcome, kept: &mut Kept, deferred: &mut Vec<Deferred>) {
+    let stats = &mut out.stats;
+    stats.entries += chunk.entries;
+    for (t, n) in chunk.records.iter().enumerate() {
+        stats.records[t] += n;
+    }
+    stats.shapes[0] += chunk.shapes[0];
+    stats.shapes[1] += chunk.shapes[1];
+    for (name, n) in chunk.other {
+        *stats.other.entry(name).or_default() += n;
+    }
+    stats.malformed += chunk.malformed;
+    stats.bad_values += chunk.bad_values;
+    stats.problems_per_file[file_no as usize] += chunk.malformed + chunk.bad_values;
+    let room = MAX_PROBLEMS.saturating_sub(out.problems.len());
+    out.problems.extend(chunk.problems.into_iter().take(room));
+    let room = MAX_PROBLEMS.saturating_sub(out.bad_values.len());
+    out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
+    out.alerts.extend(chunk.alerts);
+    deferred.extend(chunk.deferred);
+    for k in chunk.kept {
+        let table = k.table as usize;
+        let r = RowRef { table: k.table, index: kept.rows[table].len() as u32 };
+        for &user in &k.passes {
+            let (rule, source) = cx.plan.tables[table].users[user as usize];
+            kept.passing[rule][source].push(r);
+        }
+        kept.rows[table].push(k.row);
+    }
+}
+
+struct KeptRow {
+    table: u32,
+    row: Row<'static>,
+    /// Indices into the table's `users` whose filter holds.
+    passes: Vec<u16>,
+}
+
+#[derive(Default)]
+pub(super) struct Chunk {
+    kept: Vec<KeptRow>,
+    pub(super) alerts: Vec<Alert>,
+    deferred: Vec<Deferred>,
+    /// A build-side record turned up in the stream pass.
+    pub(super) late: bool,
+    entries: u64,
+    records: Vec<u64>,
+    shapes: [u64; 2],
+    other: HashMap<String, u64>,
+    malformed: u64,
+    problems: Vec<Problem>,
+    bad_values: u64,
+    bad_value_problems: Vec<Problem>,
+}
+
+impl Chunk {
+    pub(super) fn new(plan: &Plan) -> Chunk {
+        Chunk { records: vec![0; plan.tables.len()], ..Chunk::default() }
+    }
+
+    fn malformed(&mut self, pos: Pos, message: String) {
+        self.malformed += 1;
+        self.problems.push(Problem { pos, message });
+    }
+}
+
+fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
+    let mut out = Chunk::new(cx.plan);
+    let mut fields = Vec::new();
+    for u in units {
+        let pos = Pos { file, line: u.line };
+        let text = match record::record_text(&data[u.start..u.end]) {
+            Ok(t) => t,
+            Err(e) => {
+                if cx.counts(file) {
+                    out.entries += 1;
+                    out.malformed(pos, e.to_string());
+                }
+                continue;
+            }
+        };
+        if !record::is_records_body(text) {
+            read_record(cx, text, pos, None, &mut fields, true, &mut out);
+            continue;
+        }
+        match record::records_of_body(text) {
+            Ok(records) => {
+                for (i, text) in records.into_iter().enumerate() {
+                    read_record(cx, text, pos, Some(i), &mut fields, true, &mut out);
+                }
+            }
+            Err(e) => {
+                if cx.counts(file) {
+                    out.entries += 1;
+                    out.malformed(pos, format!("{e} (in a `{{\"records\": [...]}}` body)"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn read_record<'a>(
+    cx: &Ctx,
+    text: &'a [u8],
+    pos: Pos,
+    in_body: Option<usize>,
+    fields: &mut Fields<'a>,
+    from_input: bool,
+    out: &mut Chunk,
+) {
+    let plan = cx.plan;
+    // Which pass parses this record, which one counts it (the last that
+    // parses it), and whether each pass parses it, by its hint.
+    let (parse, count, in_build, in_stream) = match (cx.pass, from_input, cx.file_role(pos.file)) {
+        (Pass::Only, _, _) => (true, true, true, true),
+        (_, false, _) => (true, false, true, true),
+        (Pass::Build, true, FileRole::BuildOnly) => (true, true, true, false),
+        (Pass::Stream, true, FileRole::StreamOnly) => (true, true, false, true),
+        (pass, true, _) => {
+            let h = hint(plan, text);
+            let in_build = h.is_none_or(|t| cx.builds[t]);
+            let in_stream = h.is_none_or(|t| cx.streams[t]);
+            match pass {
+                Pass::Build => (in_build, !in_stream, in_build, in_stream),
+                _ => (in_stream, true, in_build, in_stream),
+            }
+        }
+    };
+    if !parse {
+        return;
+    }
+    let whose = |msg: String| match in_body {
+        Some(i) => format!("record {} of the `records` body: {msg}", i + 1),
+        None => msg,
+    };
+    if count {
+        out.entries += 1;
+    }
+    if let Err(err) = record::parse_record(text, cx.index, fields) {
+        if count {
+            out.malformed(pos, whose(err.to_string()));
+        }
+        return;
+    }
+    let (t, shape) = match route(plan, fields) {
+        Route::Table(t, shape) => (t, shape),
+        Route::Other(name) => {
+            if count {
+                *out.other.entry(name.into_owned()).or_default() += 1;
+            }
+            return;
+        }
+        Route::Unknown => {
+            if count {
+                out.malformed(
+                    pos,
+                    whose(
+                        "the record has no `Type` field (Log Analytics) nor `category` (diagnostic settings), so its \
+                         table is unknown"
+                            .into(),
+                    ),
+                );
+            }
+            return;
+        }
+    };
+    // The hint misled: this record's table belongs to the other pass.
+    match cx.pass {
+        Pass::Build if cx.streams[t] && !in_stream => {
+            out.deferred.push(Deferred { text: text.to_vec(), pos, in_body });
+        }
+        Pass::Stream if cx.builds[t] && !in_build => out.late = true,
+        _ => {}
+    }
+    if count {
+        out.records[t] += 1;
+        out.shapes[shape as usize] += 1;
+    }
+    let table = &plan.tables[t];
+    let mut values = Vec::with_capacity(table.projection.len());
+    let mut raw = Vec::with_capacity(table.projection.len());
+    for p in &table.projection {
+        // Strings are re-encoded from their value; other types keep their input text.
+        let keep_raw = p.keep_raw && p.ty != Type::String;
+        let (value, text): (Value<'a>, Option<Cow<'a, str>>) = match p.source(shape) {
+            FieldSource::Field(f) => match &fields[f as usize] {
+                Some((json, text)) => match Value::from_json(json.clone(), p.ty) {
+                    Ok(v) => (v, keep_raw.then_some(Cow::Borrowed(*text))),
+                    Err(_) => {
+                        if count {
+                            out.bad_values += 1;
+                            let column = &plan.columns[p.column as usize];
+                            let shown: String = text.chars().take(60).collect();
+                            out.bad_value_problems.push(Problem {
+                                pos,
+                                message: whose(format!("`{column}` is {shown}, not a {}; read as empty", p.ty)),
+                            });
+                        }
+                        (Value::absent(p.ty), keep_raw.then_some(Cow::Borrowed(*text)))
+                    }
+                },
+                None => (Value::absent(p.ty), None),
+            },
+            FieldSource::TableName => (Value::Str(Cow::Owned(table.name.clone())), None),
+            FieldSource::Absent => (Value::absent(p.ty), None),
+        };
+        values.push(value);
+        raw.push(text);
+    }
+    let row = Row { pos, values, raw };
+    let one = One { row: &row, table };
+    let mut passes = Vec::new();
+    for (u, &(rule, source)) in table.users.iter().enumerate() {
+        let role = cx.roles[rule][source];
+        let wanted = match cx.pass {
+            Pass::Only => true,
+            Pass::Build => role == Role::Build,
+            Pass::Stream => matches!(role, Role::Probe | Role::Single),
+        };
+        let holds = || match &plan.rules[rule].sources[source].filter {
+            Some(f) => eval::holds(f, &one, cx.now),
+            None => true,
+        };
+        if !wanted || !holds() {
+            continue;
+        }
+        match role {
+            Role::Single => {
+                let pair = Pair { rows: [&row, &row], tables: [table, table] };
+                out.alerts.push(Alert { rule, evidence: vec![pos], fields: output(&plan.rules[rule], &pair, cx.now) });
+            }
+            Role::Probe => {
+                if let Some(join) = &cx.joins[rule] {
+                    probe(plan, rule, join, cx.rows, &row, table, cx.now, &mut out.alerts);
+                }
+            }
+            Role::Build | Role::Keep => passes.push(u as u16),
+        }
+    }
+    if !passes.is_empty() {
+        out.kept.push(KeptRow { table: t as u32, row: row.into_owned(), passes });
+    }
+}
+
+/// Which table a parsed record belongs to, and in which shape.
+enum Route<'a> {
+    Table(usize, Shape),
+    Other(Cow<'a, str>),
+    Unknown,
+}
+
+fn route<'a>(plan: &Plan, fields: &Fields<'a>) -> Route<'a> {
+    let name = |f: u32| match &fields[f as usize] {
+        Some((JsonScalar::Str(s), _)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    if let Some(t) = name(plan.type_field) {
+        return match plan.table_index(&t) {
+            Some(i) => Route::Table(i, Shape::LogAnalytics),
+            None => Route::Other(t),
+        };
+    }
+    if let Some(category) = name(plan.category_field) {
+        return match plan.category_table(&category) {
+            Some(table) => match plan.table_index(table) {
+                Some(i) => Route::Table(i, Shape::Diagnostic),
+                None => Route::Other(Cow::Owned(table.to_string())),
+            },
+            None => Route::Other(category),
+        };
+    }
+    Route::Unknown
+}
