@@ -7,8 +7,9 @@
 //! and titles, ATT&CK tag format, missing `falsepositives` and
 //! `references`. [`crate::compile_rules`] runs the same checks, so `sigcorr
 //! run` refuses exactly the rules `sigcorr lint` reports errors for.
-//! [`json`] and [`sarif`] render findings for machines; people read
-//! [`Diagnostic::render`].
+//! Each rule's tests file (`<rule>.tests.yml`, see [`crate::ruletest`]) is
+//! checked too: its shape, tables and columns. [`json`] and [`sarif`] render
+//! findings for machines; people read [`Diagnostic::render`].
 
 pub mod json;
 pub mod sarif;
@@ -21,9 +22,27 @@ use crate::span::{SourceFile, Span};
 use crate::table::Catalog;
 use crate::yaml::Node;
 
-/// Every finding in `files`, errors and warnings, in file order.
+/// Every finding in `files` and their tests files, errors and warnings.
 pub fn lint(files: &[Arc<SourceFile>], catalog: &Catalog) -> Vec<Diagnostic> {
-    crate::compile_rules(files, catalog).1
+    let (rules, mut findings) = crate::compile_rules(files, catalog);
+    for file in files {
+        let path = crate::ruletest::tests_path(file.path());
+        if !path.is_file() {
+            continue;
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                let tests = SourceFile::new(&path, String::new());
+                findings
+                    .push(Diagnostic::new(Code::TestsFile, format!("cannot read the tests file: {e}")).in_file(&tests));
+                continue;
+            }
+        };
+        let rule = rules.iter().find(|r| Arc::ptr_eq(r.file(), file));
+        findings.extend(crate::ruletest::check_tests(&SourceFile::new(path, text), catalog, rule));
+    }
+    findings
 }
 
 /// The 14 tactics of ATT&CK Enterprise, as Sigma tags spell them.

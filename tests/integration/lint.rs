@@ -443,14 +443,22 @@ fn run_refuses_rules_with_lint_errors_and_prints_the_same_diagnostics() {
 }
 
 #[test]
-fn skips_rule_tests_files_in_directories() {
+fn tests_files_are_not_linted_as_rules() {
+    // A tests file is checked as a tests file (E700), not as a rule (no schema errors).
     let run = Test::new()
         .file("rules/a.yml", shipped_t1528())
         .file("rules/a.tests.yml", "not: a rule\n")
         .args(["lint", "rules"])
         .run();
-    run.code(0);
-    assert_eq!(run.stderr, "1 rule file: 0 errors, 0 warnings\n");
+    run.code(1);
+    assert!(
+        run.stdout
+            .starts_with("rules/a.tests.yml:1:1: error[E700]: a tests file is a list of test cases, found a mapping"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("E010"), "{}", run.stdout);
+    assert_eq!(run.stderr, "1 rule file: 1 error, 0 warnings\n");
 }
 
 #[test]
@@ -463,4 +471,32 @@ fn readme_check_table_matches_the_codes() {
         .map(|c| format!("| {} | {} | `{}` | {} |", c.as_str(), c.severity().as_str(), c.name(), c.summary()))
         .collect();
     assert_eq!(rows, want, "README's check table and `Code::ALL` differ");
+}
+
+#[test]
+fn tests_files_beside_rules_are_linted_too() {
+    let tests =
+        std::fs::read_to_string(rules_dir().join("entra/service_principal_token_ip_mismatch.tests.yml")).unwrap();
+    let line = tests.lines().position(|l| l.contains("UniqueTokenIdentifier: uti-stolen, IPAddress:")).unwrap() + 1;
+    let broken: String = tests
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i + 1 == line { l.replacen("IPAddress:", "IPAdress:", 1) } else { l.to_string() } + "\n")
+        .collect();
+    let col = broken.lines().nth(line - 1).unwrap().find("IPAdress").unwrap() + 1;
+    let run = Test::new()
+        .file("rules/r.yml", shipped_t1528())
+        .file("rules/r.tests.yml", broken)
+        .args(["lint", "rules"])
+        .run();
+    run.code(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "rules/r.tests.yml:{line}:{col}: error[E702]: unknown column `IPAdress` in table `AADServicePrincipalSignInLogs`"
+        )),
+        "{}",
+        run.stdout
+    );
+    // The shipped rules' own tests files lint clean (checked with the rules).
+    Test::new().args(["lint", rules_dir().to_str().unwrap(), "--deny", "warnings"]).run().code(0);
 }
