@@ -14,12 +14,8 @@ pub struct CompileArgs {
     /// The query language to compile to.
     #[arg(long, value_enum)]
     target: Target,
-    /// Rule files or directories (repeatable). Default: the built-in rules.
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Extra table definitions (`*.yml` files or directories), added to the built-in ones.
-    #[arg(long = "tables", value_name = "PATH")]
-    tables: Vec<PathBuf>,
+    #[command(flatten)]
+    set: crate::RuleSet,
     /// Fix the time `now()` and `ago()` use, RFC 3339 (default: the target engine's current time).
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
@@ -49,7 +45,7 @@ pub fn compile(args: CompileArgs) -> u8 {
         Ok(now) => now,
         Err(code) => return code,
     };
-    let catalog = match crate::catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.set.tables) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -59,8 +55,8 @@ pub fn compile(args: CompileArgs) -> u8 {
         args.select.iter().cloned().partition(|s| std::path::Path::new(s).is_file());
     let file_args: Vec<PathBuf> = file_args.into_iter().map(PathBuf::from).collect();
     let mut files = Vec::new();
-    if !args.rules.is_empty() || file_args.is_empty() {
-        match sigcorr::read_rule_files(&args.rules) {
+    if !args.set.rules.is_empty() || file_args.is_empty() {
+        match sigcorr::read_rule_files(&args.set.rules) {
             Ok(f) => files.extend(f),
             Err(e) => return fail(e),
         }

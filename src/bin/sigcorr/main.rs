@@ -74,3 +74,14 @@ pub fn now_arg(now: Option<&str>) -> Result<Option<i64>, u8> {
     })
     .transpose()
 }
+
+/// `--rules` and `--tables`, for the subcommands that load rules by option.
+#[derive(clap::Args)]
+pub struct RuleSet {
+    /// Rule files or directories (repeatable). Default: the built-in rules.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<std::path::PathBuf>,
+    /// Extra table definitions (`*.yml` files or directories), added to the built-in ones.
+    #[arg(long = "tables", value_name = "PATH")]
+    pub tables: Vec<std::path::PathBuf>,
+}

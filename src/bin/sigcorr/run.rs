@@ -12,12 +12,8 @@ use crate::{exit, fail, print_diagnostics};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// Rule files or directories (repeatable). Default: the built-in rules.
-    #[arg(long = "rules", value_name = "PATH")]
-    rules: Vec<PathBuf>,
-    /// Extra table definitions (`*.yml` files or directories), added to the built-in ones.
-    #[arg(long = "tables", value_name = "PATH")]
-    tables: Vec<PathBuf>,
+    #[command(flatten)]
+    set: crate::RuleSet,
     /// The time `now()` and `ago()` use, RFC 3339 (default: the current time).
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
@@ -53,11 +49,11 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(now) => now.unwrap_or_else(sigcorr::datetime::now_ticks),
         Err(code) => return code,
     };
-    let catalog = match crate::catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.set.tables) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let files = match sigcorr::read_rule_files(&args.rules) {
+    let files = match sigcorr::read_rule_files(&args.set.rules) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
