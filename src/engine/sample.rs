@@ -13,12 +13,18 @@ use crate::plan::Plan;
 /// without parsing it: a hint for which pass parses it. `None` when the text
 /// names no table a rule reads.
 pub fn hint(plan: &Plan, text: &[u8]) -> Option<usize> {
-    static TYPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"Type\":\""));
-    static CATEGORY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"category\":\""));
+    static TYPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"Type\":"));
+    static CATEGORY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"category\":"));
+    // `"Type":"X"`, also with spaces around the colon's value (`"Type": "X"`,
+    // as Python's json module and pretty printers write it).
     let name_after = |key: &memmem::Finder| -> Option<&str> {
-        let at = key.find(text)? + key.needle().len();
-        let len = memchr::memchr(b'"', &text[at..])?;
-        std::str::from_utf8(&text[at..at + len]).ok()
+        let mut at = key.find(text)? + key.needle().len();
+        while text.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        let rest = text.get(at..)?.strip_prefix(b"\"")?;
+        let len = memchr::memchr(b'"', rest)?;
+        std::str::from_utf8(&rest[..len]).ok()
     };
     match name_after(&TYPE) {
         Some(name) => plan.table_index(name),
@@ -95,3 +101,31 @@ pub(super) fn file_role(seen: Option<u64>, builds: &[bool], streams: &[bool]) ->
         FileRole::Both
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Catalog;
+
+    fn plan() -> Plan {
+        let files = crate::read_rule_files(&[]).unwrap();
+        let (rules, _) = crate::compile_rules(&files, &Catalog::builtin());
+        crate::plan::plan(rules, &Catalog::builtin())
+    }
+
+    #[test]
+    fn hints_name_the_table_in_either_shape_and_spacing() {
+        let plan = plan();
+        let graph = plan.table_index("MicrosoftGraphActivityLogs");
+        let signin = plan.table_index("AADServicePrincipalSignInLogs");
+        assert!(graph.is_some() && signin.is_some());
+        assert_eq!(hint(&plan, br#"{"a":1,"Type":"MicrosoftGraphActivityLogs"}"#), graph);
+        assert_eq!(hint(&plan, br#"{"a": 1, "Type": "MicrosoftGraphActivityLogs"}"#), graph);
+        assert_eq!(hint(&plan, br#"{"category":"ServicePrincipalSignInLogs","properties":{}}"#), signin);
+        assert_eq!(hint(&plan, br#"{"category" : "ServicePrincipalSignInLogs"}"#), None, "a space before the colon is not looked for");
+        assert_eq!(hint(&plan, br#"{"Type":"SigninLogs"}"#), None, "a table no rule reads");
+        assert_eq!(hint(&plan, br#"{"Type":42}"#), None);
+        assert_eq!(hint(&plan, br#"{"Type":"#), None);
+    }
+}
+
