@@ -4,8 +4,10 @@
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
+use rayon::prelude::*;
+
 use super::{Alert, One, Pair, Row, RowRef, output};
-use crate::check::TExpr;
+use crate::check::JoinKey;
 use crate::eval::{self, Columns};
 use crate::plan::{Plan, TablePlan};
 use crate::types::Type;
@@ -29,13 +31,21 @@ pub(super) fn build_join(
 ) -> Join {
     let rule = &plan.rules[r];
     let as_real: Vec<bool> = rule.join.iter().map(|k| k.left.ty == Type::Real || k.right.ty == Type::Real).collect();
-    let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if build == 0 { &k.left } else { &k.right }).collect();
+    // Keys are computed in parallel, then inserted in input order, so each
+    // key's rows stay in input order.
+    let keys: Vec<Option<Key>> = passing
+        .par_iter()
+        .map(|&rr| {
+            let row = &rows[rr.table as usize][rr.index as usize];
+            let one = One { row, table: &plan.tables[rr.table as usize] };
+            key(&rule.join, build, &as_real, &one, now).map(|k| Key(k.into_iter().map(Atom::into_owned).collect()))
+        })
+        .collect();
     let mut table: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState> = Default::default();
-    for &rr in passing {
-        let row = &rows[rr.table as usize][rr.index as usize];
-        let one = One { row, table: &plan.tables[rr.table as usize] };
-        if let Some(k) = key(&exprs, &as_real, &one, now) {
-            table.entry(Key(k.into_iter().map(Atom::into_owned).collect())).or_default().push(rr);
+    table.reserve(keys.len());
+    for (k, &rr) in keys.into_iter().zip(passing) {
+        if let Some(k) = k {
+            table.entry(k).or_default().push(rr);
         }
     }
     Join { build, rows: table, as_real }
@@ -55,9 +65,10 @@ pub(super) fn probe(
     alerts: &mut Vec<Alert>,
 ) {
     let rule = &plan.rules[r];
-    let exprs: Vec<&TExpr> = rule.join.iter().map(|k| if join.build == 0 { &k.right } else { &k.left }).collect();
     let one = One { row, table };
-    let Some(matches) = key(&exprs, &join.as_real, &one, now).and_then(|k| join.rows.get(&KeyRef(&k))) else {
+    let Some(matches) =
+        key(&rule.join, 1 - join.build, &join.as_real, &one, now).and_then(|k| join.rows.get(&KeyRef(&k)))
+    else {
         return;
     };
     for &rr in matches {
@@ -123,10 +134,18 @@ impl Atom<'_> {
     }
 }
 
-/// The key of one record, or `None` when a part is missing or empty.
-fn key<'r, C: Columns>(exprs: &'r [&TExpr], as_real: &[bool], cx: &'r C, now: i64) -> Option<Vec<Atom<'r>>> {
-    let mut atoms = Vec::with_capacity(exprs.len());
-    for (e, &real) in exprs.iter().zip(as_real) {
+/// The key of one record of source `side` (0: each key's left, 1: its
+/// right), or `None` when a part is missing or empty.
+fn key<'r, C: Columns>(
+    keys: &'r [JoinKey],
+    side: usize,
+    as_real: &[bool],
+    cx: &'r C,
+    now: i64,
+) -> Option<Vec<Atom<'r>>> {
+    let mut atoms = Vec::with_capacity(keys.len());
+    for (k, &real) in keys.iter().zip(as_real) {
+        let e = if side == 0 { &k.left } else { &k.right };
         let atom = match eval::eval(e, cx, now).undynamic() {
             Value::Null => return None,
             Value::Str(s) if s.is_empty() => return None,

@@ -122,10 +122,13 @@ mod tests {
         assert_eq!(hint(&plan, br#"{"a":1,"Type":"MicrosoftGraphActivityLogs"}"#), graph);
         assert_eq!(hint(&plan, br#"{"a": 1, "Type": "MicrosoftGraphActivityLogs"}"#), graph);
         assert_eq!(hint(&plan, br#"{"category":"ServicePrincipalSignInLogs","properties":{}}"#), signin);
-        assert_eq!(hint(&plan, br#"{"category" : "ServicePrincipalSignInLogs"}"#), None, "a space before the colon is not looked for");
+        assert_eq!(
+            hint(&plan, br#"{"category" : "ServicePrincipalSignInLogs"}"#),
+            None,
+            "a space before the colon is not looked for"
+        );
         assert_eq!(hint(&plan, br#"{"Type":"SigninLogs"}"#), None, "a table no rule reads");
         assert_eq!(hint(&plan, br#"{"Type":42}"#), None);
         assert_eq!(hint(&plan, br#"{"Type":"#), None);
     }
 }
-
