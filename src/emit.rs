@@ -70,12 +70,12 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
         .collect();
     let format = |a: &Alert, buf: &mut Vec<u8>| {
         buf.extend_from_slice(heads[a.rule].as_bytes());
-        for (i, (name, v)) in names[a.rule].iter().zip(&a.fields).enumerate() {
+        for (i, (name, v)) in names[a.rule].iter().zip(a.fields.iter()).enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
             buf.extend_from_slice(name.as_bytes());
-            buf.extend_from_slice(v.get().as_bytes());
+            buf.extend_from_slice(v.as_bytes());
         }
         buf.extend_from_slice(b"},\"evidence\":{");
         for (i, (alias, pos)) in aliases[a.rule].iter().zip(&a.evidence).enumerate() {
@@ -106,18 +106,18 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
 }
 
 /// A field's JSON as plain text: strings unquoted, the rest as JSON.
-fn text(v: &serde_json::value::RawValue) -> String {
-    match serde_json::from_str::<serde_json::Value>(v.get()) {
+fn text(v: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(v) {
         Ok(serde_json::Value::String(s)) => s,
         Ok(serde_json::Value::Null) => String::new(),
-        _ => v.get().to_string(),
+        _ => v.to_string(),
     }
 }
 
 fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
     for (r, rule) in plan.rules.iter().enumerate() {
         let rows: Vec<Vec<String>> =
-            alerts.iter().filter(|a| a.rule == r).map(|a| a.fields.iter().map(|f| text(f)).collect()).collect();
+            alerts.iter().filter(|a| a.rule == r).map(|a| a.fields.iter().map(text).collect()).collect();
         if rows.is_empty() {
             continue;
         }
@@ -184,7 +184,7 @@ fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) 
         let rule = &plan.rules[a.rule];
         let mut cells = vec![csv_cell(rule.id()), csv_cell(rule.title()), csv_cell(rule.level())];
         for c in &columns {
-            let v = rule.output.iter().position(|o| o.name == *c).map(|i| text(&a.fields[i])).unwrap_or_default();
+            let v = rule.output.iter().position(|o| o.name == *c).map(|i| text(a.fields.get(i))).unwrap_or_default();
             cells.push(csv_cell(&v));
         }
         let ev: Vec<String> = a.evidence.iter().map(|p| evidence(files, *p)).collect();

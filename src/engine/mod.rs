@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde_json::value::RawValue;
 
 mod join;
 mod read;
@@ -74,7 +73,7 @@ pub struct Alert {
     /// One position per source of the rule, in declaration order.
     pub evidence: Vec<Pos>,
     /// One JSON value per output column, in the rule's order.
-    pub fields: Vec<Box<RawValue>>,
+    pub fields: Values,
 }
 
 /// Input that was not (fully) evaluated, and why: a malformed line or
@@ -445,21 +444,62 @@ impl Columns for Pair<'_> {
     }
 }
 
-fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Vec<Box<RawValue>> {
-    rule.output
-        .iter()
-        .map(|o| {
-            if let Some(c) = o.expr.as_column().filter(|c| c.path.is_empty()) {
-                let table = pair.tables[c.source];
-                if let Some(slot) = table.slot(c.id)
-                    && let Some(raw) = &pair.rows[c.source].raw[slot]
-                    && !(o.expr.ty == Type::String && &**raw == "null")
-                {
-                    return RawValue::from_string(raw.to_string()).expect("raw JSON from the input is valid");
-                }
-            }
-            let v = eval::eval(&o.expr, pair, now);
-            serde_json::value::to_raw_value(&v.to_json()).expect("a JSON value serialises")
-        })
-        .collect()
+fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Values {
+    let mut text = String::with_capacity(64 * rule.output.len());
+    let mut ends = Vec::with_capacity(rule.output.len());
+    for o in &rule.output {
+        let raw = o.expr.as_column().filter(|c| c.path.is_empty()).and_then(|c| {
+            let slot = pair.tables[c.source].slot(c.id)?;
+            pair.rows[c.source].raw[slot].as_deref().filter(|raw| !(o.expr.ty == Type::String && *raw == "null"))
+        });
+        match raw {
+            Some(raw) => text.push_str(raw),
+            None => match eval::eval(&o.expr, pair, now) {
+                Value::Str(s) => text.push_str(&serde_json::to_string(s.as_ref()).expect("strings serialise")),
+                v => text.push_str(&v.to_json().to_string()),
+            },
+        }
+        ends.push(text.len() as u32);
+    }
+    Values { text: text.into_boxed_str(), ends: ends.into_boxed_slice() }
+}
+
+/// An alert's output values: the JSON text of each, in the rule's output
+/// order, in one string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Values {
+    text: Box<str>,
+    ends: Box<[u32]>,
+}
+
+impl Values {
+    /// The JSON text of value `i`.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_hold_each_json_text() {
+        let v = Values { text: r#""a"12null"#.into(), ends: vec![3, 5, 9].into() };
+        assert_eq!(v.iter().collect::<Vec<_>>(), ["\"a\"", "12", "null"]);
+        assert_eq!((v.len(), v.get(1)), (3, "12"));
+    }
 }

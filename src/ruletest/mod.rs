@@ -236,8 +236,8 @@ fn run_case(plan: &Plan, case: &Case) -> Result<Vec<AlertFields>, String> {
         .map(|a| {
             names
                 .iter()
-                .zip(&a.fields)
-                .map(|(n, v)| (n.to_string(), serde_json::from_str(v.get()).unwrap_or(Json::Null)))
+                .zip(a.fields.iter())
+                .map(|(n, v)| (n.to_string(), serde_json::from_str(v).unwrap_or(Json::Null)))
                 .collect()
         })
         .collect())

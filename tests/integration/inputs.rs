@@ -481,7 +481,7 @@ mod property {
         let mut v: Vec<String> = out
             .alerts
             .iter()
-            .map(|a| format!("{} {}", a.rule, a.fields.iter().map(|f| f.get()).collect::<Vec<_>>().join("|")))
+            .map(|a| format!("{} {}", a.rule, a.fields.iter().collect::<Vec<_>>().join("|")))
             .collect();
         v.sort();
         (v, out.stats)
