@@ -70,40 +70,32 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
         }
         TKind::In { expr, op, list } => {
             let x = eval(expr, cx, now).undynamic();
-            let mut items = Vec::with_capacity(list.len());
-            for item in list {
-                match eval(item, cx, now) {
-                    Value::List(inner) => items.extend(inner),
-                    Value::Dynamic(d) if d.is_array() => items.extend(
-                        d.as_array().into_iter().flatten().map(|j| Value::Dynamic(Arc::new(j.clone())).undynamic()),
-                    ),
-                    v => items.push(v.undynamic()),
-                }
+            if x.is_null() && matches!(op, InOp::In { .. }) {
+                return Value::Null;
             }
+            let textual = matches!(op, InOp::HasAny | InOp::In { case_insensitive: true, .. });
+            let hay = if textual { x.to_text() } else { Cow::Borrowed("") };
+            let matches = |item: &Value| match op {
+                InOp::HasAny => has_term(&hay, &item.to_text(), false),
+                InOp::In { case_insensitive: true, .. } => eq_ignore_case(&hay, &item.to_text()),
+                InOp::In { .. } => x.compare(item) == Some(std::cmp::Ordering::Equal),
+            };
+            // Items are evaluated one at a time, and the first match ends the search.
+            let found = list.iter().any(|item| match eval(item, cx, now) {
+                Value::List(inner) => inner.iter().any(&matches),
+                Value::Dynamic(d) if d.is_array() => d
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|j| matches(&Value::Dynamic(Arc::new(j.clone())).undynamic())),
+                v => matches(&v.undynamic()),
+            });
             match op {
-                InOp::HasAny => {
-                    let hay = x.to_text();
-                    Value::Bool(items.iter().any(|i| has_term(&hay, &i.to_text(), false)))
-                }
-                InOp::In { negated, case_insensitive } => {
-                    if x.is_null() {
-                        return Value::Null;
-                    }
-                    let found = items.iter().any(|i| {
-                        if *case_insensitive {
-                            eq_ignore_case(&x.to_text(), &i.to_text())
-                        } else {
-                            x.compare(i) == Some(std::cmp::Ordering::Equal)
-                        }
-                    });
-                    Value::Bool(found != *negated)
-                }
+                InOp::HasAny => Value::Bool(found),
+                InOp::In { negated, .. } => Value::Bool(found != *negated),
             }
         }
-        TKind::Call(func, args) => {
-            let values = args.iter().map(|a| eval(a, cx, now)).collect();
-            func.eval(values, now)
-        }
+        TKind::Call(func, args) => func.eval(args.iter().map(|a| eval(a, cx, now)), now),
         TKind::List(items) => Value::List(items.iter().map(|i| eval(i, cx, now)).collect()),
     }
 }

@@ -123,7 +123,7 @@ impl Func {
 
     /// Evaluates the function on already-evaluated arguments. `now` is the
     /// run's fixed current time.
-    pub fn eval<'a>(self, args: Vec<Value<'a>>, now: i64) -> Value<'a> {
+    pub fn eval<'a>(self, args: impl IntoIterator<Item = Value<'a>>, now: i64) -> Value<'a> {
         let mut args = args.into_iter();
         let mut arg = || args.next().unwrap_or(Value::Null);
         match self {

@@ -228,6 +228,8 @@ fn kusto_string_semantics() {
     assert_eq!(kept("UserAgent in~ ('MOZILLA')", &recs), ["0", "1"]);
     assert_eq!(kept("UserAgent !in ('mozilla')", &recs), ["0", "2", "3", "4"]);
     assert_eq!(kept("UserAgent matches regex '^M'", &recs), ["0"]);
+    assert_eq!(kept("UserAgent has_any ('zilla', 'MOZILLA')", &recs), ["0", "1"], "whole terms, any case");
+    assert_eq!(kept("UserAgent has_any ('zilla')", &recs), Vec::<String>::new());
     assert_eq!(kept("strlen(UserAgent) == 7 and tolower(UserAgent) == 'mozilla'", &recs), ["0", "1"]);
 }
 
@@ -242,6 +244,8 @@ fn kusto_numeric_and_time_semantics() {
     assert_eq!(kept("DurationMs between (5 .. 10)", &recs), ["0", "1", "3"]);
     assert_eq!(kept("DurationMs !between (6 .. 10)", &recs), ["0"], "null is neither in nor out");
     assert_eq!(kept("DurationMs > 5", &recs), ["1", "3"]);
+    assert_eq!(kept("DurationMs in (5, 7)", &recs), ["0", "3"]);
+    assert_eq!(kept("DurationMs !in (5)", &recs), ["1", "3"], "null is neither in nor out");
     assert_eq!(kept("TimeGenerated >= ago(1h)", &recs), ["0"]);
     assert_eq!(kept("TimeGenerated > datetime(2026-07-16T10:59:59.9999998Z)", &recs), ["0", "1"]);
     assert_eq!(kept("isnull(TimeGenerated)", &recs), ["2", "3"]);
