@@ -44,11 +44,6 @@ pub struct Inputs {
     pub skipped: Vec<(PathBuf, &'static str)>,
 }
 
-/// Expands files and directories into the list of inputs (see [`find_inputs`]).
-pub fn discover(inputs: &[PathBuf]) -> io::Result<Vec<InputFile>> {
-    find_inputs(inputs).map(|i| i.files)
-}
-
 /// Expands files and directories (recursively, in sorted order) into the
 /// inputs to read. `-` is standard input. Named files are always read; in
 /// directories, hidden entries and files whose extension says they are not
