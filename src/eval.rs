@@ -101,10 +101,12 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
 }
 
 /// Whether a filter or predicate holds: only `true` does.
+#[inline]
 pub fn holds<C: Columns>(e: &TExpr, cx: &C, now: i64) -> bool {
     matches!(eval(e, cx, now).undynamic(), Value::Bool(true))
 }
 
+#[inline]
 fn truth(v: Value) -> Option<bool> {
     match v.undynamic() {
         Value::Bool(b) => Some(b),

@@ -40,6 +40,7 @@ impl<'a> Value<'a> {
     }
 
     /// A borrowed view of this value.
+    #[inline]
     pub fn reborrow(&self) -> Value<'_> {
         match self {
             Value::Str(s) => Value::Str(Cow::Borrowed(s)),
@@ -61,6 +62,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    #[inline]
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -84,6 +86,7 @@ impl<'a> Value<'a> {
     }
 
     /// `tostring()`: the text Kusto would show; null is `""`.
+    #[inline]
     pub fn to_text(&self) -> Cow<'_, str> {
         match self {
             Value::Null => Cow::Borrowed(""),
@@ -119,23 +122,17 @@ impl<'a> Value<'a> {
 
     /// A dynamic scalar as the plain value it holds, so that it compares
     /// with typed values.
+    #[inline]
     pub fn undynamic(self) -> Value<'a> {
         match self {
-            Value::Dynamic(d) => match d.as_ref() {
-                serde_json::Value::Null => Value::Null,
-                serde_json::Value::Bool(b) => Value::Bool(*b),
-                serde_json::Value::Number(n) => {
-                    n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Long)
-                }
-                serde_json::Value::String(s) => Value::Str(Cow::Owned(s.clone())),
-                _ => Value::Dynamic(d),
-            },
+            Value::Dynamic(d) => undynamic_json(d),
             other => other,
         }
     }
 
     /// Kusto's ordering of two values of comparable types; `None` when one
     /// is null or the types do not compare.
+    #[inline]
     pub fn compare(&self, other: &Value) -> Option<Ordering> {
         use Value::*;
         match (self, other) {
@@ -269,6 +266,19 @@ pub fn parse_timespan(s: &str) -> Option<i64> {
 
 fn format_real(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.0}") } else { f.to_string() }
+}
+
+/// [`Value::undynamic`] of a dynamic value: its scalar as a plain value.
+fn undynamic_json<'a>(d: Arc<serde_json::Value>) -> Value<'a> {
+    match d.as_ref() {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => {
+            n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or(f64::NAN)), Value::Long)
+        }
+        serde_json::Value::String(s) => Value::Str(Cow::Owned(s.clone())),
+        _ => Value::Dynamic(d),
+    }
 }
 
 #[cfg(test)]

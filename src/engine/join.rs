@@ -38,7 +38,7 @@ pub(super) fn build_join(
         .map(|&rr| {
             let row = &rows[rr.table as usize][rr.index as usize];
             let one = One { row, table: &plan.tables[rr.table as usize] };
-            key(&rule.join, build, &as_real, &one, now).map(|k| Key(k.into_iter().map(Atom::into_owned).collect()))
+            key(&rule.join, build, &as_real, &one, now).map(|k| Key(k.iter().map(Atom::to_owned_atom).collect()))
         })
         .collect();
     let mut table: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState> = Default::default();
@@ -123,30 +123,41 @@ enum Atom<'a> {
 }
 
 impl Atom<'_> {
-    fn into_owned(self) -> Atom<'static> {
+    fn to_owned_atom(&self) -> Atom<'static> {
         match self {
-            Atom::Str(s) => Atom::Str(Cow::Owned(s.into_owned())),
-            Atom::Int(n) => Atom::Int(n),
-            Atom::Real(b) => Atom::Real(b),
-            Atom::Bool(b) => Atom::Bool(b),
-            Atom::Json(s) => Atom::Json(s),
+            Atom::Str(s) => Atom::Str(Cow::Owned(s.to_string())),
+            Atom::Int(n) => Atom::Int(*n),
+            Atom::Real(b) => Atom::Real(*b),
+            Atom::Bool(b) => Atom::Bool(*b),
+            Atom::Json(s) => Atom::Json(s.clone()),
+        }
+    }
+}
+
+/// A record's key atoms: most joins have one `==`, held without a heap
+/// allocation (a probe computes a key for every streamed record).
+enum Atoms<'r> {
+    One([Atom<'r>; 1]),
+    Many(Vec<Atom<'r>>),
+}
+
+impl<'r> std::ops::Deref for Atoms<'r> {
+    type Target = [Atom<'r>];
+
+    fn deref(&self) -> &[Atom<'r>] {
+        match self {
+            Atoms::One(a) => a,
+            Atoms::Many(v) => v,
         }
     }
 }
 
 /// The key of one record of source `side` (0: each key's left, 1: its
 /// right), or `None` when a part is missing or empty.
-fn key<'r, C: Columns>(
-    keys: &'r [JoinKey],
-    side: usize,
-    as_real: &[bool],
-    cx: &'r C,
-    now: i64,
-) -> Option<Vec<Atom<'r>>> {
-    let mut atoms = Vec::with_capacity(keys.len());
-    for (k, &real) in keys.iter().zip(as_real) {
+fn key<'r, C: Columns>(keys: &'r [JoinKey], side: usize, as_real: &[bool], cx: &'r C, now: i64) -> Option<Atoms<'r>> {
+    let atom = |k: &'r JoinKey, real: bool| {
         let e = if side == 0 { &k.left } else { &k.right };
-        let atom = match eval::eval(e, cx, now).undynamic() {
+        Some(match eval::eval(e, cx, now).undynamic() {
             Value::Null => return None,
             Value::Str(s) if s.is_empty() => return None,
             Value::Str(s) => Atom::Str(s),
@@ -155,8 +166,10 @@ fn key<'r, C: Columns>(
             Value::Real(f) => Atom::Real(if f == 0.0 { 0 } else { f.to_bits() }),
             Value::Bool(b) => Atom::Bool(b),
             other => Atom::Json(other.to_json().to_string()),
-        };
-        atoms.push(atom);
+        })
+    };
+    if let ([k], [real]) = (keys, as_real) {
+        return atom(k, *real).map(|a| Atoms::One([a]));
     }
-    Some(atoms)
+    keys.iter().zip(as_real).map(|(k, &real)| atom(k, real)).collect::<Option<Vec<_>>>().map(Atoms::Many)
 }

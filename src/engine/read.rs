@@ -166,7 +166,7 @@ impl Chunk {
 
 fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
     let mut out = Chunk::new(cx.plan);
-    let mut fields = Vec::new();
+    let mut fields = Scratch::default();
     for u in units {
         let pos = Pos { file, line: u.line };
         let text = match record::record_text(&data[u.start..u.end]) {
@@ -206,11 +206,12 @@ pub(super) fn read_record<'a>(
     text: &'a [u8],
     pos: Pos,
     in_body: Option<usize>,
-    fields: &mut Fields<'a>,
+    scratch: &mut Scratch<'a>,
     from_input: bool,
     out: &mut Chunk,
 ) {
     let plan = cx.plan;
+    let fields = &mut scratch.fields;
     // Which pass parses this record, which one counts it (the last that
     // parses it), and whether each pass parses it, by its hint.
     let (parse, count, in_build, in_stream) = match (cx.pass, from_input, cx.file_role(pos.file)) {
@@ -279,8 +280,9 @@ pub(super) fn read_record<'a>(
         out.shapes[shape as usize] += 1;
     }
     let table = &plan.tables[t];
-    let mut values = Vec::with_capacity(table.projection.len());
-    let mut raw = Vec::with_capacity(table.projection.len());
+    let (mut values, mut raw) = (std::mem::take(&mut scratch.values), std::mem::take(&mut scratch.raw));
+    values.clear();
+    raw.clear();
     for p in &table.projection {
         // Strings are re-encoded from their value; other types keep their input text.
         let keep_raw = p.keep_raw && p.ty != Type::String;
@@ -341,7 +343,19 @@ pub(super) fn read_record<'a>(
     }
     if !passes.is_empty() {
         out.kept.push(KeptRow { table: t as u32, row: row.into_owned(), passes });
+    } else {
+        // The row's vectors serve the next record.
+        (scratch.values, scratch.raw) = (row.values, row.raw);
     }
+}
+
+/// Per-chunk buffers reused from record to record: the parsed fields, and
+/// the projected row of a record that is not kept.
+#[derive(Default)]
+pub(super) struct Scratch<'a> {
+    fields: Fields<'a>,
+    values: Vec<Value<'a>>,
+    raw: Vec<Option<Cow<'a, str>>>,
 }
 
 /// Which table a parsed record belongs to, and in which shape.

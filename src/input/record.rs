@@ -114,9 +114,9 @@ pub fn parse_record<'a>(text: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>
     FOUND.with_borrow_mut(|found| {
         found.clear();
         found.resize(index.len(), None);
-        let ascii = json_scan::scan_object(text, &index.keys, found)
+        let scanned = json_scan::scan_object(text, &index.keys, found)
             .map_err(|e| if not_utf8() { LineError::NotUtf8 } else { scan_error(e) })?;
-        let text = if ascii {
+        let text = if scanned.ascii {
             // SAFETY: the scanner saw no byte above 0x7f: ASCII is UTF-8.
             unsafe { std::str::from_utf8_unchecked(text) }
         } else {
@@ -125,7 +125,7 @@ pub fn parse_record<'a>(text: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>
         for (slot, range) in out.iter_mut().zip(found.iter()) {
             if let Some((start, end)) = *range {
                 let raw = &text[start as usize..end as usize];
-                *slot = Some((scalar(raw).map_err(|e| LineError::Json(e.to_string()))?, raw));
+                *slot = Some((scalar(raw, scanned.escapes).map_err(|e| LineError::Json(e.to_string()))?, raw));
             }
         }
         Ok(())
@@ -186,11 +186,12 @@ fn json_error(e: serde_json::Error) -> LineError {
 }
 
 /// A JSON value's raw text as a [`JsonScalar`], borrowing when it can.
-fn scalar(text: &str) -> Result<JsonScalar<'_>, serde_json::Error> {
+/// Strings are searched for escapes only when the record has some.
+fn scalar(text: &str, escapes: bool) -> Result<JsonScalar<'_>, serde_json::Error> {
     Ok(match text.as_bytes()[0] {
         b'"' => {
             let inner = &text[1..text.len() - 1];
-            if inner.contains('\\') {
+            if escapes && inner.contains('\\') {
                 JsonScalar::Str(Cow::Owned(serde_json::from_str::<String>(text)?))
             } else {
                 JsonScalar::Str(Cow::Borrowed(inner))

@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 
 use sigcorr::diagnostic::Diagnostic;
 
+/// mimalloc: the engine allocates many short-lived rows and strings from
+/// several threads, where glibc's allocator spent about 8% of a run's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod compile;
 mod exit;
 mod lint;
