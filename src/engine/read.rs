@@ -3,11 +3,9 @@
 //! kept, probed or turned into alerts according to the pass.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use rayon::prelude::*;
+use std::sync::{Arc, mpsc};
 
 use super::join::probe;
 use super::sample::{FileRole, hint};
@@ -17,7 +15,7 @@ use super::{
 };
 use crate::eval;
 use crate::input::record;
-use crate::input::{Fields, InputFile, Reader, Shape, Unit};
+use crate::input::{Block, Data, Fields, InputFile, Reader, Shape, Unit};
 use crate::plan::{FieldSource, Plan};
 use crate::types::Type;
 use crate::value::{JsonScalar, Value};
@@ -53,38 +51,25 @@ pub(super) fn read_inputs(
                 out.problems.push(Problem { pos: Pos { file: file_no, line }, message });
             }
         };
-        let mut reader = match Reader::open(file, read.clone()) {
+        let reader = match Reader::open(file, read.clone()) {
             Ok(r) => r,
             Err(e) => {
                 file_problem(0, format!("cannot read file: {e}"), out);
                 continue;
             }
         };
-        let mut next = reader.next_block();
-        while let Some(block) = next {
-            // Parse this block while the next one is read (and gunzipped).
-            let (chunks, following) = rayon::join(
-                || {
-                    block
-                        .units
-                        .par_chunks(CHUNK_UNITS)
-                        .map(|units| read_chunk(cx, &block.data, units, file_no))
-                        .collect::<Vec<Chunk>>()
-                },
-                || reader.next_block(),
-            );
-            next = following;
-            reader.recycle(block.data);
-            for chunk in chunks {
-                late |= chunk.late;
-                merge(cx, chunk, file_no, out, kept, deferred);
-            }
+        let mut on_block = |out: &mut Outcome| {
             if let Some(progress) = options.progress
                 && counts
             {
                 progress(out.stats.bytes + read.load(Ordering::Relaxed));
             }
-        }
+        };
+        let mut merge_chunk = |chunk: Chunk, out: &mut Outcome| {
+            late |= chunk.late;
+            merge(cx, chunk, file_no, out, kept, deferred);
+        };
+        let reader = parse_file(cx, reader, file_no, &mut merge_chunk, &mut on_block, out);
         if counts {
             out.stats.lines += reader.lines();
             out.stats.bytes += read.load(Ordering::Relaxed);
@@ -96,6 +81,135 @@ pub(super) fn read_inputs(
         }
     }
     late
+}
+
+/// Blocks in flight: parsing, or parsed and waiting to be merged in order.
+const BLOCKS_IN_FLIGHT: usize = 3;
+
+/// Parses one input: a thread reads (maps, gunzips) blocks ahead while the
+/// rayon pool parses chunks of several blocks at once, so no core waits for
+/// a block's last chunk or for the next read. Chunks are handed to `merge`
+/// in input order, and `on_block` is called after each block. Returns the
+/// reader, for its line count and error.
+fn parse_file(
+    cx: &Ctx,
+    reader: Reader,
+    file_no: u32,
+    merge: &mut dyn FnMut(Chunk, &mut Outcome),
+    on_block: &mut dyn FnMut(&mut Outcome),
+    out: &mut Outcome,
+) -> Reader {
+    std::thread::scope(|threads| {
+        let (blocks_tx, blocks_rx) = mpsc::sync_channel::<Block>(1);
+        let (spare_tx, spare_rx) = mpsc::channel::<Data>();
+        let producer = threads.spawn(move || {
+            let mut reader = reader;
+            loop {
+                // Finished blocks come back to be reused (or unmapped) here.
+                while let Ok(data) = spare_rx.try_recv() {
+                    reader.recycle(data);
+                }
+                let Some(block) = reader.next_block() else { break };
+                if blocks_tx.send(block).is_err() {
+                    break;
+                }
+            }
+            reader
+        });
+        let (done_tx, done_rx) = mpsc::channel::<Parsed>();
+        let mut order = InOrder { blocks: VecDeque::new(), first: 0, waiting: BTreeMap::new(), spare: spare_tx };
+        rayon::in_place_scope_fifo(|scope| {
+            for (b, block) in blocks_rx.iter().enumerate() {
+                let block = Arc::new(block);
+                let chunks = block.units.len().div_ceil(CHUNK_UNITS);
+                for c in 0..chunks {
+                    let (block, done) = (block.clone(), done_tx.clone());
+                    scope.spawn_fifo(move |_| {
+                        let end = ((c + 1) * CHUNK_UNITS).min(block.units.len());
+                        let chunk = read_chunk(cx, &block.data, &block.units[c * CHUNK_UNITS..end], file_no);
+                        // The block is let go before the chunk is sent, so
+                        // the merge of its last chunk finds it unshared.
+                        drop(block);
+                        let _ = done.send(Parsed { block: b, chunk: c, parsed: chunk });
+                    });
+                }
+                order.blocks.push_back(Pending { data: Some(block), chunks, merged: 0 });
+                order.advance(merge, on_block, out);
+                while order.blocks.len() >= BLOCKS_IN_FLIGHT {
+                    let next = done_rx.recv().expect("a chunk is still parsing");
+                    order.arrived(next, merge, on_block, out);
+                }
+                while let Ok(next) = done_rx.try_recv() {
+                    order.arrived(next, merge, on_block, out);
+                }
+            }
+            drop(done_tx);
+            while let Ok(next) = done_rx.recv() {
+                order.arrived(next, merge, on_block, out);
+            }
+        });
+        producer.join().expect("the reader thread does not panic")
+    })
+}
+
+/// A parsed chunk: chunk `chunk` of block `block` of the input.
+struct Parsed {
+    block: usize,
+    chunk: usize,
+    parsed: Chunk,
+}
+
+/// A block whose chunks are not all merged yet.
+struct Pending {
+    /// Taken back for reuse once every chunk is merged.
+    data: Option<Arc<Block>>,
+    chunks: usize,
+    merged: usize,
+}
+
+/// Puts parsed chunks back in input order.
+struct InOrder {
+    blocks: VecDeque<Pending>,
+    /// The block number of `blocks[0]`.
+    first: usize,
+    waiting: BTreeMap<(usize, usize), Chunk>,
+    spare: mpsc::Sender<Data>,
+}
+
+impl InOrder {
+    fn arrived(
+        &mut self,
+        p: Parsed,
+        merge: &mut dyn FnMut(Chunk, &mut Outcome),
+        on_block: &mut dyn FnMut(&mut Outcome),
+        out: &mut Outcome,
+    ) {
+        self.waiting.insert((p.block, p.chunk), p.parsed);
+        self.advance(merge, on_block, out);
+    }
+
+    /// Merges every chunk whose predecessors are merged.
+    fn advance(
+        &mut self,
+        merge: &mut dyn FnMut(Chunk, &mut Outcome),
+        on_block: &mut dyn FnMut(&mut Outcome),
+        out: &mut Outcome,
+    ) {
+        while let Some(front) = self.blocks.front_mut() {
+            if front.merged < front.chunks {
+                let Some(chunk) = self.waiting.remove(&(self.first, front.merged)) else { break };
+                merge(chunk, out);
+                front.merged += 1;
+                continue;
+            }
+            if let Some(Ok(block)) = front.data.take().map(Arc::try_unwrap) {
+                let _ = self.spare.send(block.data);
+            }
+            self.blocks.pop_front();
+            self.first += 1;
+            on_block(out);
+        }
+    }
 }
 
 fn merge(cx: &Ctx, chunk: Chunk, file_no: u32, out: &mut Outcome, kept: &mut Kept, deferred: &mut Vec<Deferred>) {

@@ -31,6 +31,16 @@ use super::record::records_body_start;
 /// Bytes per block of NDJSON.
 pub const BLOCK: usize = 16 << 20;
 
+/// The block size runs use: [`BLOCK`], or `SIGCORR_BLOCK_BYTES` (at least
+/// 4 KiB) when set, to trade memory for speed or to test many blocks on a
+/// small input. Results do not depend on it.
+pub fn block_bytes() -> usize {
+    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        std::env::var("SIGCORR_BLOCK_BYTES").ok().and_then(|v| v.parse().ok()).map_or(BLOCK, |n: usize| n.max(4096))
+    })
+}
+
 /// The text of one record, or of one line holding a `{"records": [...]}`
 /// body, and the line it starts on (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +185,7 @@ impl Reader {
     /// the first block's worth of bytes.
     fn map_head(&mut self) {
         let Source::Map { len, .. } = self.source else { return };
-        let Some(head) = self.map_window(0, (BLOCK as u64).min(len) as usize) else { return };
+        let Some(head) = self.map_window(0, (block_bytes() as u64).min(len) as usize) else { return };
         let bom = head.starts_with(b"\xef\xbb\xbf");
         let text = if bom { &head[3..] } else { &head[..] };
         self.layout = detect(text);
@@ -219,7 +229,7 @@ impl Reader {
             let units = scan_document(&data);
             return Some(Block { data, units });
         }
-        let mut want = BLOCK as u64;
+        let mut want = block_bytes() as u64;
         let (data, cut) = loop {
             let n = want.min(len - offset);
             let data = self.map_window(offset, n as usize)?;
@@ -335,7 +345,7 @@ impl Reader {
             return self.next_mapped_block();
         }
         if self.layout == Layout::Unknown {
-            self.fill(BLOCK);
+            self.fill(block_bytes());
             if self.buf[..self.filled].starts_with(b"\xef\xbb\xbf") {
                 self.buf.copy_within(3..self.filled, 0);
                 self.filled -= 3;
@@ -357,7 +367,8 @@ impl Reader {
         if self.layout == Layout::Document {
             return None;
         }
-        let mut want = BLOCK.max(self.filled + BLOCK / 2);
+        let block = block_bytes();
+        let mut want = block.max(self.filled + block / 2);
         let cut = loop {
             self.fill(want);
             if self.eof {

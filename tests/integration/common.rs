@@ -21,6 +21,7 @@ pub struct Test {
     pub dir: tempfile::TempDir,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
+    envs: Vec<(String, String)>,
 }
 
 pub struct Run {
@@ -31,7 +32,7 @@ pub struct Run {
 
 impl Test {
     pub fn new() -> Test {
-        Test { dir: tempfile::tempdir().expect("tempdir"), args: Vec::new(), stdin: None }
+        Test { dir: tempfile::tempdir().expect("tempdir"), args: Vec::new(), stdin: None, envs: Vec::new() }
     }
 
     /// Writes a file (creating parent directories) under the case's directory.
@@ -57,6 +58,11 @@ impl Test {
         self
     }
 
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
+    }
+
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Test {
         self.stdin = Some(data.into());
         self
@@ -64,7 +70,7 @@ impl Test {
 
     pub fn run(&self) -> Run {
         let mut cmd = assert_cmd::Command::cargo_bin("sigcorr").unwrap();
-        cmd.current_dir(self.dir.path()).args(&self.args);
+        cmd.current_dir(self.dir.path()).args(&self.args).envs(self.envs.iter().cloned());
         if let Some(s) = &self.stdin {
             cmd.write_stdin(s.clone());
         }
