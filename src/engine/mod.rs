@@ -367,9 +367,7 @@ fn two_passes(
         rows: &[],
         joins: &[],
     };
-    let t0 = Instant::now();
     read_inputs(&build_cx, files, options, &mut out, &mut kept, &mut deferred);
-    let t1 = Instant::now();
 
     let joins: Vec<Option<Join>> = plan
         .rules
@@ -380,7 +378,6 @@ fn two_passes(
             Some(build_join(plan, r, build, &kept.rows, &kept.passing[r][build], now))
         })
         .collect();
-    let t2 = Instant::now();
     let stream_cx = Ctx { pass: Pass::Stream, rows: &kept.rows, joins: &joins, ..build_cx };
     // Records the build pass parsed whose hint kept them from the stream pass.
     let mut scratch = Chunk::new(plan);
@@ -390,9 +387,6 @@ fn two_passes(
     }
     let mut ignored = Kept::new(plan);
     let late = read_inputs(&stream_cx, files, options, &mut out, &mut ignored, &mut Vec::new());
-    if std::env::var_os("SIGCORR_TRACE").is_some() {
-        eprintln!("trace: build pass {:?}, hash {:?}, stream pass {:?}", t1 - t0, t2 - t1, t2.elapsed());
-    }
     // Free the hash tables and build rows on another thread: the caller
     // goes on to write the alerts.
     rayon::spawn(move || drop((joins, kept)));

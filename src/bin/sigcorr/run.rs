@@ -86,7 +86,6 @@ pub fn run(args: RunArgs) -> u8 {
     let options = sigcorr::engine::Options { progress: Some(&report_progress) };
     let outcome = sigcorr::engine::run_with(&plan, &inputs, now, options);
     progress.finish();
-    let t_write = std::time::Instant::now();
 
     let written = match &args.output {
         Some(path) => std::fs::File::create(path)
@@ -106,9 +105,6 @@ pub fn run(args: RunArgs) -> u8 {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return exit::OK,
         Err(e) => return fail(e),
         Ok(()) => {}
-    }
-    if std::env::var_os("SIGCORR_TRACE").is_some() {
-        eprintln!("trace: engine {:?}, write {:?}", outcome.stats.elapsed, t_write.elapsed());
     }
     report(&plan, &outcome, &inputs, args.quiet);
     let skipped = outcome.stats.skipped_input();
