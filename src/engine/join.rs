@@ -1,175 +1,326 @@
-//! Joins: a rule's build side hashed on its join key, and the probe of one
-//! record of the other side against it.
+//! Joins: build-side records hashed on their join key, and the probe of
+//! one record of the other side.
+//!
+//! Rules that join the same build tables on the same columns share one hash
+//! table ([`groups`]): each entry records which of them kept the row, so a
+//! streamed record computes its key and looks it up once for all of them.
+//! Keys are stored as bytes, inline when short (a 22-character token id),
+//! so a probe compares them without following a pointer.
 
-use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
 
 use super::{Alert, One, Pair, Row, RowRef, output};
-use crate::check::JoinKey;
+use crate::check::{JoinKey, TKind};
 use crate::eval::{self, Columns};
 use crate::plan::{Plan, TablePlan};
 use crate::types::Type;
 use crate::value::Value;
 
-/// A rule's hash table: build-side records by join key.
-pub(super) struct Join {
+/// One member of a shared join: a rule and its build side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Member {
+    pub(super) rule: usize,
     pub(super) build: usize,
-    rows: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState>,
-    as_real: Vec<bool>,
 }
 
-/// Hashes the build side `build` of rule `r`: its kept records by join key.
-pub(super) fn build_join(
-    plan: &Plan,
-    r: usize,
-    build: usize,
-    rows: &[Vec<Row<'static>>],
-    passing: &[RowRef],
-    now: i64,
-) -> Join {
-    let rule = &plan.rules[r];
-    let as_real: Vec<bool> = rule.join.iter().map(|k| k.left.ty == Type::Real || k.right.ty == Type::Real).collect();
-    // Keys are computed in parallel, then inserted in input order, so each
-    // key's rows stay in input order.
-    let keys: Vec<Option<Key>> = passing
-        .par_iter()
-        .map(|&rr| {
-            let row = &rows[rr.table as usize][rr.index as usize];
-            let one = One { row, table: &plan.tables[rr.table as usize] };
-            key(&rule.join, build, &as_real, &one, now).map(|k| Key(k.iter().map(Atom::to_owned_atom).collect()))
-        })
-        .collect();
-    let mut table: hashbrown::HashMap<Key, Vec<RowRef>, foldhash::fast::RandomState> = Default::default();
-    table.reserve(keys.len());
-    for (k, &rr) in keys.into_iter().zip(passing) {
-        if let Some(k) = k {
-            table.entry(k).or_default().push(rr);
+/// A hash table shared by the rules of a group (at most 64).
+pub(super) struct Join {
+    members: Vec<Member>,
+    as_real: Vec<bool>,
+    rows: hashbrown::HashMap<KeyBytes, Vec<Entry>, foldhash::fast::RandomState>,
+}
+
+/// A build row, and which members (bit `i`: `members[i]`) kept it.
+struct Entry {
+    row: RowRef,
+    members: u64,
+}
+
+/// Groups the correlation rules that can share a hash table: the same build
+/// tables, the same probe tables, and join keys that are the same columns
+/// on each side. `rules` holds (rule, build side) pairs.
+pub(super) fn groups(plan: &Plan, rules: &[Member]) -> Vec<Vec<Member>> {
+    let mut groups: Vec<(Option<Signature>, Vec<Member>)> = Vec::new();
+    for &m in rules {
+        let sig = signature(plan, m);
+        match groups.iter_mut().find(|(s, members)| sig.is_some() && *s == sig && members.len() < 64) {
+            Some((_, members)) => members.push(m),
+            None => groups.push((sig, vec![m])),
         }
     }
-    Join { build, rows: table, as_real }
+    groups.into_iter().map(|(_, members)| members).collect()
 }
 
-/// Probes rule `r`'s hash table with a record of its other side; an alert
-/// for every matching build record whose pair passes the mismatch.
+/// What makes two rules' hash tables the same: per side (build, probe) its
+/// tables, and per key its column (id and path) and whether it compares as real.
+type Signature = [(Vec<usize>, Vec<(u32, Vec<String>, bool)>); 2];
+
+fn signature(plan: &Plan, m: Member) -> Option<Signature> {
+    let rule = &plan.rules[m.rule];
+    let side = |s: usize| -> Option<(Vec<usize>, Vec<(u32, Vec<String>, bool)>)> {
+        let mut tables = plan.sources[m.rule][s].clone();
+        tables.sort_unstable();
+        let keys = rule
+            .join
+            .iter()
+            .map(|k| {
+                let e = if s == 0 { &k.left } else { &k.right };
+                match &e.kind {
+                    TKind::Column(c) => Some((c.id, c.path.clone(), real(k))),
+                    _ => None,
+                }
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((tables, keys))
+    };
+    Some([side(m.build)?, side(1 - m.build)?])
+}
+
+fn real(k: &JoinKey) -> bool {
+    k.left.ty == Type::Real || k.right.ty == Type::Real
+}
+
+/// Hashes a group's build sides. `passing(member)` lists the kept rows
+/// whose build filter holds for that member, in input order.
+pub(super) fn build_join<'p>(
+    plan: &Plan,
+    members: Vec<Member>,
+    rows: &[Vec<Row<'static>>],
+    passing: impl Fn(Member) -> &'p [RowRef],
+    now: i64,
+) -> Join {
+    let first = members[0];
+    let keys = &plan.rules[first.rule].join;
+    let as_real: Vec<bool> = keys.iter().map(real).collect();
+    // Each row once, with the members that kept it, in input order.
+    let mut masks: Vec<Vec<u64>> = rows.iter().map(|t| vec![0; t.len()]).collect();
+    for (i, &m) in members.iter().enumerate() {
+        for rr in passing(m) {
+            masks[rr.table as usize][rr.index as usize] |= 1 << i;
+        }
+    }
+    let kept: Vec<Entry> = masks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, ms)| {
+            ms.iter()
+                .enumerate()
+                .filter(|(_, m)| **m != 0)
+                .map(move |(i, &m)| Entry { row: RowRef { table: t as u32, index: i as u32 }, members: m })
+        })
+        .collect();
+    // Keys are computed in parallel, then inserted in input order, so each
+    // key's rows stay in input order.
+    let encoded: Vec<Option<KeyBytes>> = kept
+        .par_iter()
+        .map(|e| {
+            let row = &rows[e.row.table as usize][e.row.index as usize];
+            let one = One { row, table: &plan.tables[e.row.table as usize] };
+            let mut buf = KeyBuf::default();
+            encode(keys, first.build, &as_real, &one, now, &mut buf).then(|| KeyBytes::new(buf.bytes()))
+        })
+        .collect();
+    let mut table: hashbrown::HashMap<KeyBytes, Vec<Entry>, foldhash::fast::RandomState> = Default::default();
+    table.reserve(kept.len());
+    for (k, e) in encoded.into_iter().zip(kept) {
+        if let Some(k) = k {
+            table.entry(k).or_default().push(e);
+        }
+    }
+    Join { members, as_real, rows: table }
+}
+
+impl Join {
+    /// The member bit of `rule` in this group.
+    pub(super) fn bit(&self, rule: usize) -> Option<u64> {
+        self.members.iter().position(|m| m.rule == rule).map(|i| 1 << i)
+    }
+}
+
+/// Probes a group's hash table with a record of the other side, for the
+/// members in `wanted` (bits, as [`Join::bit`]): an alert for every
+/// matching build record whose pair passes that member's mismatch.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn probe(
     plan: &Plan,
-    r: usize,
     join: &Join,
+    wanted: u64,
     rows: &[Vec<Row<'static>>],
     row: &Row<'_>,
     table: &TablePlan,
     now: i64,
     alerts: &mut Vec<Alert>,
 ) {
-    let rule = &plan.rules[r];
+    let first = join.members[0];
     let one = One { row, table };
-    let Some(matches) =
-        key(&rule.join, 1 - join.build, &join.as_real, &one, now).and_then(|k| join.rows.get(&KeyRef(&k)))
-    else {
+    let mut buf = KeyBuf::default();
+    if !encode(&plan.rules[first.rule].join, 1 - first.build, &join.as_real, &one, now, &mut buf) {
         return;
-    };
-    for &rr in matches {
-        let (brow, btable) = (&rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
-        let pair = if join.build == 0 {
-            Pair { rows: [brow, row], tables: [btable, table] }
-        } else {
-            Pair { rows: [row, brow], tables: [table, btable] }
-        };
-        if let Some(m) = &rule.mismatch
-            && !eval::holds(m, &pair, now)
-        {
-            continue;
-        }
-        alerts.push(Alert {
-            rule: r,
-            evidence: vec![pair.rows[0].pos, pair.rows[1].pos],
-            fields: output(rule, &pair, now),
-        });
     }
-}
-
-/// A join key: one atom per `==` of the join. Records with a missing or
-/// empty part never join, so they have no key.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Key(Vec<Atom<'static>>);
-
-/// A key being probed, borrowing from the record: looked up without
-/// copying its strings.
-struct KeyRef<'k, 'a>(&'k [Atom<'a>]);
-
-impl Hash for KeyRef<'_, '_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        // As `Key` hashes its `Vec`: length, then the atoms.
-        self.0.hash(h);
-    }
-}
-
-impl hashbrown::Equivalent<Key> for KeyRef<'_, '_> {
-    fn equivalent(&self, key: &Key) -> bool {
-        self.0 == key.0.as_slice()
-    }
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-enum Atom<'a> {
-    Str(Cow<'a, str>),
-    Int(i64),
-    Real(u64),
-    Bool(bool),
-    Json(String),
-}
-
-impl Atom<'_> {
-    fn to_owned_atom(&self) -> Atom<'static> {
-        match self {
-            Atom::Str(s) => Atom::Str(Cow::Owned(s.to_string())),
-            Atom::Int(n) => Atom::Int(*n),
-            Atom::Real(b) => Atom::Real(*b),
-            Atom::Bool(b) => Atom::Bool(*b),
-            Atom::Json(s) => Atom::Json(s.clone()),
+    let Some(matches) = join.rows.get(buf.bytes()) else { return };
+    for e in matches {
+        let mut members = e.members & wanted;
+        while members != 0 {
+            let Member { rule: r, build } = join.members[members.trailing_zeros() as usize];
+            members &= members - 1;
+            let rule = &plan.rules[r];
+            let (brow, btable) =
+                (&rows[e.row.table as usize][e.row.index as usize], &plan.tables[e.row.table as usize]);
+            let pair = if build == 0 {
+                Pair { rows: [brow, row], tables: [btable, table] }
+            } else {
+                Pair { rows: [row, brow], tables: [table, btable] }
+            };
+            if let Some(m) = &rule.mismatch
+                && !eval::holds(m, &pair, now)
+            {
+                continue;
+            }
+            alerts.push(Alert {
+                rule: r,
+                evidence: vec![pair.rows[0].pos, pair.rows[1].pos],
+                fields: output(rule, &pair, now),
+            });
         }
     }
 }
 
-/// A record's key atoms: most joins have one `==`, held without a heap
-/// allocation (a probe computes a key for every streamed record).
-enum Atoms<'r> {
-    One([Atom<'r>; 1]),
-    Many(Vec<Atom<'r>>),
-}
-
-impl<'r> std::ops::Deref for Atoms<'r> {
-    type Target = [Atom<'r>];
-
-    fn deref(&self) -> &[Atom<'r>] {
-        match self {
-            Atoms::One(a) => a,
-            Atoms::Many(v) => v,
-        }
-    }
-}
-
-/// The key of one record of source `side` (0: each key's left, 1: its
-/// right), or `None` when a part is missing or empty.
-fn key<'r, C: Columns>(keys: &'r [JoinKey], side: usize, as_real: &[bool], cx: &'r C, now: i64) -> Option<Atoms<'r>> {
-    let atom = |k: &'r JoinKey, real: bool| {
+/// A key's encoding: per part a tag, then its bytes (a string's length
+/// first). Records with a missing or empty part never join: `false`.
+fn encode<C: Columns>(keys: &[JoinKey], side: usize, as_real: &[bool], cx: &C, now: i64, out: &mut KeyBuf) -> bool {
+    for (k, &real) in keys.iter().zip(as_real) {
         let e = if side == 0 { &k.left } else { &k.right };
-        Some(match eval::eval(e, cx, now).undynamic() {
-            Value::Null => return None,
-            Value::Str(s) if s.is_empty() => return None,
-            Value::Str(s) => Atom::Str(s),
-            Value::Long(n) if real => Atom::Real((n as f64).to_bits()),
-            Value::Long(n) | Value::DateTime(n) | Value::Timespan(n) => Atom::Int(n),
-            Value::Real(f) => Atom::Real(if f == 0.0 { 0 } else { f.to_bits() }),
-            Value::Bool(b) => Atom::Bool(b),
-            other => Atom::Json(other.to_json().to_string()),
-        })
-    };
-    if let ([k], [real]) = (keys, as_real) {
-        return atom(k, *real).map(|a| Atoms::One([a]));
+        match eval::eval(e, cx, now).undynamic() {
+            Value::Null => return false,
+            Value::Str(s) if s.is_empty() => return false,
+            Value::Str(s) => out.text(1, &s),
+            Value::Long(n) if real => out.word(3, (n as f64).to_bits()),
+            Value::Long(n) | Value::DateTime(n) | Value::Timespan(n) => out.word(2, n as u64),
+            Value::Real(f) => out.word(3, if f == 0.0 { 0 } else { f.to_bits() }),
+            Value::Bool(b) => out.word(4, b as u64),
+            other => out.text(5, &other.to_json().to_string()),
+        }
     }
-    keys.iter().zip(as_real).map(|(k, &real)| atom(k, real)).collect::<Option<Vec<_>>>().map(Atoms::Many)
+    true
+}
+
+/// Key bytes being encoded: on the stack unless long.
+struct KeyBuf {
+    len: usize,
+    inline: [u8; 64],
+    spill: Vec<u8>,
+}
+
+impl Default for KeyBuf {
+    fn default() -> KeyBuf {
+        KeyBuf { len: 0, inline: [0; 64], spill: Vec::new() }
+    }
+}
+
+impl KeyBuf {
+    fn push(&mut self, b: &[u8]) {
+        if self.spill.is_empty() && self.len + b.len() <= self.inline.len() {
+            self.inline[self.len..self.len + b.len()].copy_from_slice(b);
+            self.len += b.len();
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.extend_from_slice(b);
+        }
+    }
+
+    fn text(&mut self, tag: u8, s: &str) {
+        self.push(&[tag]);
+        self.push(&(s.len() as u32).to_le_bytes());
+        self.push(s.as_bytes());
+    }
+
+    fn word(&mut self, tag: u8, w: u64) {
+        self.push(&[tag]);
+        self.push(&w.to_le_bytes());
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.spill.is_empty() { &self.inline[..self.len] } else { &self.spill }
+    }
+}
+
+/// A stored key: inline up to 31 bytes (one string part of up to 26).
+#[derive(Debug, PartialEq, Eq)]
+enum KeyBytes {
+    Inline { len: u8, bytes: [u8; 31] },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBytes {
+    fn new(b: &[u8]) -> KeyBytes {
+        if b.len() <= 31 {
+            let mut bytes = [0; 31];
+            bytes[..b.len()].copy_from_slice(b);
+            KeyBytes::Inline { len: b.len() as u8, bytes }
+        } else {
+            KeyBytes::Heap(b.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            KeyBytes::Inline { len, bytes } => &bytes[..*len as usize],
+            KeyBytes::Heap(b) => b,
+        }
+    }
+}
+
+impl Hash for KeyBytes {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // As the `[u8]` a probe looks up with.
+        self.as_slice().hash(h);
+    }
+}
+
+impl hashbrown::Equivalent<KeyBytes> for [u8] {
+    fn equivalent(&self, key: &KeyBytes) -> bool {
+        self == key.as_slice()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_encode_each_part_unambiguously() {
+        let enc = |parts: &[(u8, &str)]| {
+            let mut b = KeyBuf::default();
+            parts.iter().for_each(|(tag, s)| b.text(*tag, s));
+            b.bytes().to_vec()
+        };
+        // Two parts never read as one: lengths come first.
+        assert_ne!(enc(&[(1, "ab"), (1, "c")]), enc(&[(1, "a"), (1, "bc")]));
+        assert_ne!(enc(&[(1, "1")]), {
+            let mut b = KeyBuf::default();
+            b.word(2, 1);
+            b.bytes().to_vec()
+        });
+        // Long keys spill to the heap and keep every byte.
+        let long = "x".repeat(100);
+        let bytes = enc(&[(1, "ab"), (1, &long)]);
+        assert_eq!(bytes.len(), 2 * 5 + 2 + 100);
+        assert!(bytes.ends_with(long.as_bytes()));
+        // Stored keys compare and hash as their bytes, inline or not.
+        for b in [&bytes[..], &bytes[..20], &[][..]] {
+            let k = KeyBytes::new(b);
+            assert_eq!(k.as_slice(), b);
+            assert!(hashbrown::Equivalent::equivalent(b, &k));
+            let hash = |x: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                x(&mut h);
+                h.finish()
+            };
+            assert_eq!(hash(&|h| k.hash(h)), hash(&|h| b.hash(h)));
+        }
+    }
 }

@@ -27,7 +27,7 @@ mod join;
 mod read;
 mod sample;
 
-use join::{Join, build_join, probe};
+use join::{Join, Member, build_join, groups, probe};
 use read::{Chunk, Scratch, read_inputs, read_record};
 pub use sample::{Estimate, estimate, hint};
 use sample::{FileRole, file_role};
@@ -200,9 +200,11 @@ struct Ctx<'p> {
     streams: &'p [bool],
     /// Two-pass mode: which passes read each input (empty in one pass).
     files: &'p [FileRole],
-    /// Stream pass: the kept build rows and the rules' hash tables.
+    /// Stream pass: the kept build rows, the hash tables, and per rule its
+    /// table and member bit there.
     rows: &'p [Vec<Row<'static>>],
-    joins: &'p [Option<Join>],
+    joins: &'p [Join],
+    probes: &'p [Option<(usize, u64)>],
 }
 
 impl Ctx<'_> {
@@ -310,6 +312,7 @@ fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles:
         files: &[],
         rows: &[],
         joins: &[],
+        probes: &[],
     };
     read_inputs(&cx, files, options, &mut out, &mut kept, &mut Vec::new());
     // Join: hash the smaller side, probe with the other.
@@ -321,14 +324,15 @@ fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles:
         .map(|(r, _)| {
             let (a, b) = (&kept.passing[r][0], &kept.passing[r][1]);
             let build = if a.len() < b.len() { 0 } else { 1 };
-            let join = build_join(plan, r, build, &kept.rows, &kept.passing[r][build], now);
+            let member = Member { rule: r, build };
+            let join = build_join(plan, vec![member], &kept.rows, |m| &kept.passing[m.rule][m.build], now);
             kept.passing[r][1 - build]
                 .par_iter()
                 .flat_map_iter(|&rr| {
                     let (row, table) =
                         (&kept.rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
                     let mut alerts = Vec::new();
-                    probe(plan, r, &join, &kept.rows, row, table, now, &mut alerts);
+                    probe(plan, &join, 1, &kept.rows, row, table, now, &mut alerts);
                     alerts
                 })
                 .collect()
@@ -366,19 +370,21 @@ fn two_passes(
         files: &file_roles,
         rows: &[],
         joins: &[],
+        probes: &[],
     };
     read_inputs(&build_cx, files, options, &mut out, &mut kept, &mut deferred);
 
-    let joins: Vec<Option<Join>> = plan
-        .rules
-        .par_iter()
-        .enumerate()
-        .map(|(r, _)| {
-            let build = roles[r].iter().position(|&role| role == Role::Build)?;
-            Some(build_join(plan, r, build, &kept.rows, &kept.passing[r][build], now))
-        })
+    // Rules joining the same tables on the same columns share a hash table.
+    let members: Vec<Member> = (0..plan.rules.len())
+        .filter_map(|r| Some(Member { rule: r, build: roles[r].iter().position(|&role| role == Role::Build)? }))
         .collect();
-    let stream_cx = Ctx { pass: Pass::Stream, rows: &kept.rows, joins: &joins, ..build_cx };
+    let joins: Vec<Join> = groups(plan, &members)
+        .into_par_iter()
+        .map(|group| build_join(plan, group, &kept.rows, |m| &kept.passing[m.rule][m.build], now))
+        .collect();
+    let probes: Vec<Option<(usize, u64)>> =
+        (0..plan.rules.len()).map(|r| joins.iter().enumerate().find_map(|(j, join)| Some((j, join.bit(r)?)))).collect();
+    let stream_cx = Ctx { pass: Pass::Stream, rows: &kept.rows, joins: &joins, probes: &probes, ..build_cx };
     // Records the build pass parsed whose hint kept them from the stream pass.
     let mut scratch = Chunk::new(plan);
     let mut fields = Scratch::default();

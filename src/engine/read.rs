@@ -428,6 +428,10 @@ pub(super) fn read_record<'a>(
     let row = Row { pos, values, raw };
     let one = One { row: &row, table };
     let mut passes = Vec::new();
+    // Per hash table, the members this record probes for.
+    let probing = &mut scratch.probing;
+    probing.clear();
+    probing.resize(cx.joins.len(), 0);
     for (u, &(rule, source)) in table.users.iter().enumerate() {
         let role = cx.roles[rule][source];
         let wanted = match cx.pass {
@@ -448,11 +452,16 @@ pub(super) fn read_record<'a>(
                 out.alerts.push(Alert { rule, evidence: vec![pos], fields: output(&plan.rules[rule], &pair, cx.now) });
             }
             Role::Probe => {
-                if let Some(join) = &cx.joins[rule] {
-                    probe(plan, rule, join, cx.rows, &row, table, cx.now, &mut out.alerts);
+                if let Some((j, bit)) = cx.probes[rule] {
+                    probing[j] |= bit;
                 }
             }
             Role::Build | Role::Keep => passes.push(u as u16),
+        }
+    }
+    for (join, &wanted) in cx.joins.iter().zip(probing.iter()) {
+        if wanted != 0 {
+            probe(plan, join, wanted, cx.rows, &row, table, cx.now, &mut out.alerts);
         }
     }
     if !passes.is_empty() {
@@ -467,6 +476,7 @@ pub(super) fn read_record<'a>(
 /// the projected row of a record that is not kept.
 #[derive(Default)]
 pub(super) struct Scratch<'a> {
+    probing: Vec<u64>,
     fields: Fields<'a>,
     values: Vec<Value<'a>>,
     raw: Vec<Option<Cow<'a, str>>>,

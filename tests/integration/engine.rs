@@ -138,3 +138,51 @@ fn records_the_sample_did_not_foresee_are_still_evaluated() {
     assert_eq!(two, one);
     assert!(files.stderr.contains("read 3003 lines from 2 files"), "{}", files.stderr);
 }
+
+/// Rules joining the same tables on the same columns share one hash table:
+/// each still alerts exactly as it does alone, with its own build filter and
+/// mismatch, whichever rows the other rule kept.
+#[test]
+fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
+    let base =
+        std::fs::read_to_string(crate::common::rules_dir().join("entra/service_principal_token_ip_mismatch.yml"))
+            .unwrap();
+    let variant = base
+        .replace("0428e609-07b8-42bf-a36b-d74e4e2be504", "6f1d8c52-3a7e-4f0b-9c11-2b7e5d9a0c44")
+        .replace("title: Service principal access token used", "title: Variant, token used")
+        .replace("signin: isnotempty(IPAddress)", "signin: IPAddress startswith \"203.\"")
+        .replace(
+            "mismatch: signin.IPAddress != activity.IPAddress",
+            "mismatch: signin.IPAddress == activity.IPAddress",
+        );
+    assert_ne!(variant, base);
+    let mut records = Vec::new();
+    for i in 0..40 {
+        let uti = format!("uti-{i}");
+        let ip = ["203.0.113.7", "198.51.100.9", ""][i % 3];
+        records.push(signin(&uti, ip));
+        records.push(graph(&uti, if i % 2 == 0 { "203.0.113.7" } else { "198.51.100.9" }));
+    }
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let run = |rules: &[&str]| {
+        let mut t = Test::new().file("in.json", &text);
+        for (i, r) in rules.iter().enumerate() {
+            t = t.file(&format!("rules/r{i}.yml"), r);
+        }
+        let run = t.args(["run", "--now", NOW, "--rules", "rules", "in.json"]).run();
+        run.code(0);
+        let mut by_rule: Vec<(String, Vec<Value>, Vec<String>)> = run
+            .alerts()
+            .into_iter()
+            .map(|a| (a.rule.id.clone(), a.fields.into_values().collect(), a.evidence.into_values().collect()))
+            .collect();
+        by_rule.sort_by_key(|a| format!("{a:?}"));
+        by_rule
+    };
+    let together = run(&[&base, &variant]);
+    let mut alone = [run(&[&base]), run(&[&variant])].concat();
+    alone.sort_by_key(|a| format!("{a:?}"));
+    let count = |id: &str| together.iter().filter(|a| a.0 == id).count();
+    assert!(count(T1528_ID) > 0 && count("6f1d8c52-3a7e-4f0b-9c11-2b7e5d9a0c44") > 0, "{together:?}");
+    assert_eq!(together, alone);
+}
