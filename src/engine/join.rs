@@ -55,11 +55,12 @@ pub(super) fn groups(plan: &Plan, rules: &[Member]) -> Vec<Vec<Member>> {
 
 /// What makes two rules' hash tables the same: per side (build, probe) its
 /// tables, and per key its column (id and path) and whether it compares as real.
-type Signature = [(Vec<usize>, Vec<(u32, Vec<String>, bool)>); 2];
+type Signature = [Side; 2];
+type Side = (Vec<usize>, Vec<(u32, Vec<String>, bool)>);
 
 fn signature(plan: &Plan, m: Member) -> Option<Signature> {
     let rule = &plan.rules[m.rule];
-    let side = |s: usize| -> Option<(Vec<usize>, Vec<(u32, Vec<String>, bool)>)> {
+    let side = |s: usize| -> Option<Side> {
         let mut tables = plan.sources[m.rule][s].clone();
         tables.sort_unstable();
         let keys = rule
