@@ -107,7 +107,7 @@ pub fn holds<C: Columns>(e: &TExpr, cx: &C, now: i64) -> bool {
 }
 
 #[inline]
-fn truth(v: Value) -> Option<bool> {
+pub(crate) fn truth(v: Value) -> Option<bool> {
     match v.undynamic() {
         Value::Bool(b) => Some(b),
         _ => None,
@@ -180,15 +180,7 @@ fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
             Value::Bool(eq_ignore_case(&l.to_text(), &r.to_text()) == (op == BinaryOp::EqCi))
         }
         BinaryOp::Str { op, negated, case_sensitive } => {
-            let (hay, needle) = (l.to_text(), r.to_text());
-            let found = if case_sensitive {
-                str_op(op, &hay, &needle, Case::Sensitive)
-            } else if hay.is_ascii() && needle.is_ascii() {
-                str_op(op, &hay, &needle, Case::AsciiInsensitive)
-            } else {
-                str_op(op, &hay.to_lowercase(), &needle.to_lowercase(), Case::Sensitive)
-            };
-            Value::Bool(found != negated)
+            Value::Bool(str_test(op, &l.to_text(), &r.to_text(), case_sensitive) != negated)
         }
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => arith(op, l, r),
         BinaryOp::And | BinaryOp::Or | BinaryOp::MatchesRegex => unreachable!("{op:?} is evaluated by eval"),
@@ -201,6 +193,18 @@ fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
 enum Case {
     Sensitive,
     AsciiInsensitive,
+}
+
+/// A string operator (`contains`, `startswith`, `endswith`, `has`): ASCII
+/// text compared in place, other text lowercased when case does not matter.
+pub(crate) fn str_test(op: StrOp, hay: &str, needle: &str, case_sensitive: bool) -> bool {
+    if case_sensitive {
+        str_op(op, hay, needle, Case::Sensitive)
+    } else if hay.is_ascii() && needle.is_ascii() {
+        str_op(op, hay, needle, Case::AsciiInsensitive)
+    } else {
+        str_op(op, &hay.to_lowercase(), &needle.to_lowercase(), Case::Sensitive)
+    }
 }
 
 fn str_op(op: StrOp, hay: &str, needle: &str, case: Case) -> bool {
@@ -261,7 +265,7 @@ fn has_term_in(hay: &str, needle: &str, case: Case) -> bool {
     false
 }
 
-fn eq_ignore_case(a: &str, b: &str) -> bool {
+pub(crate) fn eq_ignore_case(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
 }
 

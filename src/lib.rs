@@ -33,6 +33,7 @@ pub mod json_scan;
 pub mod lint;
 pub mod parser;
 pub mod plan;
+pub mod pred;
 pub mod rule;
 pub mod ruletest;
 pub mod source_map;

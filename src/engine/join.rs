@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
 
-use super::{Alert, One, Pair, Row, RowRef, output};
+use super::{Alert, One, Pair, Preds, Row, RowRef, output};
 use crate::check::{JoinKey, TKind};
 use crate::eval::{self, Columns};
 use crate::plan::{Plan, TablePlan};
@@ -146,6 +146,7 @@ impl Join {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn probe(
     plan: &Plan,
+    preds: &Preds,
     join: &Join,
     wanted: u64,
     rows: &[Vec<Row<'static>>],
@@ -174,8 +175,8 @@ pub(super) fn probe(
             } else {
                 Pair { rows: [row, brow], tables: [table, btable] }
             };
-            if let Some(m) = &rule.mismatch
-                && !eval::holds(m, &pair, now)
+            if let Some(m) = &preds.mismatch[r]
+                && !m.holds(&pair, now)
             {
                 continue;
             }

@@ -36,6 +36,7 @@ use crate::check::CheckedRule;
 use crate::eval::{self, Columns};
 use crate::input::{FieldIndex, InputFile};
 use crate::plan::{Plan, TablePlan};
+use crate::pred::Pred;
 use crate::types::Type;
 use crate::value::Value;
 
@@ -188,9 +189,32 @@ enum Pass {
     Stream,
 }
 
+/// Each rule's filters and mismatch, compiled for the run's `now`.
+struct Preds {
+    /// `filters[rule][source]`.
+    filters: Vec<Vec<Option<Pred>>>,
+    mismatch: Vec<Option<Pred>>,
+}
+
+impl Preds {
+    fn new(plan: &Plan, now: i64) -> Preds {
+        let compile = |e: &Option<crate::check::TExpr>| e.as_ref().map(|e| Pred::compile(e, now));
+        Preds {
+            filters: plan.rules.iter().map(|r| r.sources.iter().map(|s| compile(&s.filter)).collect()).collect(),
+            mismatch: plan.rules.iter().map(|r| compile(&r.mismatch)).collect(),
+        }
+    }
+
+    /// Whether source `source` of rule `rule` keeps a record.
+    fn keeps<C: Columns>(&self, rule: usize, source: usize, cx: &C, now: i64) -> bool {
+        self.filters[rule][source].as_ref().is_none_or(|p| p.holds(cx, now))
+    }
+}
+
 /// Everything a pass needs to read a block.
 struct Ctx<'p> {
     plan: &'p Plan,
+    preds: &'p Preds,
     index: &'p FieldIndex,
     now: i64,
     pass: Pass,
@@ -301,8 +325,10 @@ fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles:
     let (builds, streams) = table_flags(plan, roles);
     let mut out = new_outcome(plan, files);
     let mut kept = Kept::new(plan);
+    let preds = Preds::new(plan, now);
     let cx = Ctx {
         plan,
+        preds: &preds,
         index: &index,
         now,
         pass: Pass::Only,
@@ -332,7 +358,7 @@ fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles:
                     let (row, table) =
                         (&kept.rows[rr.table as usize][rr.index as usize], &plan.tables[rr.table as usize]);
                     let mut alerts = Vec::new();
-                    probe(plan, &join, 1, &kept.rows, row, table, now, &mut alerts);
+                    probe(plan, &preds, &join, 1, &kept.rows, row, table, now, &mut alerts);
                     alerts
                 })
                 .collect()
@@ -359,8 +385,10 @@ fn two_passes(
     let mut out = new_outcome(plan, files);
     let mut kept = Kept::new(plan);
     let mut deferred = Vec::new();
+    let preds = Preds::new(plan, now);
     let build_cx = Ctx {
         plan,
+        preds: &preds,
         index: &index,
         now,
         pass: Pass::Build,

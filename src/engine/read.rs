@@ -13,7 +13,6 @@ use super::{
     Alert, Ctx, Deferred, Kept, MAX_PROBLEMS, One, Options, Outcome, Pair, Pass, Pos, Problem, Role, Row, RowRef,
     output,
 };
-use crate::eval;
 use crate::input::record;
 use crate::input::{Block, Data, Fields, InputFile, Reader, Shape, Unit};
 use crate::plan::{FieldSource, Plan};
@@ -439,11 +438,7 @@ pub(super) fn read_record<'a>(
             Pass::Build => role == Role::Build,
             Pass::Stream => matches!(role, Role::Probe | Role::Single),
         };
-        let holds = || match &plan.rules[rule].sources[source].filter {
-            Some(f) => eval::holds(f, &one, cx.now),
-            None => true,
-        };
-        if !wanted || !holds() {
+        if !wanted || !cx.preds.keeps(rule, source, &one, cx.now) {
             continue;
         }
         match role {
@@ -461,7 +456,7 @@ pub(super) fn read_record<'a>(
     }
     for (join, &wanted) in cx.joins.iter().zip(probing.iter()) {
         if wanted != 0 {
-            probe(plan, join, wanted, cx.rows, &row, table, cx.now, &mut out.alerts);
+            probe(plan, cx.preds, join, wanted, cx.rows, &row, table, cx.now, &mut out.alerts);
         }
     }
     if !passes.is_empty() {

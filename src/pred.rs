@@ -1,0 +1,424 @@
+//! Compiled predicates: a filter or mismatch turned, once per run, into a
+//! tree that tests the common shapes (`column <op> constant`, `between`,
+//! `in`, `isempty`, and/or/not) directly on the column's value, without the
+//! interpreter's walk. Constant subtrees (`ago(30d)`, with the run's fixed
+//! `now`) are computed once.
+//!
+//! Every fast test keeps the expression it came from, and hands a value of
+//! any other kind than the one it was compiled for (a long column holding
+//! a real, say) to the interpreter: results are the interpreter's
+//! ([`crate::eval`]) by construction, and a test checks them against it.
+
+use crate::ast::{BinaryOp, InOp, StrOp, UnaryOp};
+use crate::check::{ColumnRef, TExpr, TKind};
+use crate::eval::{self, Columns};
+use crate::functions::Func;
+use crate::types::Type;
+use crate::value::Value;
+
+/// A compiled boolean expression; [`Pred::test`] gives Kusto's true, false
+/// or null, as [`eval::eval`] would.
+#[derive(Debug)]
+pub enum Pred {
+    Const(Option<bool>),
+    And(Vec<Pred>),
+    Or(Vec<Pred>),
+    Not(Box<Pred>),
+    /// A long, datetime or timespan column against constants of its kind.
+    Ticks {
+        col: Col,
+        test: TicksTest,
+        expr: TExpr,
+    },
+    /// A string column against string constants.
+    Text {
+        col: Col,
+        test: TextTest,
+        expr: TExpr,
+    },
+    /// Anything else: the interpreter.
+    Expr(TExpr),
+}
+
+/// A column without a path, and the value it has when absent.
+#[derive(Debug)]
+pub struct Col {
+    source: usize,
+    id: u32,
+    ty: Type,
+}
+
+#[derive(Debug)]
+pub enum TicksTest {
+    Cmp(BinaryOp, i64),
+    Between { low: i64, high: i64, negated: bool },
+    In { set: Vec<i64>, negated: bool },
+}
+
+#[derive(Debug)]
+pub enum TextTest {
+    Eq(String, bool),
+    EqCi(String, bool),
+    Op { op: StrOp, needle: String, negated: bool, case_sensitive: bool },
+    In { set: Vec<String>, negated: bool, case_insensitive: bool },
+    HasAny(Vec<String>),
+    Empty(bool),
+}
+
+/// Columns for constant subtrees: none.
+struct NoColumns;
+
+impl Columns for NoColumns {
+    fn column(&self, _source: usize, _id: u32) -> Option<Value<'_>> {
+        None
+    }
+}
+
+impl Pred {
+    /// Compiles `e` (a boolean expression) for a run whose `now` is fixed.
+    pub fn compile(e: &TExpr, now: i64) -> Pred {
+        if !has_columns(e) {
+            return Pred::Const(eval::truth(eval::eval(e, &NoColumns, now)));
+        }
+        match &e.kind {
+            TKind::Binary(BinaryOp::And, l, r) => Pred::And(flatten(BinaryOp::And, l, r, now)),
+            TKind::Binary(BinaryOp::Or, l, r) => Pred::Or(flatten(BinaryOp::Or, l, r, now)),
+            TKind::Unary(UnaryOp::Not, x) => Pred::Not(Box::new(Pred::compile(x, now))),
+            _ => leaf(e, now).unwrap_or_else(|| Pred::Expr(e.clone())),
+        }
+    }
+
+    /// Whether the predicate holds: only `true` does.
+    #[inline]
+    pub fn holds<C: Columns>(&self, cx: &C, now: i64) -> bool {
+        self.test(cx, now) == Some(true)
+    }
+
+    /// Kusto's three-valued result: `None` is null.
+    pub fn test<C: Columns>(&self, cx: &C, now: i64) -> Option<bool> {
+        match self {
+            Pred::Const(b) => *b,
+            Pred::And(parts) => {
+                let mut all = Some(true);
+                for p in parts {
+                    match p.test(cx, now) {
+                        Some(false) => return Some(false),
+                        None => all = None,
+                        Some(true) => {}
+                    }
+                }
+                all
+            }
+            Pred::Or(parts) => {
+                let mut any = Some(false);
+                for p in parts {
+                    match p.test(cx, now) {
+                        Some(true) => return Some(true),
+                        None => any = None,
+                        Some(false) => {}
+                    }
+                }
+                any
+            }
+            Pred::Not(p) => p.test(cx, now).map(|b| !b),
+            Pred::Ticks { col, test, expr } => {
+                let v = value(col, cx);
+                let n = match (&v, col.ty) {
+                    (Value::Null, _) => return None,
+                    (Value::Long(n), Type::Long) | (Value::DateTime(n), Type::DateTime) => *n,
+                    (Value::Timespan(n), Type::Timespan) => *n,
+                    _ => return eval::truth(eval::eval(expr, cx, now)),
+                };
+                Some(match test {
+                    TicksTest::Cmp(op, k) => compare(*op, n.cmp(k)),
+                    TicksTest::Between { low, high, negated } => (*low <= n && n <= *high) != *negated,
+                    TicksTest::In { set, negated } => set.contains(&n) != *negated,
+                })
+            }
+            Pred::Text { col, test, expr } => {
+                let v = value(col, cx);
+                let Value::Str(s) = &v else { return eval::truth(eval::eval(expr, cx, now)) };
+                let s: &str = s;
+                Some(match test {
+                    TextTest::Eq(k, negated) => (s == k) != *negated,
+                    TextTest::EqCi(k, negated) => eval::eq_ignore_case(s, k) != *negated,
+                    TextTest::Op { op, needle, negated, case_sensitive } => {
+                        eval::str_test(*op, s, needle, *case_sensitive) != *negated
+                    }
+                    TextTest::In { set, negated, case_insensitive: false } => set.iter().any(|k| k == s) != *negated,
+                    TextTest::In { set, negated, case_insensitive: true } => {
+                        set.iter().any(|k| eval::eq_ignore_case(s, k)) != *negated
+                    }
+                    TextTest::HasAny(terms) => terms.iter().any(|t| eval::has_term(s, t, false)),
+                    TextTest::Empty(negated) => s.is_empty() != *negated,
+                })
+            }
+            Pred::Expr(e) => eval::truth(eval::eval(e, cx, now)),
+        }
+    }
+}
+
+#[inline]
+fn value<'c, C: Columns>(col: &Col, cx: &'c C) -> Value<'c> {
+    cx.column(col.source, col.id).unwrap_or_else(|| Value::absent(col.ty))
+}
+
+fn compare(op: BinaryOp, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        BinaryOp::Eq => o == Equal,
+        BinaryOp::Ne => o != Equal,
+        BinaryOp::Lt => o == Less,
+        BinaryOp::Le => o != Greater,
+        BinaryOp::Gt => o == Greater,
+        _ => o != Less, // Ge: `leaf` compiles no other operator
+    }
+}
+
+fn flatten(op: BinaryOp, l: &TExpr, r: &TExpr, now: i64) -> Vec<Pred> {
+    let mut out = Vec::new();
+    for side in [l, r] {
+        match &side.kind {
+            TKind::Binary(o, a, b) if *o == op && has_columns(side) => out.extend(flatten(op, a, b, now)),
+            _ => out.push(Pred::compile(side, now)),
+        }
+    }
+    out
+}
+
+fn has_columns(e: &TExpr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| found |= matches!(x.kind, TKind::Column(_)));
+    found
+}
+
+/// A plain column (no path into a dynamic value).
+fn plain(e: &TExpr) -> Option<&ColumnRef> {
+    e.as_column().filter(|c| c.path.is_empty())
+}
+
+/// A constant subtree's value.
+fn constant(e: &TExpr, now: i64) -> Option<Value<'static>> {
+    (!has_columns(e)).then(|| eval::eval(e, &NoColumns, now).undynamic().into_owned())
+}
+
+/// The fast test for a leaf, when it has one of the shapes compiled.
+fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
+    let col = |c: &ColumnRef, ty: Type| Col { source: c.source, id: c.id, ty };
+    let ticks = |ty: Type, v: &Value| match (ty, v) {
+        (Type::Long, Value::Long(n)) | (Type::DateTime, Value::DateTime(n)) | (Type::Timespan, Value::Timespan(n)) => {
+            Some(*n)
+        }
+        _ => None,
+    };
+    let text = |v: Value<'static>| match v {
+        Value::Str(s) => Some(s.into_owned()),
+        _ => None,
+    };
+    let ticks_pred = |c: &ColumnRef, ty: Type, test| Pred::Ticks { col: col(c, ty), test, expr: e.clone() };
+    let text_pred = |c: &ColumnRef, test| Pred::Text { col: col(c, Type::String), test, expr: e.clone() };
+    match &e.kind {
+        TKind::Binary(op, l, r) => {
+            let flipped = |op: BinaryOp| match op {
+                BinaryOp::Lt => BinaryOp::Gt,
+                BinaryOp::Le => BinaryOp::Ge,
+                BinaryOp::Gt => BinaryOp::Lt,
+                BinaryOp::Ge => BinaryOp::Le,
+                other => other,
+            };
+            // The column on the left, or (for comparisons) on the right.
+            let (c, ty, k, op) = match (plain(l), plain(r)) {
+                (Some(c), None) => (c, l.ty, constant(r, now)?, *op),
+                (None, Some(c))
+                    if matches!(
+                        op,
+                        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+                    ) =>
+                {
+                    (c, r.ty, constant(l, now)?, flipped(*op))
+                }
+                _ => return None,
+            };
+            match op {
+                BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                    if let Some(k) = ticks(ty, &k) {
+                        return Some(ticks_pred(c, ty, TicksTest::Cmp(op, k)));
+                    }
+                    if ty == Type::String && matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+                        return Some(text_pred(c, TextTest::Eq(text(k)?, op == BinaryOp::Ne)));
+                    }
+                    None
+                }
+                BinaryOp::EqCi | BinaryOp::NeCi if ty == Type::String && plain(l).is_some() => {
+                    Some(text_pred(c, TextTest::EqCi(text(k)?, op == BinaryOp::NeCi)))
+                }
+                BinaryOp::Str { op, negated, case_sensitive } if ty == Type::String && plain(l).is_some() => {
+                    Some(text_pred(c, TextTest::Op { op, needle: text(k)?, negated, case_sensitive }))
+                }
+                _ => None,
+            }
+        }
+        TKind::Between { expr, low, high, negated } => {
+            let c = plain(expr)?;
+            let (low, high) = (ticks(expr.ty, &constant(low, now)?)?, ticks(expr.ty, &constant(high, now)?)?);
+            Some(ticks_pred(c, expr.ty, TicksTest::Between { low, high, negated: *negated }))
+        }
+        TKind::In { expr, op, list } => {
+            let c = plain(expr)?;
+            let items = list.iter().map(|i| constant(i, now)).collect::<Option<Vec<_>>>()?;
+            match (op, expr.ty) {
+                (InOp::In { negated, case_insensitive: false }, Type::Long | Type::DateTime | Type::Timespan) => {
+                    let set = items.iter().map(|v| ticks(expr.ty, v)).collect::<Option<Vec<_>>>()?;
+                    Some(ticks_pred(c, expr.ty, TicksTest::In { set, negated: *negated }))
+                }
+                (InOp::In { negated, case_insensitive }, Type::String) => {
+                    let set = items.into_iter().map(text).collect::<Option<Vec<_>>>()?;
+                    let (negated, case_insensitive) = (*negated, *case_insensitive);
+                    Some(text_pred(c, TextTest::In { set, negated, case_insensitive }))
+                }
+                (InOp::HasAny, Type::String) => {
+                    Some(text_pred(c, TextTest::HasAny(items.into_iter().map(text).collect::<Option<Vec<_>>>()?)))
+                }
+                _ => None,
+            }
+        }
+        TKind::Call(f @ (Func::IsEmpty | Func::IsNotEmpty), args) => match args.as_slice() {
+            [a] if a.ty == Type::String => Some(text_pred(plain(a)?, TextTest::Empty(*f == Func::IsNotEmpty))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datetime::TICKS_PER_DAY;
+    use crate::plan::Plan;
+
+    const NOW: i64 = 20_000 * TICKS_PER_DAY;
+
+    /// One single-source rule over Graph activity per filter, planned together.
+    fn plan(filters: &[&str]) -> Plan {
+        let files: Vec<_> = filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let text = format!(
+                    "title: Rule {i}\nid: 00000000-0000-4000-8000-{i:012}\nstatus: test\ndescription: d\n\
+                     author: a\nlicense: MIT\nreferences:\n  - https://example.com\ntags:\n  - attack.t1528\n\
+                     level: low\nfalsepositives:\n  - none\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n\
+                     \x20 filter:\n    a: '{}'\n  output:\n    T: a.TimeGenerated\n",
+                    f.replace('\'', "''")
+                );
+                crate::span::SourceFile::new(format!("r{i}.yml"), text)
+            })
+            .collect();
+        let catalog = crate::table::Catalog::builtin();
+        let (rules, diagnostics) = crate::compile_rules(&files, &catalog);
+        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+        assert_eq!(rules.len(), filters.len());
+        crate::plan::plan(rules, &catalog)
+    }
+
+    /// A record: a value (or no value: the column is absent) per column name.
+    struct Record<'p> {
+        plan: &'p Plan,
+        values: Vec<(&'static str, Value<'static>)>,
+    }
+
+    impl Columns for Record<'_> {
+        fn column(&self, _source: usize, id: u32) -> Option<Value<'_>> {
+            let name = &self.plan.columns[id as usize];
+            self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.reborrow())
+        }
+    }
+
+    /// Every compiled filter gives the interpreter's result (true, false or
+    /// null) on every record, edge values, absent columns and values of an
+    /// unexpected kind included; and the common shapes compile to fast tests.
+    #[test]
+    fn compiled_filters_agree_with_the_interpreter() {
+        let filters = [
+            "ResponseStatusCode between (200 .. 299)",
+            "ResponseStatusCode !between (200 .. 299)",
+            "ResponseStatusCode in (401, 403)",
+            "ResponseStatusCode !in (401, 403)",
+            "ResponseStatusCode == 200",
+            "200 < ResponseStatusCode",
+            "ResponseStatusCode >= 500 and DurationMs > 1400",
+            "ResponseStatusCode > 2.5",
+            "TimeGenerated > ago(30d)",
+            "TimeGenerated between (ago(7d) .. now())",
+            "ago(1d) <= TimeGenerated",
+            "RequestMethod == \"GET\"",
+            "RequestMethod != \"GET\"",
+            "RequestMethod =~ \"get\"",
+            "RequestMethod !~ \"GET\"",
+            "RequestMethod in (\"POST\", \"PATCH\")",
+            "RequestMethod !in (\"POST\", \"PATCH\")",
+            "RequestMethod in~ (\"post\", \"Patch\")",
+            "RequestMethod !in~ (\"post\")",
+            "RequestUri contains \"/USERS/\"",
+            "RequestUri contains_cs \"/users/\"",
+            "RequestUri !has \"$batch\"",
+            "RequestUri has \"users\"",
+            "RequestUri startswith \"https://graph.microsoft.com/beta/\"",
+            "RequestUri endswith \"$batch\"",
+            "UserAgent has_any (\"ROADtools\", \"GraphRunner\")",
+            "UserAgent !startswith \"Moz\"",
+            "isempty(IPAddress)",
+            "isnotempty(UserAgent)",
+            "not(ResponseStatusCode == 200) or RequestMethod == \"GET\" and not(IPAddress startswith \"10.\")",
+            "ResponseStatusCode == 200 or isnotempty(IPAddress) or RequestUri matches regex \"^h\"",
+            "strlen(IPAddress) > 7 and true",
+            "1 == 2 or ResponseStatusCode == 204",
+            "\"GET\" == RequestMethod",
+        ];
+        let plan = plan(&filters);
+        let day = TICKS_PER_DAY;
+        let ints = [None, Some(Value::Null), Some(Value::Long(200)), Some(Value::Long(299)), Some(Value::Long(300))]
+            .into_iter()
+            .chain([Some(Value::Long(401)), Some(Value::Long(-5)), Some(Value::Real(250.0))]);
+        let texts = ["", "GET", "get", "Patch", "https://graph.microsoft.com/beta/users/$batch", "Straße ÄB"]
+            .map(|s| Some(Value::Str(s.into())))
+            .into_iter()
+            .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))]);
+        let times = [None, Some(Value::Null), Some(Value::DateTime(NOW - day)), Some(Value::DateTime(NOW - 30 * day))]
+            .into_iter()
+            .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
+        let mut records = Vec::new();
+        for (i, n) in ints.enumerate() {
+            for (j, t) in texts.clone().enumerate() {
+                for time in times.clone() {
+                    let mut values = Vec::new();
+                    let mut put = |name, v: &Option<Value<'static>>| {
+                        if let Some(v) = v {
+                            values.push((name, v.clone()));
+                        }
+                    };
+                    put("ResponseStatusCode", &n);
+                    put("DurationMs", &n);
+                    put("TimeGenerated", &time);
+                    for (k, name) in ["RequestMethod", "RequestUri", "UserAgent", "IPAddress"].into_iter().enumerate() {
+                        // Each text column gets its own value from the list.
+                        put(name, &texts.clone().nth((j + k + i) % 9).flatten());
+                    }
+                    records.push(values);
+                }
+            }
+        }
+        let mut fast = 0;
+        for (rule, text) in plan.rules.iter().zip(filters) {
+            let filter = rule.sources[0].filter.as_ref().unwrap();
+            let pred = Pred::compile(filter, NOW);
+            fast += usize::from(!matches!(pred, Pred::Expr(_)));
+            for values in &records {
+                let record = Record { plan: &plan, values: values.clone() };
+                let want = eval::truth(eval::eval(filter, &record, NOW));
+                assert_eq!(pred.test(&record, NOW), want, "{text} on {values:?}");
+            }
+        }
+        assert!(fast >= filters.len() - 2, "most shapes compile to fast tests: {fast}");
+    }
+}
