@@ -389,7 +389,7 @@ mod tests {
             .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
         let mut records = Vec::new();
         for (i, n) in ints.enumerate() {
-            for (j, t) in texts.clone().enumerate() {
+            for j in 0..9 {
                 for time in times.clone() {
                     let mut values = Vec::new();
                     let mut put = |name, v: &Option<Value<'static>>| {
