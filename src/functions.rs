@@ -204,11 +204,11 @@ impl Func {
     }
 }
 
-fn parse_v4(s: &str) -> Option<Ipv4Addr> {
+pub(crate) fn parse_v4(s: &str) -> Option<Ipv4Addr> {
     s.trim().parse().ok()
 }
 
-fn parse_v4_range(s: &str) -> Option<(Ipv4Addr, u32)> {
+pub(crate) fn parse_v4_range(s: &str) -> Option<(Ipv4Addr, u32)> {
     match s.trim().split_once('/') {
         Some((ip, bits)) => {
             let bits: u32 = bits.parse().ok()?;
@@ -238,7 +238,7 @@ fn parse_v6_prefix(s: &str) -> Option<(Ipv6Addr, u32)> {
     }
 }
 
-fn prefix_eq(a: &[u8], b: &[u8], bits: u32) -> bool {
+pub(crate) fn prefix_eq(a: &[u8], b: &[u8], bits: u32) -> bool {
     let full = (bits / 8) as usize;
     if a[..full] != b[..full] {
         return false;

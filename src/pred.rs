@@ -12,7 +12,7 @@
 use crate::ast::{BinaryOp, InOp, StrOp, UnaryOp};
 use crate::check::{ColumnRef, TExpr, TKind};
 use crate::eval::{self, Columns};
-use crate::functions::Func;
+use crate::functions::{self, Func};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -34,6 +34,13 @@ pub enum Pred {
     Text {
         col: Col,
         test: TextTest,
+        expr: TExpr,
+    },
+    /// Two string columns equal (or not): a join's mismatch.
+    SameText {
+        a: Col,
+        b: Col,
+        negated: bool,
         expr: TExpr,
     },
     /// Anything else: the interpreter.
@@ -59,10 +66,23 @@ pub enum TicksTest {
 pub enum TextTest {
     Eq(String, bool),
     EqCi(String, bool),
-    Op { op: StrOp, needle: String, negated: bool, case_sensitive: bool },
-    In { set: Vec<String>, negated: bool, case_insensitive: bool },
+    Op {
+        op: StrOp,
+        needle: String,
+        negated: bool,
+        case_sensitive: bool,
+    },
+    In {
+        set: Vec<String>,
+        negated: bool,
+        case_insensitive: bool,
+    },
     HasAny(Vec<String>),
     Empty(bool),
+    /// `ipv4_is_in_range(column, "net/bits")`: null when the text is no address.
+    Ipv4InRange([u8; 4], u32),
+    /// `ipv4_is_private(column)`: null when the text is no address.
+    Ipv4Private,
 }
 
 /// Columns for constant subtrees: none.
@@ -135,11 +155,19 @@ impl Pred {
                     TicksTest::In { set, negated } => set.contains(&n) != *negated,
                 })
             }
+            Pred::SameText { a, b, negated, expr } => match (value(a, cx), value(b, cx)) {
+                (Value::Str(x), Value::Str(y)) => Some((x == y) != *negated),
+                _ => eval::truth(eval::eval(expr, cx, now)),
+            },
             Pred::Text { col, test, expr } => {
                 let v = value(col, cx);
                 let Value::Str(s) = &v else { return eval::truth(eval::eval(expr, cx, now)) };
                 let s: &str = s;
                 Some(match test {
+                    TextTest::Ipv4InRange(net, bits) => {
+                        return functions::parse_v4(s).map(|ip| functions::prefix_eq(&ip.octets(), net, *bits));
+                    }
+                    TextTest::Ipv4Private => return functions::parse_v4(s).map(|ip| ip.is_private()),
                     TextTest::Eq(k, negated) => (s == k) != *negated,
                     TextTest::EqCi(k, negated) => eval::eq_ignore_case(s, k) != *negated,
                     TextTest::Op { op, needle, negated, case_sensitive } => {
@@ -226,6 +254,13 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
                 BinaryOp::Ge => BinaryOp::Le,
                 other => other,
             };
+            if let (Some(a), Some(b), BinaryOp::Eq | BinaryOp::Ne) = (plain(l), plain(r), op)
+                && l.ty == Type::String
+                && r.ty == Type::String
+            {
+                let (a, b) = (col(a, Type::String), col(b, Type::String));
+                return Some(Pred::SameText { a, b, negated: *op == BinaryOp::Ne, expr: e.clone() });
+            }
             // The column on the left, or (for comparisons) on the right.
             let (c, ty, k, op) = match (plain(l), plain(r)) {
                 (Some(c), None) => (c, l.ty, constant(r, now)?, *op),
@@ -284,6 +319,17 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
         }
         TKind::Call(f @ (Func::IsEmpty | Func::IsNotEmpty), args) => match args.as_slice() {
             [a] if a.ty == Type::String => Some(text_pred(plain(a)?, TextTest::Empty(*f == Func::IsNotEmpty))),
+            _ => None,
+        },
+        TKind::Call(Func::Ipv4IsPrivate, args) => match args.as_slice() {
+            [a] if a.ty == Type::String => Some(text_pred(plain(a)?, TextTest::Ipv4Private)),
+            _ => None,
+        },
+        TKind::Call(Func::Ipv4IsInRange, args) => match args.as_slice() {
+            [a, range] if a.ty == Type::String => {
+                let (net, bits) = functions::parse_v4_range(&text(constant(range, now)?)?)?;
+                Some(text_pred(plain(a)?, TextTest::Ipv4InRange(net.octets(), bits)))
+            }
             _ => None,
         },
         _ => None,
@@ -374,22 +420,28 @@ mod tests {
             "strlen(IPAddress) > 7 and true",
             "1 == 2 or ResponseStatusCode == 204",
             "\"GET\" == RequestMethod",
+            "ipv4_is_in_range(IPAddress, \"10.0.0.0/8\") or ipv4_is_private(UserAgent)",
+            "ipv4_is_in_range(IPAddress, \"192.168.1.128/25\")",
+            "ipv4_is_in_range(IPAddress, \"not a range\")",
+            "IPAddress == UserAgent",
+            "RequestMethod != RequestUri",
         ];
         let plan = plan(&filters);
         let day = TICKS_PER_DAY;
         let ints = [None, Some(Value::Null), Some(Value::Long(200)), Some(Value::Long(299)), Some(Value::Long(300))]
             .into_iter()
             .chain([Some(Value::Long(401)), Some(Value::Long(-5)), Some(Value::Real(250.0))]);
-        let texts = ["", "GET", "get", "Patch", "https://graph.microsoft.com/beta/users/$batch", "Straße ÄB"]
+        let texts = ["", "GET", "get", "10.1.2.3", "https://graph.microsoft.com/beta/users/$batch", "Straße ÄB"]
             .map(|s| Some(Value::Str(s.into())))
             .into_iter()
-            .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))]);
+            .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))])
+            .chain([Some(Value::Str("192.168.1.130".into()))]);
         let times = [None, Some(Value::Null), Some(Value::DateTime(NOW - day)), Some(Value::DateTime(NOW - 30 * day))]
             .into_iter()
             .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
         let mut records = Vec::new();
         for (i, n) in ints.enumerate() {
-            for j in 0..9 {
+            for j in 0..10 {
                 for time in times.clone() {
                     let mut values = Vec::new();
                     let mut put = |name, v: &Option<Value<'static>>| {
@@ -402,7 +454,7 @@ mod tests {
                     put("TimeGenerated", &time);
                     for (k, name) in ["RequestMethod", "RequestUri", "UserAgent", "IPAddress"].into_iter().enumerate() {
                         // Each text column gets its own value from the list.
-                        put(name, &texts.clone().nth((j + k + i) % 9).flatten());
+                        put(name, &texts.clone().nth((j + k + i) % 10).flatten());
                     }
                     records.push(values);
                 }
@@ -419,6 +471,6 @@ mod tests {
                 assert_eq!(pred.test(&record, NOW), want, "{text} on {values:?}");
             }
         }
-        assert!(fast >= filters.len() - 2, "most shapes compile to fast tests: {fast}");
+        assert!(fast >= filters.len() - 3, "most shapes compile to fast tests: {fast}");
     }
 }
