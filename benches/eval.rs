@@ -48,8 +48,8 @@ impl Row {
 struct One<'r>(&'r Row);
 
 impl Columns for One<'_> {
-    fn column(&self, _source: usize, id: u32) -> Option<Value<'_>> {
-        self.0.values[id as usize].as_ref().map(Value::reborrow)
+    fn column_ref(&self, _source: usize, id: u32) -> Option<&Value<'_>> {
+        self.0.values[id as usize].as_ref()
     }
 }
 
@@ -57,8 +57,8 @@ impl Columns for One<'_> {
 struct Pair<'r>([&'r Row; 2]);
 
 impl Columns for Pair<'_> {
-    fn column(&self, source: usize, id: u32) -> Option<Value<'_>> {
-        self.0[source].values[id as usize].as_ref().map(Value::reborrow)
+    fn column_ref(&self, source: usize, id: u32) -> Option<&Value<'_>> {
+        self.0[source].values[id as usize].as_ref()
     }
 }
 

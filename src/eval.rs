@@ -16,7 +16,13 @@ use crate::value::Value;
 pub trait Columns {
     /// The value of column `id` of source `source`, or `None` when the
     /// record's table does not have that column (a union of tables).
-    fn column(&self, source: usize, id: u32) -> Option<Value<'_>>;
+    fn column_ref(&self, source: usize, id: u32) -> Option<&Value<'_>>;
+
+    /// [`Columns::column_ref`], borrowed as a value of its own.
+    #[inline]
+    fn column(&self, source: usize, id: u32) -> Option<Value<'_>> {
+        self.column_ref(source, id).map(Value::reborrow)
+    }
 }
 
 /// Evaluates `e`. `now` is the run's fixed current time, in ticks.

@@ -89,7 +89,7 @@ pub enum TextTest {
 struct NoColumns;
 
 impl Columns for NoColumns {
-    fn column(&self, _source: usize, _id: u32) -> Option<Value<'_>> {
+    fn column_ref(&self, _source: usize, _id: u32) -> Option<&Value<'_>> {
         None
     }
 }
@@ -143,7 +143,7 @@ impl Pred {
             Pred::Not(p) => p.test(cx, now).map(|b| !b),
             Pred::Ticks { col, test, expr } => {
                 let v = value(col, cx);
-                let n = match (&v, col.ty) {
+                let n = match (v, col.ty) {
                     (Value::Null, _) => return None,
                     (Value::Long(n), Type::Long) | (Value::DateTime(n), Type::DateTime) => *n,
                     (Value::Timespan(n), Type::Timespan) => *n,
@@ -161,7 +161,7 @@ impl Pred {
             },
             Pred::Text { col, test, expr } => {
                 let v = value(col, cx);
-                let Value::Str(s) = &v else { return eval::truth(eval::eval(expr, cx, now)) };
+                let Value::Str(s) = v else { return eval::truth(eval::eval(expr, cx, now)) };
                 let s: &str = s;
                 Some(match test {
                     TextTest::Ipv4InRange(net, bits) => {
@@ -186,9 +186,12 @@ impl Pred {
     }
 }
 
+/// A column's value, or the value it has when absent.
 #[inline]
-fn value<'c, C: Columns>(col: &Col, cx: &'c C) -> Value<'c> {
-    cx.column(col.source, col.id).unwrap_or_else(|| Value::absent(col.ty))
+fn value<'c, C: Columns>(col: &Col, cx: &'c C) -> &'c Value<'c> {
+    static EMPTY: Value<'static> = Value::EMPTY;
+    static NULL: Value<'static> = Value::Null;
+    cx.column_ref(col.source, col.id).unwrap_or(if col.ty == Type::String { &EMPTY } else { &NULL })
 }
 
 fn compare(op: BinaryOp, o: std::cmp::Ordering) -> bool {
@@ -374,9 +377,9 @@ mod tests {
     }
 
     impl Columns for Record<'_> {
-        fn column(&self, _source: usize, id: u32) -> Option<Value<'_>> {
+        fn column_ref(&self, _source: usize, id: u32) -> Option<&Value<'_>> {
             let name = &self.plan.columns[id as usize];
-            self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.reborrow())
+            self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
         }
     }
 

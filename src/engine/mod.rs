@@ -461,8 +461,9 @@ struct One<'r> {
 }
 
 impl Columns for One<'_> {
-    fn column(&self, _source: usize, id: u32) -> Option<Value<'_>> {
-        self.table.slot(id).map(|s| self.row.values[s].reborrow())
+    #[inline]
+    fn column_ref(&self, _source: usize, id: u32) -> Option<&Value<'_>> {
+        self.table.slot(id).map(|s| &self.row.values[s])
     }
 }
 
@@ -473,8 +474,9 @@ struct Pair<'r> {
 }
 
 impl Columns for Pair<'_> {
-    fn column(&self, source: usize, id: u32) -> Option<Value<'_>> {
-        self.tables[source].slot(id).map(|s| self.rows[source].values[s].reborrow())
+    #[inline]
+    fn column_ref(&self, source: usize, id: u32) -> Option<&Value<'_>> {
+        self.tables[source].slot(id).map(|s| &self.rows[source].values[s])
     }
 }
 
