@@ -491,13 +491,25 @@ fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Values {
         match raw {
             Some(raw) => text.push_str(raw),
             None => match eval::eval(&o.expr, pair, now) {
-                Value::Str(s) => text.push_str(&serde_json::to_string(s.as_ref()).expect("strings serialise")),
+                Value::Str(s) => push_json_str(&mut text, &s),
                 v => text.push_str(&v.to_json().to_string()),
             },
         }
         ends.push(text.len() as u32);
     }
     Values { text: text.into_boxed_str(), ends: ends.into_boxed_slice() }
+}
+
+/// Appends `s` as a JSON string, as serde_json writes it: most strings
+/// need no escape and are copied as they are.
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).expect("strings serialise"));
+    }
 }
 
 /// An alert's output values: the JSON text of each, in the rule's output
@@ -531,6 +543,15 @@ impl Values {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_written_as_serde_json_writes_them() {
+        for s in ["", "plain /path?$top=1", "quote \" and \\", "tab\t nl\n \u{1} \u{7f}", "héllo ✓"] {
+            let mut out = String::from("x");
+            push_json_str(&mut out, s);
+            assert_eq!(out, format!("x{}", serde_json::to_string(s).unwrap()));
+        }
+    }
 
     #[test]
     fn values_hold_each_json_text() {
