@@ -12,7 +12,9 @@
 //! 4. **plan** ([`plan`]): all rules together: which columns each table must
 //!    yield, and each expression compiled against those slots.
 //! 5. **evaluate** ([`engine`]): read the inputs once ([`input`]), filter,
-//!    hash-join, test the mismatch, in parallel with rayon.
+//!    hash-join, test the mismatch, in parallel with rayon; filters and
+//!    mismatches compiled once per run ([`pred`]), the rest interpreted
+//!    ([`eval`]).
 //! 6. **emit** ([`emit`]): alerts as JSON lines, a table or CSV.
 //!
 //! [`compile_rules`] chains load, parse, check and the rule-set checks of

@@ -140,7 +140,7 @@ fn output_is_identical_whatever_the_thread_count() {
     assert_eq!(one, four, "byte-identical output");
 }
 
-/// Blocks of 4 KiB instead of 16 MiB: hundreds of blocks, several parsing
+/// Blocks of 4 KiB instead of 4 MiB: hundreds of blocks, several parsing
 /// at once, and no record lost or counted twice: the same bytes out, and the
 /// same summary, from a mapped file, a gzipped one and standard input.
 #[test]
