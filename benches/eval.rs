@@ -1,6 +1,7 @@
 //! The expression evaluator: the T1528 filters over representative Graph and
 //! sign-in rows, its mismatch over joined pairs, and the credential rule's
-//! string filter, through `sigcorr::eval` with a small `Columns` impl.
+//! string filter, through `sigcorr::eval` with a small `Columns` impl, and
+//! compiled as the engine runs them (`sigcorr::pred`).
 //!
 //! `cargo bench --bench eval`
 
@@ -12,6 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sigcorr::check::TExpr;
 use sigcorr::eval::{self, Columns};
 use sigcorr::plan::Plan;
+use sigcorr::pred::Pred;
 use sigcorr::value::{JsonScalar, Value};
 use sigcorr_datagen::Table;
 
@@ -127,6 +129,29 @@ fn evaluate(c: &mut Criterion) {
     g.throughput(Throughput::Elements(pairs.len() as u64));
     g.bench_function("t1528 mismatch over joined pairs (signin.IPAddress != activity.IPAddress)", |b| {
         b.iter(|| pairs.iter().filter(|p| eval::holds(black_box(mismatch), *p, now)).count())
+    });
+    g.finish();
+
+    // The same expressions compiled as the engine runs them (`sigcorr::pred`).
+    let (activity, credential) = (Pred::compile(activity, now), Pred::compile(credential, now));
+    let mismatch = Pred::compile(mismatch, now);
+    let compiled_hits = [
+        graph.iter().filter(|(_, r)| activity.holds(&One(r), now)).count(),
+        graph.iter().filter(|(_, r)| credential.holds(&One(r), now)).count(),
+        pairs.iter().filter(|p| mismatch.holds(*p, now)).count(),
+    ];
+    assert_eq!(compiled_hits, [hits[0], hits[2], mismatches], "compiled and interpreted agree");
+    let mut g = c.benchmark_group("pred");
+    g.throughput(Throughput::Elements(graph.len() as u64));
+    g.bench_function("t1528 activity filter, compiled", |b| {
+        b.iter(|| graph.iter().filter(|(_, r)| black_box(&activity).holds(&One(r), now)).count())
+    });
+    g.bench_function("credential-added filter, compiled", |b| {
+        b.iter(|| graph.iter().filter(|(_, r)| black_box(&credential).holds(&One(r), now)).count())
+    });
+    g.throughput(Throughput::Elements(pairs.len() as u64));
+    g.bench_function("t1528 mismatch over joined pairs, compiled", |b| {
+        b.iter(|| pairs.iter().filter(|p| black_box(&mismatch).holds(*p, now)).count())
     });
     g.finish();
 }
