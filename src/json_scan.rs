@@ -23,8 +23,9 @@ pub struct KeyTrie {
     words: Vec<(usize, u64, u64)>,
     /// Open addressing over `words`: entry index + 1, or 0 for empty.
     table: Box<[u32]>,
-    /// Lengths that occur among `keys`: most keys are rejected by length.
-    lengths: u64,
+    /// A bit per (length, first byte, last byte) of the keys: most keys of a
+    /// record are rejected here, before hashing.
+    sketch: [u64; 8],
 }
 
 #[derive(Debug, Default, Clone)]
@@ -41,7 +42,8 @@ impl KeyTrie {
     /// Wants the value at `path` (keys from the top) in `slot`.
     pub fn insert(&mut self, path: &[&str], slot: u32) {
         let (first, rest) = path.split_first().expect("a non-empty path");
-        self.lengths |= length_bit(first.len());
+        let (word, bit) = sketch_bit(first.as_bytes());
+        self.sketch[word] |= bit;
         let at = match self.keys.iter().position(|(k, _)| **k == *first.as_bytes()) {
             Some(i) => i,
             None => {
@@ -74,7 +76,8 @@ impl KeyTrie {
 
     #[inline]
     fn get(&self, key: &[u8]) -> Option<&TrieNode> {
-        if self.lengths & length_bit(key.len()) == 0 {
+        let (word, bit) = sketch_bit(key);
+        if self.sketch[word] & bit == 0 {
             return None;
         }
         let words = key_words(key);
@@ -114,9 +117,12 @@ fn key_words(k: &[u8]) -> (usize, u64, u64) {
     }
 }
 
-#[inline]
-fn length_bit(len: usize) -> u64 {
-    1 << len.min(63)
+/// A key's bit in a [`KeyTrie`]'s sketch: word and mask.
+#[inline(always)]
+fn sketch_bit(k: &[u8]) -> (usize, u64) {
+    let (first, last) = (k.first().copied().unwrap_or(0), k.last().copied().unwrap_or(0));
+    let h = (k.len() as u32).wrapping_mul(0x9e37).wrapping_add(first as u32 * 31).wrapping_add(last as u32 * 7);
+    ((h as usize >> 6) & 7, 1 << (h & 63))
 }
 
 /// Where and why a text is not one JSON object.
