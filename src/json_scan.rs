@@ -453,6 +453,9 @@ impl QuoteIndex {
         self.build_with::<true>(text)
     }
 
+    /// Stage one. `AVX2` may be true only inside [`QuoteIndex::build_avx2`],
+    /// which is compiled for (and only called on) CPUs with AVX2 and
+    /// PCLMULQDQ: the AVX2 helpers are inlined into it.
     #[inline(always)]
     fn build_with<const AVX2: bool>(&mut self, text: &[u8]) -> Result<(), ScanError> {
         self.quotes.clear();

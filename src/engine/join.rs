@@ -95,7 +95,7 @@ pub(super) fn build_join<'p>(
     let first = members[0];
     let keys = &plan.rules[first.rule].join;
     let as_real: Vec<bool> = keys.iter().map(real).collect();
-    // Each row once, with the members that kept it, in input order.
+    // Each row once, with the members that kept it.
     let mut masks: Vec<Vec<u64>> = rows.iter().map(|t| vec![0; t.len()]).collect();
     for (i, &m) in members.iter().enumerate() {
         for rr in passing(m) {
@@ -112,8 +112,9 @@ pub(super) fn build_join<'p>(
                 .map(move |(i, &m)| Entry { row: RowRef { table: t as u32, index: i as u32 }, members: m })
         })
         .collect();
-    // Keys are computed in parallel, then inserted in input order, so each
-    // key's rows stay in input order.
+    // Keys are computed in parallel, then inserted in order (table, then
+    // input order within it). Alerts are sorted by evidence at the end, so
+    // this order does not show in the output.
     let encoded: Vec<Option<KeyBytes>> = kept
         .par_iter()
         .map(|e| {

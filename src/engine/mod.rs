@@ -160,7 +160,8 @@ pub struct Options<'a> {
 }
 
 /// Runs every planned rule over `files`. `now` is the fixed current time in
-/// ticks (what `now()` and `ago()` use).
+/// ticks (what `now()` and `ago()` use). Uses the global rayon pool; call it
+/// from outside that pool (a worker blocked here waits for the others).
 pub fn run(plan: &Plan, files: &[InputFile], now: i64) -> Outcome {
     run_with(plan, files, now, Options::default())
 }

@@ -125,11 +125,15 @@ fn parse_file(
                     let (block, done) = (block.clone(), done_tx.clone());
                     scope.spawn_fifo(move |_| {
                         let end = ((c + 1) * CHUNK_UNITS).min(block.units.len());
-                        let chunk = read_chunk(cx, &block.data, &block.units[c * CHUNK_UNITS..end], file_no);
+                        // A panic (a bug) is sent on, not swallowed: the
+                        // merge waits for every chunk, and would wait forever.
+                        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            read_chunk(cx, &block.data, &block.units[c * CHUNK_UNITS..end], file_no)
+                        }));
                         // The block is let go before the chunk is sent, so
                         // the merge of its last chunk finds it unshared.
                         drop(block);
-                        let _ = done.send(Parsed { block: b, chunk: c, parsed: chunk });
+                        let _ = done.send(Parsed { block: b, chunk: c, parsed });
                     });
                 }
                 order.blocks.push_back(Pending { data: Some(block), chunks, merged: 0 });
@@ -155,7 +159,7 @@ fn parse_file(
 struct Parsed {
     block: usize,
     chunk: usize,
-    parsed: Chunk,
+    parsed: std::thread::Result<Chunk>,
 }
 
 /// A block whose chunks are not all merged yet.
@@ -183,7 +187,10 @@ impl InOrder {
         on_block: &mut dyn FnMut(&mut Outcome),
         out: &mut Outcome,
     ) {
-        self.waiting.insert((p.block, p.chunk), p.parsed);
+        match p.parsed {
+            Ok(chunk) => self.waiting.insert((p.block, p.chunk), chunk),
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         self.advance(merge, on_block, out);
     }
 

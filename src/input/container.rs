@@ -12,10 +12,13 @@
 //!   is a lone `{`. Read whole; each record's line is the line where it starts.
 //!
 //! Plain regular files are memory-mapped a block at a time rather than
-//! read: the kernel's copy into a buffer was about 10% of a run's CPU. Each
-//! block's mapping is dropped once the block is parsed, so resident memory
-//! stays at a few blocks. (As with any memory map, a file truncated by
-//! another process while it is read makes the process fail with `SIGBUS`.)
+//! copied into buffers (about 4% less CPU on the benchmark; the wall time
+//! was the same). Each block's mapping is dropped once the block is parsed,
+//! so resident memory stays at a few blocks. As with any memory map, the
+//! file must not change while it is read: a file truncated by another
+//! process makes the run fail with `SIGBUS`, and one rewritten in place can
+//! be read inconsistently. For live files, `SIGCORR_NO_MMAP=1` reads with
+//! `read()`; so does any file the file system cannot map.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -28,13 +31,15 @@ use memmap2::{Mmap, MmapOptions};
 use super::InputFile;
 use super::record::records_body_start;
 
-/// Bytes per block of NDJSON. 4 MiB ran as fast as 16 MiB on the 1x
-/// benchmark, at 63 MiB less peak memory (three blocks are in flight).
+/// Bytes per block of NDJSON. 4 MiB ran within 2% of 16 MiB on the 1x
+/// benchmark, at 55-63 MiB less peak memory: up to five blocks are mapped
+/// (three parsing or waiting to merge, one queued, one being mapped).
 pub const BLOCK: usize = 4 << 20;
 
-/// The block size runs use: [`BLOCK`], or `SIGCORR_BLOCK_BYTES` (at least
-/// 4 KiB) when set, to trade memory for speed or to test many blocks on a
-/// small input. Results do not depend on it.
+/// The block size runs use: [`BLOCK`], or `SIGCORR_BLOCK_BYTES` (a number of
+/// bytes, at least 4 KiB; anything else is ignored) when set, to trade
+/// memory for speed or to test many blocks on a small input. Results do not
+/// depend on it.
 pub fn block_bytes() -> usize {
     static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *BYTES.get_or_init(|| {
@@ -136,12 +141,19 @@ impl Reader {
         let mut f = File::open(&file.path)?;
         let meta = f.metadata()?;
         let mut head = [0u8; 2];
-        // Regular files that are not gzip are mapped; anything else streams.
-        if meta.is_file() && meta.len() >= 2 && f.read_exact(&mut head).is_ok() && head != [0x1f, 0x8b] {
-            let mut reader =
-                Reader::with_source(Source::Map { file: f, len: meta.len(), offset: 0, count: read }, false);
-            reader.map_head();
-            return Ok(reader);
+        // Regular files that are not gzip are mapped, unless `SIGCORR_NO_MMAP`
+        // is set or the file system cannot map them; anything else streams.
+        let map = std::env::var_os("SIGCORR_NO_MMAP").is_none()
+            && meta.is_file()
+            && meta.len() >= 2
+            && f.read_exact(&mut head).is_ok()
+            && head != [0x1f, 0x8b];
+        if map {
+            let source = Source::Map { file: f.try_clone()?, len: meta.len(), offset: 0, count: read.clone() };
+            let mut reader = Reader::with_source(source, false);
+            if reader.map_head() {
+                return Ok(reader);
+            }
         }
         io::Seek::rewind(&mut f)?;
         Reader::new(Counting { inner: f, count: read })
@@ -184,15 +196,17 @@ impl Reader {
 
     /// A mapped file: skips a byte-order mark and decides the layout from
     /// the first block's worth of bytes.
-    fn map_head(&mut self) {
-        let Source::Map { len, .. } = self.source else { return };
-        let Some(head) = self.map_window(0, (block_bytes() as u64).min(len) as usize) else { return };
+    /// `false` when the file cannot be mapped: the caller streams it.
+    fn map_head(&mut self) -> bool {
+        let Source::Map { len, .. } = self.source else { return false };
+        let Some(head) = self.map_window(0, (block_bytes() as u64).min(len) as usize) else { return false };
         let bom = head.starts_with(b"\xef\xbb\xbf");
         let text = if bom { &head[3..] } else { &head[..] };
         self.layout = detect(text);
         if bom {
             self.finish_mapped(3);
         }
+        true
     }
 
     /// Maps `len` bytes of the file from `at` (any offset: the mapping
@@ -202,8 +216,9 @@ impl Reader {
         let Source::Map { file, .. } = &self.source else { return None };
         let aligned = at - at % MAP_ALIGN;
         let skip = (at - aligned) as usize;
-        // SAFETY: the map is read-only, and the file is not written by us;
-        // another process truncating it would fault (see the module docs).
+        // SAFETY: the map is read-only and sigcorr never writes its inputs.
+        // Another process changing the file while it is read breaks the
+        // assumption that the bytes do not change (see the module docs).
         let map = unsafe { MmapOptions::new().offset(aligned).len(skip + len).populate().map(file) };
         match map {
             Ok(map) => Some(Data::Mapped { map, start: skip, end: skip + len }),
@@ -215,7 +230,7 @@ impl Reader {
         }
     }
 
-    /// The next block of a mapped file: at least [`BLOCK`] bytes (or the
+    /// The next block of a mapped file: at least [`block_bytes`] (or the
     /// rest of the file), cut after its last line end.
     fn next_mapped_block(&mut self) -> Option<Block> {
         let Source::Map { len, offset, .. } = self.source else { return None };

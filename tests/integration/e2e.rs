@@ -142,7 +142,8 @@ fn output_is_identical_whatever_the_thread_count() {
 
 /// Blocks of 4 KiB instead of 4 MiB: hundreds of blocks, several parsing
 /// at once, and no record lost or counted twice: the same bytes out, and the
-/// same summary, from a mapped file, a gzipped one and standard input.
+/// same summary, from a mapped file, a gzipped one and standard input; and
+/// the same bytes from the file read without a memory map.
 #[test]
 fn output_is_identical_whatever_the_block_size() {
     let ds = generate(&Config { seed: 3, graph: 3_000, signins: 400, other_tables: 40, ..Config::default() });
@@ -169,6 +170,10 @@ fn output_is_identical_whatever_the_block_size() {
         assert!(whole.0.lines().count() > 10);
         assert_eq!(run(Some("4096"), input), whole, "{input}");
     }
+    // The same file read with `read()` instead of a memory map.
+    let streamed = Test::new().file("all.json", &text).env("SIGCORR_NO_MMAP", "1");
+    let streamed = streamed.args(["run", "--now", NOW, "all.json"]).run();
+    assert_eq!(streamed.stdout, run(None, "all.json").0);
 }
 
 #[test]
