@@ -165,20 +165,27 @@ fn walk_path<'a>(v: Value<'a>, path: &[String]) -> Value<'a> {
     Value::Dynamic(Arc::new(cur.clone())).undynamic()
 }
 
-fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
+/// Whether a comparison operator (`==`, `!=`, `<`, `<=`, `>`, `>=`) holds
+/// for two values that compare as `o`.
+pub(crate) fn ordering_holds(op: BinaryOp, o: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering::*;
-    let (l, r) = (l.undynamic(), r.undynamic());
-    let cmp = |want: &dyn Fn(std::cmp::Ordering) -> bool| match l.compare(&r) {
-        Some(o) => Value::Bool(want(o)),
-        None => Value::Null,
-    };
     match op {
-        BinaryOp::Eq => cmp(&|o| o == Equal),
-        BinaryOp::Ne => cmp(&|o| o != Equal),
-        BinaryOp::Lt => cmp(&|o| o == Less),
-        BinaryOp::Le => cmp(&|o| o != Greater),
-        BinaryOp::Gt => cmp(&|o| o == Greater),
-        BinaryOp::Ge => cmp(&|o| o != Less),
+        BinaryOp::Eq => o == Equal,
+        BinaryOp::Ne => o != Equal,
+        BinaryOp::Lt => o == Less,
+        BinaryOp::Le => o != Greater,
+        BinaryOp::Gt => o == Greater,
+        BinaryOp::Ge => o != Less,
+        _ => unreachable!("{op:?} is not a comparison"),
+    }
+}
+
+fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
+    let (l, r) = (l.undynamic(), r.undynamic());
+    match op {
+        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            l.compare(&r).map_or(Value::Null, |o| Value::Bool(ordering_holds(op, o)))
+        }
         BinaryOp::EqCi | BinaryOp::NeCi => {
             if l.is_null() || r.is_null() {
                 return Value::Null;

@@ -118,28 +118,8 @@ impl Pred {
     pub fn test<C: Columns>(&self, cx: &C, now: i64) -> Option<bool> {
         match self {
             Pred::Const(b) => *b,
-            Pred::And(parts) => {
-                let mut all = Some(true);
-                for p in parts {
-                    match p.test(cx, now) {
-                        Some(false) => return Some(false),
-                        None => all = None,
-                        Some(true) => {}
-                    }
-                }
-                all
-            }
-            Pred::Or(parts) => {
-                let mut any = Some(false);
-                for p in parts {
-                    match p.test(cx, now) {
-                        Some(true) => return Some(true),
-                        None => any = None,
-                        Some(false) => {}
-                    }
-                }
-                any
-            }
+            Pred::And(parts) => kleene(parts, false, cx, now),
+            Pred::Or(parts) => kleene(parts, true, cx, now),
             Pred::Not(p) => p.test(cx, now).map(|b| !b),
             Pred::Ticks { col, test, expr } => {
                 let v = value(col, cx);
@@ -150,7 +130,7 @@ impl Pred {
                     _ => return eval::truth(eval::eval(expr, cx, now)),
                 };
                 Some(match test {
-                    TicksTest::Cmp(op, k) => compare(*op, n.cmp(k)),
+                    TicksTest::Cmp(op, k) => eval::ordering_holds(*op, n.cmp(k)),
                     TicksTest::Between { low, high, negated } => (*low <= n && n <= *high) != *negated,
                     TicksTest::In { set, negated } => set.contains(&n) != *negated,
                 })
@@ -186,24 +166,27 @@ impl Pred {
     }
 }
 
+/// `and` (`decides` false) or `or` (`decides` true) of `parts`, in Kusto's
+/// three-valued logic: the deciding value if any part has it, else null if
+/// any part is null, else the other value.
+fn kleene<C: Columns>(parts: &[Pred], decides: bool, cx: &C, now: i64) -> Option<bool> {
+    let mut result = Some(!decides);
+    for p in parts {
+        match p.test(cx, now) {
+            Some(b) if b == decides => return Some(decides),
+            None => result = None,
+            Some(_) => {}
+        }
+    }
+    result
+}
+
 /// A column's value, or the value it has when absent.
 #[inline]
 fn value<'c, C: Columns>(col: &Col, cx: &'c C) -> &'c Value<'c> {
     static EMPTY: Value<'static> = Value::EMPTY;
     static NULL: Value<'static> = Value::Null;
     cx.column_ref(col.source, col.id).unwrap_or(if col.ty == Type::String { &EMPTY } else { &NULL })
-}
-
-fn compare(op: BinaryOp, o: std::cmp::Ordering) -> bool {
-    use std::cmp::Ordering::*;
-    match op {
-        BinaryOp::Eq => o == Equal,
-        BinaryOp::Ne => o != Equal,
-        BinaryOp::Lt => o == Less,
-        BinaryOp::Le => o != Greater,
-        BinaryOp::Gt => o == Greater,
-        _ => o != Less, // Ge: `leaf` compiles no other operator
-    }
 }
 
 fn flatten(op: BinaryOp, l: &TExpr, r: &TExpr, now: i64) -> Vec<Pred> {
