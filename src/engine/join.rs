@@ -95,23 +95,21 @@ pub(super) fn build_join<'p>(
     let first = members[0];
     let keys = &plan.rules[first.rule].join;
     let as_real: Vec<bool> = keys.iter().map(real).collect();
-    // Each row once, with the members that kept it.
-    let mut masks: Vec<Vec<u64>> = rows.iter().map(|t| vec![0; t.len()]).collect();
-    for (i, &m) in members.iter().enumerate() {
-        for rr in passing(m) {
-            masks[rr.table as usize][rr.index as usize] |= 1 << i;
-        }
-    }
-    let kept: Vec<Entry> = masks
+    // Each row once, with the members that kept it: the members' passing
+    // rows, sorted, equal rows merged (no state sized by all kept rows).
+    let mut tagged: Vec<Entry> = members
         .iter()
         .enumerate()
-        .flat_map(|(t, ms)| {
-            ms.iter()
-                .enumerate()
-                .filter(|(_, m)| **m != 0)
-                .map(move |(i, &m)| Entry { row: RowRef { table: t as u32, index: i as u32 }, members: m })
-        })
+        .flat_map(|(i, &m)| passing(m).iter().map(move |&row| Entry { row, members: 1 << i }))
         .collect();
+    tagged.sort_unstable_by_key(|e| (e.row.table, e.row.index));
+    let mut kept: Vec<Entry> = Vec::with_capacity(tagged.len());
+    for e in tagged {
+        match kept.last_mut() {
+            Some(last) if (last.row.table, last.row.index) == (e.row.table, e.row.index) => last.members |= e.members,
+            _ => kept.push(e),
+        }
+    }
     // Keys are computed in parallel, then inserted in order (table, then
     // input order within it). Alerts are sorted by evidence at the end, so
     // this order does not show in the output.
