@@ -36,11 +36,20 @@ pub enum Pred {
         test: TextTest,
         expr: TExpr,
     },
-    /// Two string columns equal (or not): a join's mismatch.
-    SameText {
+    /// Two string columns compared (`==`, `=~`, `endswith`, ...): a join's
+    /// mismatch.
+    TextPair {
         a: Col,
         b: Col,
-        negated: bool,
+        op: BinaryOp,
+        expr: TExpr,
+    },
+    /// Sums and differences of long, datetime or timespan columns and
+    /// constants, compared: `a.TimeGenerated - b.TimeGenerated > 70m`.
+    Compare {
+        l: Arith,
+        op: BinaryOp,
+        r: Arith,
         expr: TExpr,
     },
     /// Anything else: the interpreter.
@@ -53,6 +62,36 @@ pub struct Col {
     source: usize,
     id: u32,
     ty: Type,
+}
+
+/// Integer arithmetic over ticks (or longs), checked as the interpreter's:
+/// an overflow is null.
+#[derive(Debug)]
+pub enum Arith {
+    Col(Col),
+    Const(i64),
+    Add(Box<Arith>, Box<Arith>),
+    Sub(Box<Arith>, Box<Arith>),
+}
+
+/// A column of another kind than compiled for: the interpreter decides.
+struct OtherKind;
+
+impl Arith {
+    /// The value, `None` for null.
+    fn value<C: Columns>(&self, cx: &C) -> Result<Option<i64>, OtherKind> {
+        Ok(match self {
+            Arith::Col(col) => match (value(col, cx), col.ty) {
+                (Value::Null, _) => None,
+                (Value::Long(n), Type::Long) | (Value::DateTime(n), Type::DateTime) => Some(*n),
+                (Value::Timespan(n), Type::Timespan) => Some(*n),
+                _ => return Err(OtherKind),
+            },
+            Arith::Const(k) => Some(*k),
+            Arith::Add(a, b) => a.value(cx)?.zip(b.value(cx)?).and_then(|(a, b)| a.checked_add(b)),
+            Arith::Sub(a, b) => a.value(cx)?.zip(b.value(cx)?).and_then(|(a, b)| a.checked_sub(b)),
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -101,10 +140,34 @@ impl Pred {
             return Pred::Const(eval::truth(eval::eval(e, &NoColumns, now)));
         }
         match &e.kind {
-            TKind::Binary(BinaryOp::And, l, r) => Pred::And(flatten(BinaryOp::And, l, r, now)),
-            TKind::Binary(BinaryOp::Or, l, r) => Pred::Or(flatten(BinaryOp::Or, l, r, now)),
+            TKind::Binary(BinaryOp::And, l, r) => Pred::And(cheapest_first(flatten(BinaryOp::And, l, r, now))),
+            TKind::Binary(BinaryOp::Or, l, r) => Pred::Or(cheapest_first(flatten(BinaryOp::Or, l, r, now))),
             TKind::Unary(UnaryOp::Not, x) => Pred::Not(Box::new(Pred::compile(x, now))),
             _ => leaf(e, now).unwrap_or_else(|| Pred::Expr(e.clone())),
+        }
+    }
+
+    /// A rough cost of one test, in units of an integer comparison: what
+    /// orders the parts of an `and` or `or`.
+    fn cost(&self) -> usize {
+        match self {
+            Pred::Const(_) => 0,
+            Pred::And(parts) | Pred::Or(parts) => parts.iter().map(Pred::cost).sum(),
+            Pred::Not(p) => p.cost(),
+            Pred::Ticks { test: TicksTest::In { set, .. }, .. } => 1 + set.len() / 4,
+            Pred::Ticks { .. } => 1,
+            Pred::Compare { .. } => 3,
+            Pred::TextPair { op: BinaryOp::Str { op: StrOp::Contains | StrOp::Has, .. }, .. } => 12,
+            Pred::TextPair { .. } => 3,
+            Pred::Text { test, .. } => match test {
+                TextTest::Eq(..) | TextTest::EqCi(..) | TextTest::Empty(_) => 2,
+                TextTest::In { set, .. } => 2 + set.len() / 2,
+                TextTest::Op { op: StrOp::StartsWith | StrOp::EndsWith, .. } => 2,
+                TextTest::Op { .. } => 10,
+                TextTest::HasAny(terms) => 10 * terms.len(),
+                TextTest::Ipv4InRange(..) | TextTest::Ipv4Private => 5,
+            },
+            Pred::Expr(_) => 50,
         }
     }
 
@@ -135,8 +198,18 @@ impl Pred {
                     TicksTest::In { set, negated } => set.contains(&n) != *negated,
                 })
             }
-            Pred::SameText { a, b, negated, expr } => match (value(a, cx), value(b, cx)) {
-                (Value::Str(x), Value::Str(y)) => Some((x == y) != *negated),
+            Pred::TextPair { a, b, op, expr } => match (value(a, cx), value(b, cx)) {
+                (Value::Str(x), Value::Str(y)) => Some(match *op {
+                    BinaryOp::Str { op, negated, case_sensitive } => {
+                        eval::str_test(op, x, y, case_sensitive) != negated
+                    }
+                    BinaryOp::EqCi | BinaryOp::NeCi => eval::eq_ignore_case(x, y) == (*op == BinaryOp::EqCi),
+                    op => (x == y) == (op == BinaryOp::Eq),
+                }),
+                _ => eval::truth(eval::eval(expr, cx, now)),
+            },
+            Pred::Compare { l, op, r, expr } => match (l.value(cx), r.value(cx)) {
+                (Ok(l), Ok(r)) => Some(eval::ordering_holds(*op, l?.cmp(&r?))),
                 _ => eval::truth(eval::eval(expr, cx, now)),
             },
             Pred::Text { col, test, expr } => {
@@ -189,6 +262,14 @@ fn value<'c, C: Columns>(col: &Col, cx: &'c C) -> &'c Value<'c> {
     cx.column_ref(col.source, col.id).unwrap_or(if col.ty == Type::String { &EMPTY } else { &NULL })
 }
 
+/// The parts of an `and` or `or`, cheapest first: in Kusto's three-valued
+/// logic the result does not depend on their order (and tests have no side
+/// effects), and the first deciding part ends the test.
+fn cheapest_first(mut parts: Vec<Pred>) -> Vec<Pred> {
+    parts.sort_by_key(Pred::cost);
+    parts
+}
+
 fn flatten(op: BinaryOp, l: &TExpr, r: &TExpr, now: i64) -> Vec<Pred> {
     let mut out = Vec::new();
     for side in [l, r] {
@@ -198,6 +279,36 @@ fn flatten(op: BinaryOp, l: &TExpr, r: &TExpr, now: i64) -> Vec<Pred> {
         }
     }
     out
+}
+
+/// `e` as checked integer arithmetic, with its type: long, datetime and
+/// timespan columns and constants under `+` and `-`, in the combinations
+/// the interpreter computes.
+fn arith(e: &TExpr, now: i64) -> Option<(Arith, Type)> {
+    if let Some(k) = constant(e, now) {
+        return match k {
+            Value::Long(n) => Some((Arith::Const(n), Type::Long)),
+            Value::DateTime(n) => Some((Arith::Const(n), Type::DateTime)),
+            Value::Timespan(n) => Some((Arith::Const(n), Type::Timespan)),
+            _ => None,
+        };
+    }
+    if let Some(c) = plain(e) {
+        return matches!(e.ty, Type::Long | Type::DateTime | Type::Timespan)
+            .then(|| (Arith::Col(Col { source: c.source, id: c.id, ty: e.ty }), e.ty));
+    }
+    let TKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub), l, r) = &e.kind else { return None };
+    let ((l, lt), (r, rt)) = (arith(l, now)?, arith(r, now)?);
+    use Type::{DateTime, Long, Timespan};
+    let ty = match (op, lt, rt) {
+        (_, Long, Long) => Long,
+        (_, Timespan, Timespan) => Timespan,
+        (_, DateTime, Timespan) | (BinaryOp::Add, Timespan, DateTime) => DateTime,
+        (BinaryOp::Sub, DateTime, DateTime) => Timespan,
+        _ => return None,
+    };
+    let (l, r) = (Box::new(l), Box::new(r));
+    Some((if *op == BinaryOp::Add { Arith::Add(l, r) } else { Arith::Sub(l, r) }, ty))
 }
 
 fn has_columns(e: &TExpr) -> bool {
@@ -240,12 +351,25 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
                 BinaryOp::Ge => BinaryOp::Le,
                 other => other,
             };
-            if let (Some(a), Some(b), BinaryOp::Eq | BinaryOp::Ne) = (plain(l), plain(r), op)
+            if let (Some(a), Some(b)) = (plain(l), plain(r))
                 && l.ty == Type::String
                 && r.ty == Type::String
+                && matches!(op, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::EqCi | BinaryOp::NeCi | BinaryOp::Str { .. })
             {
                 let (a, b) = (col(a, Type::String), col(b, Type::String));
-                return Some(Pred::SameText { a, b, negated: *op == BinaryOp::Ne, expr: e.clone() });
+                return Some(Pred::TextPair { a, b, op: *op, expr: e.clone() });
+            }
+            // Arithmetic on either side (a column against a constant is a `Ticks` test, below).
+            let comparison =
+                matches!(op, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge);
+            let column_vs_constant = |c: &TExpr, k: &TExpr| plain(c).is_some() && !has_columns(k);
+            if comparison
+                && !column_vs_constant(l, r)
+                && !column_vs_constant(r, l)
+                && let (Some((la, lt)), Some((ra, rt))) = (arith(l, now), arith(r, now))
+                && lt == rt
+            {
+                return Some(Pred::Compare { l: la, op: *op, r: ra, expr: e.clone() });
             }
             // The column on the left, or (for comparisons) on the right.
             let (c, ty, k, op) = match (plain(l), plain(r)) {
@@ -411,6 +535,21 @@ mod tests {
             "ipv4_is_in_range(IPAddress, \"not a range\")",
             "IPAddress == UserAgent",
             "RequestMethod != RequestUri",
+            "IPAddress endswith UserAgent",
+            "UserAgent contains IPAddress",
+            "UserAgent !has RequestMethod",
+            "RequestMethod =~ UserAgent",
+            "RequestMethod !~ IPAddress",
+            "UserAgent startswith_cs RequestMethod",
+            "TimeGenerated - TokenIssuedAt > 70m",
+            "TimeGenerated < TokenIssuedAt - 5m",
+            "TokenIssuedAt + 1h >= TimeGenerated",
+            "1d + TokenIssuedAt != TimeGenerated",
+            "TimeGenerated - TokenIssuedAt == TokenIssuedAt - TimeGenerated",
+            "ResponseStatusCode + DurationMs == 400",
+            "ResponseStatusCode - 1 > DurationMs",
+            "RequestUri contains \"beta\" and ResponseStatusCode == 200 and TimeGenerated > ago(30d)",
+            "RequestUri has \"users\" or UserAgent has_any (\"x\") or isempty(IPAddress) or DurationMs < 300",
         ];
         let plan = plan(&filters);
         let day = TICKS_PER_DAY;
@@ -425,6 +564,7 @@ mod tests {
         let times = [None, Some(Value::Null), Some(Value::DateTime(NOW - day)), Some(Value::DateTime(NOW - 30 * day))]
             .into_iter()
             .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
+        let issued = times.clone().chain([Some(Value::DateTime(i64::MAX)), Some(Value::DateTime(i64::MIN))]);
         let mut records = Vec::new();
         for (i, n) in ints.enumerate() {
             for j in 0..10 {
@@ -438,6 +578,8 @@ mod tests {
                     put("ResponseStatusCode", &n);
                     put("DurationMs", &n);
                     put("TimeGenerated", &time);
+                    // The issue time: from the same list, shifted; the extremes overflow a difference.
+                    put("TokenIssuedAt", &issued.clone().nth((i + j) % 8).flatten());
                     for (k, name) in ["RequestMethod", "RequestUri", "UserAgent", "IPAddress"].into_iter().enumerate() {
                         // Each text column gets its own value from the list.
                         put(name, &texts.clone().nth((j + k + i) % 10).flatten());
@@ -447,10 +589,21 @@ mod tests {
             }
         }
         let mut fast = 0;
+        let mut kinds = Vec::new();
         for (rule, text) in plan.rules.iter().zip(filters) {
             let filter = rule.sources[0].filter.as_ref().unwrap();
             let pred = Pred::compile(filter, NOW);
             fast += usize::from(!matches!(pred, Pred::Expr(_)));
+            kinds.push(match &pred {
+                Pred::Compare { .. } => "compare",
+                Pred::TextPair { .. } => "text pair",
+                Pred::And(parts) | Pred::Or(parts) => {
+                    let costs: Vec<_> = parts.iter().map(Pred::cost).collect();
+                    assert!(costs.is_sorted(), "{text}: parts cheapest first, {costs:?}");
+                    "and/or"
+                }
+                _ => "other",
+            });
             for values in &records {
                 let record = Record { plan: &plan, values: values.clone() };
                 let want = eval::truth(eval::eval(filter, &record, NOW));
@@ -458,5 +611,7 @@ mod tests {
             }
         }
         assert!(fast >= filters.len() - 3, "most shapes compile to fast tests: {fast}");
+        let count = |kind| kinds.iter().filter(|k| **k == kind).count();
+        assert_eq!((count("text pair"), count("compare")), (8, 7), "{kinds:?}");
     }
 }
