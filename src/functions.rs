@@ -193,10 +193,7 @@ impl Func {
                     _ => return Value::Null,
                 };
                 match (parse_v6_prefix(&a.to_text()), parse_v6_prefix(&b.to_text())) {
-                    (Some((a, pa)), Some((b, pb))) => {
-                        let bits = pa.min(pb).min(prefix.unwrap_or(128));
-                        Value::Bool(prefix_eq(&a.octets(), &b.octets(), bits))
-                    }
+                    (Some(a), Some(b)) => Value::Bool(ipv6_match(a, b, prefix)),
                     _ => Value::Null,
                 }
             }
@@ -248,9 +245,18 @@ pub(crate) fn parse_v4_range(s: &str) -> Option<(Ipv4Addr, u32)> {
     }
 }
 
+/// `ipv6_is_match` of two parsed addresses with their prefixes: equal over
+/// the shortest prefix (and `prefix`, when given).
+pub(crate) fn ipv6_match((a, pa): (Ipv6Addr, u32), (b, pb): (Ipv6Addr, u32), prefix: Option<u32>) -> bool {
+    prefix_eq(&a.octets(), &b.octets(), pa.min(pb).min(prefix.unwrap_or(128)))
+}
+
 /// An IPv6 (or IPv4, mapped to `::ffff:a.b.c.d`) address with an optional
 /// `/prefix`.
-fn parse_v6_prefix(s: &str) -> Option<(Ipv6Addr, u32)> {
+pub(crate) fn parse_v6_prefix(s: &str) -> Option<(Ipv6Addr, u32)> {
+    if let Some(v4) = dotted_quad(s.as_bytes()) {
+        return Some((v4.to_ipv6_mapped(), 128));
+    }
     let (ip, bits) = match s.trim().split_once('/') {
         Some((ip, bits)) => (ip, Some(bits.parse::<u32>().ok()?)),
         None => (s.trim(), None),

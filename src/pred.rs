@@ -122,6 +122,9 @@ pub enum TextTest {
     Ipv4InRange([u8; 4], u32),
     /// `ipv4_is_private(column)`: null when the text is no address.
     Ipv4Private,
+    /// `ipv6_is_match(column, "address/bits"[, prefix])`, either way round:
+    /// null when the text is no address.
+    Ipv6Match((std::net::Ipv6Addr, u32), Option<u32>),
 }
 
 /// Columns for constant subtrees: none.
@@ -166,6 +169,7 @@ impl Pred {
                 TextTest::Op { .. } => 10,
                 TextTest::HasAny(terms) => 10 * terms.len(),
                 TextTest::Ipv4InRange(..) | TextTest::Ipv4Private => 5,
+                TextTest::Ipv6Match(..) => 8,
             },
             Pred::Expr(_) => 50,
         }
@@ -221,6 +225,9 @@ impl Pred {
                         return functions::parse_v4(s).map(|ip| functions::prefix_eq(&ip.octets(), net, *bits));
                     }
                     TextTest::Ipv4Private => return functions::parse_v4(s).map(|ip| ip.is_private()),
+                    TextTest::Ipv6Match(net, prefix) => {
+                        return functions::parse_v6_prefix(s).map(|ip| functions::ipv6_match(ip, *net, *prefix));
+                    }
                     TextTest::Eq(k, negated) => (s == k) != *negated,
                     TextTest::EqCi(k, negated) => eval::eq_ignore_case(s, k) != *negated,
                     TextTest::Op { op, needle, negated, case_sensitive } => {
@@ -435,6 +442,22 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
             [a] if a.ty == Type::String => Some(text_pred(plain(a)?, TextTest::Ipv4Private)),
             _ => None,
         },
+        TKind::Call(Func::Ipv6IsMatch, args) => {
+            let (c, other, prefix) = match args.as_slice() {
+                [a, b] => (a, b, None),
+                [a, b, p] => (a, b, Some(p)),
+                _ => return None,
+            };
+            let (c, other) = if plain(c).is_some() { (c, other) } else { (other, c) };
+            let net = functions::parse_v6_prefix(&text(constant(other, now)?)?)?;
+            let prefix = match prefix.map(|p| constant(p, now)) {
+                None | Some(Some(Value::Null)) => None,
+                Some(Some(Value::Long(n))) => Some(n.clamp(0, 128) as u32),
+                Some(_) => return None,
+            };
+            (c.ty == Type::String).then_some(())?;
+            Some(text_pred(plain(c)?, TextTest::Ipv6Match(net, prefix)))
+        }
         TKind::Call(Func::Ipv4IsInRange, args) => match args.as_slice() {
             [a, range] if a.ty == Type::String => {
                 let (net, bits) = functions::parse_v4_range(&text(constant(range, now)?)?)?;
@@ -548,6 +571,9 @@ mod tests {
             "TimeGenerated - TokenIssuedAt == TokenIssuedAt - TimeGenerated",
             "ResponseStatusCode + DurationMs == 400",
             "ResponseStatusCode - 1 > DurationMs",
+            "ipv6_is_match(IPAddress, \"2a0b:f4c0::/32\")",
+            "ipv6_is_match(\"10.1.0.0/16\", IPAddress)",
+            "ipv6_is_match(IPAddress, \"192.168.1.1\", 120)",
             "RequestUri contains \"beta\" and ResponseStatusCode == 200 and TimeGenerated > ago(30d)",
             "RequestUri has \"users\" or UserAgent has_any (\"x\") or isempty(IPAddress) or DurationMs < 300",
         ];
@@ -560,7 +586,7 @@ mod tests {
             .map(|s| Some(Value::Str(s.into())))
             .into_iter()
             .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))])
-            .chain([Some(Value::Str("192.168.1.130".into()))]);
+            .chain([Some(Value::Str("192.168.1.130".into())), Some(Value::Str("2a0b:f4c0::1".into()))]);
         let times = [None, Some(Value::Null), Some(Value::DateTime(NOW - day)), Some(Value::DateTime(NOW - 30 * day))]
             .into_iter()
             .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
@@ -582,7 +608,7 @@ mod tests {
                     put("TokenIssuedAt", &issued.clone().nth((i + j) % 8).flatten());
                     for (k, name) in ["RequestMethod", "RequestUri", "UserAgent", "IPAddress"].into_iter().enumerate() {
                         // Each text column gets its own value from the list.
-                        put(name, &texts.clone().nth((j + k + i) % 10).flatten());
+                        put(name, &texts.clone().nth((j + k + i) % 11).flatten());
                     }
                     records.push(values);
                 }
@@ -597,6 +623,7 @@ mod tests {
             kinds.push(match &pred {
                 Pred::Compare { .. } => "compare",
                 Pred::TextPair { .. } => "text pair",
+                Pred::Text { test: TextTest::Ipv6Match(..), .. } => "ipv6",
                 Pred::And(parts) | Pred::Or(parts) => {
                     let costs: Vec<_> = parts.iter().map(Pred::cost).collect();
                     assert!(costs.is_sorted(), "{text}: parts cheapest first, {costs:?}");
@@ -612,6 +639,6 @@ mod tests {
         }
         assert!(fast >= filters.len() - 3, "most shapes compile to fast tests: {fast}");
         let count = |kind| kinds.iter().filter(|k| **k == kind).count();
-        assert_eq!((count("text pair"), count("compare")), (8, 7), "{kinds:?}");
+        assert_eq!((count("text pair"), count("compare"), count("ipv6")), (8, 7, 3), "{kinds:?}");
     }
 }
