@@ -14,7 +14,8 @@ use super::{
     output,
 };
 use crate::input::record;
-use crate::input::{Block, Data, Fields, InputFile, Reader, Shape, Unit};
+use crate::input::{Block, Data, InputFile, LineError, ParsedRecord, Reader, Shape, Unit};
+use crate::json_scan::Found;
 use crate::plan::{FieldSource, Plan};
 use crate::types::Type;
 use crate::value::{JsonScalar, Value};
@@ -331,7 +332,6 @@ pub(super) fn read_record<'a>(
     out: &mut Chunk,
 ) {
     let plan = cx.plan;
-    let fields = &mut scratch.fields;
     // Which pass parses this record, which one counts it (the last that
     // parses it), and whether each pass parses it, by its hint.
     let (parse, count, in_build, in_stream) = match (cx.pass, from_input, cx.file_role(pos.file)) {
@@ -359,21 +359,30 @@ pub(super) fn read_record<'a>(
     if count {
         out.entries += 1;
     }
-    if let Err(err) = record::parse_record(text, cx.index, fields) {
+    let fields = match record::parse_record(text, cx.index, &mut scratch.found) {
+        Ok(fields) => fields,
+        Err(err) => {
+            if count {
+                out.malformed(pos, whose(err.to_string()));
+            }
+            return;
+        }
+    };
+    let broken = |out: &mut Chunk, err: LineError| {
         if count {
             out.malformed(pos, whose(err.to_string()));
         }
-        return;
-    }
-    let (t, shape) = match route(plan, fields) {
-        Route::Table(t, shape) => (t, shape),
-        Route::Other(name) => {
+    };
+    let (t, shape) = match route(plan, &fields) {
+        Err(err) => return broken(out, err),
+        Ok(Route::Table(t, shape)) => (t, shape),
+        Ok(Route::Other(name)) => {
             if count {
                 *out.other.entry(name.into_owned()).or_default() += 1;
             }
             return;
         }
-        Route::Unknown => {
+        Ok(Route::Unknown) => {
             if count {
                 out.malformed(
                     pos,
@@ -387,6 +396,47 @@ pub(super) fn read_record<'a>(
             return;
         }
     };
+    let table = &plan.tables[t];
+    let (mut values, mut raw) = (std::mem::take(&mut scratch.values), std::mem::take(&mut scratch.raw));
+    values.clear();
+    raw.clear();
+    let bad_values = (out.bad_values, out.bad_value_problems.len());
+    for p in &table.projection {
+        // Strings are re-encoded from their value; other types keep their input text.
+        let keep_raw = p.keep_raw && p.ty != Type::String;
+        let (value, text): (Value<'a>, Option<Cow<'a, str>>) = match p.source(shape) {
+            FieldSource::Field(f) => match fields.field(f) {
+                Err(err) => {
+                    // A string whose escapes do not decode: the record is malformed,
+                    // and its bad values are not reported.
+                    out.bad_values = bad_values.0;
+                    out.bad_value_problems.truncate(bad_values.1);
+                    (scratch.values, scratch.raw) = (values, raw);
+                    return broken(out, err);
+                }
+                Ok(Some((json, text))) => match Value::from_json(json, p.ty) {
+                    Ok(v) => (v, keep_raw.then_some(Cow::Borrowed(text))),
+                    Err(_) => {
+                        if count {
+                            out.bad_values += 1;
+                            let column = &plan.columns[p.column as usize];
+                            let shown: String = text.chars().take(60).collect();
+                            out.bad_value_problems.push(Problem {
+                                pos,
+                                message: whose(format!("`{column}` is {shown}, not a {}; read as empty", p.ty)),
+                            });
+                        }
+                        (Value::absent(p.ty), keep_raw.then_some(Cow::Borrowed(text)))
+                    }
+                },
+                Ok(None) => (Value::absent(p.ty), None),
+            },
+            FieldSource::TableName => (Value::Str(Cow::Owned(table.name.clone())), None),
+            FieldSource::Absent => (Value::absent(p.ty), None),
+        };
+        values.push(value);
+        raw.push(text);
+    }
     // The hint misled: this record's table belongs to the other pass.
     match cx.pass {
         Pass::Build if cx.streams[t] && !in_stream => {
@@ -398,38 +448,6 @@ pub(super) fn read_record<'a>(
     if count {
         out.records[t] += 1;
         out.shapes[shape as usize] += 1;
-    }
-    let table = &plan.tables[t];
-    let (mut values, mut raw) = (std::mem::take(&mut scratch.values), std::mem::take(&mut scratch.raw));
-    values.clear();
-    raw.clear();
-    for p in &table.projection {
-        // Strings are re-encoded from their value; other types keep their input text.
-        let keep_raw = p.keep_raw && p.ty != Type::String;
-        let (value, text): (Value<'a>, Option<Cow<'a, str>>) = match p.source(shape) {
-            FieldSource::Field(f) => match &fields[f as usize] {
-                Some((json, text)) => match Value::from_json(json.clone(), p.ty) {
-                    Ok(v) => (v, keep_raw.then_some(Cow::Borrowed(*text))),
-                    Err(_) => {
-                        if count {
-                            out.bad_values += 1;
-                            let column = &plan.columns[p.column as usize];
-                            let shown: String = text.chars().take(60).collect();
-                            out.bad_value_problems.push(Problem {
-                                pos,
-                                message: whose(format!("`{column}` is {shown}, not a {}; read as empty", p.ty)),
-                            });
-                        }
-                        (Value::absent(p.ty), keep_raw.then_some(Cow::Borrowed(*text)))
-                    }
-                },
-                None => (Value::absent(p.ty), None),
-            },
-            FieldSource::TableName => (Value::Str(Cow::Owned(table.name.clone())), None),
-            FieldSource::Absent => (Value::absent(p.ty), None),
-        };
-        values.push(value);
-        raw.push(text);
     }
     let row = Row { pos, values, raw };
     let one = One { row: &row, table };
@@ -479,7 +497,7 @@ pub(super) fn read_record<'a>(
 #[derive(Default)]
 pub(super) struct Scratch<'a> {
     probing: Vec<u64>,
-    fields: Fields<'a>,
+    found: Vec<Found>,
     values: Vec<Value<'a>>,
     raw: Vec<Option<Cow<'a, str>>>,
 }
@@ -491,25 +509,27 @@ enum Route<'a> {
     Unknown,
 }
 
-fn route<'a>(plan: &Plan, fields: &Fields<'a>) -> Route<'a> {
-    let name = |f: u32| match &fields[f as usize] {
-        Some((JsonScalar::Str(s), _)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
+fn route<'a>(plan: &Plan, fields: &ParsedRecord<'a, '_>) -> Result<Route<'a>, LineError> {
+    let name = |f: u32| {
+        Ok::<_, LineError>(match fields.field(f)? {
+            Some((JsonScalar::Str(s), _)) if !s.is_empty() => Some(s),
+            _ => None,
+        })
     };
-    if let Some(t) = name(plan.type_field) {
-        return match plan.table_index(&t) {
+    if let Some(t) = name(plan.type_field)? {
+        return Ok(match plan.table_index(&t) {
             Some(i) => Route::Table(i, Shape::LogAnalytics),
             None => Route::Other(t),
-        };
+        });
     }
-    if let Some(category) = name(plan.category_field) {
-        return match plan.category_table(&category) {
+    Ok(match name(plan.category_field)? {
+        Some(category) => match plan.category_table(&category) {
             Some(table) => match plan.table_index(table) {
                 Some(i) => Route::Table(i, Shape::Diagnostic),
                 None => Route::Other(Cow::Owned(table.to_string())),
             },
             None => Route::Other(category),
-        };
-    }
-    Route::Unknown
+        },
+        None => Route::Unknown,
+    })
 }

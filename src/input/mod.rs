@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use container::{Block, Data, Reader, Unit};
-pub use record::{FieldIndex, Fields, LineError, parse_line, parse_record};
+pub use record::{FieldIndex, Fields, LineError, ParsedRecord, parse_line, parse_record};
 
 /// The two shapes Entra records come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -89,15 +89,59 @@ pub fn record_text(line: &[u8]) -> Result<&[u8], LineError> {
 
 /// Parses one record, keeping only the fields in `index`.
 pub fn parse_line<'a>(line: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>) -> Result<(), LineError> {
-    parse_record(record_text(line)?, index, out)
+    let mut found = Vec::new();
+    let parsed = parse_record(record_text(line)?, index, &mut found)?;
+    out.clear();
+    for f in 0..index.len() {
+        out.push(parsed.field(f as FieldId)?);
+    }
+    Ok(())
 }
 
-/// Parses one record's text (see [`record_text`]), keeping only the fields
-/// in `index`. The text must be UTF-8: the scanner notes whether any byte is
-/// not ASCII, and only then is the whole text checked.
-pub fn parse_record<'a>(text: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>) -> Result<(), LineError> {
-    out.clear();
-    out.resize(index.len(), None);
+/// A record that scanned as a valid JSON object: its text, and where the
+/// value of each wanted field is. Values are decoded when asked for.
+#[derive(Clone, Copy)]
+pub struct ParsedRecord<'a, 'f> {
+    text: &'a str,
+    /// Some string in the record holds an escape.
+    escapes: bool,
+    found: &'f [json_scan::Found],
+}
+
+impl<'a> ParsedRecord<'a, '_> {
+    /// Some string in the record holds an escape.
+    #[inline]
+    pub fn escapes(&self) -> bool {
+        self.escapes
+    }
+
+    /// Field `f`'s raw JSON text, if the record has it.
+    #[inline]
+    pub fn raw(&self, f: FieldId) -> Option<&'a str> {
+        let (start, end) = self.found.get(f as usize).copied().flatten()?;
+        Some(&self.text[start as usize..end as usize])
+    }
+
+    /// Field `f`'s value and raw text, if the record has it; an error for
+    /// a string whose escapes do not decode (a lone surrogate).
+    #[inline]
+    pub fn field(&self, f: FieldId) -> Result<Option<(JsonScalar<'a>, &'a str)>, LineError> {
+        match self.raw(f) {
+            Some(raw) => Ok(Some((scalar(raw, self.escapes).map_err(|e| LineError::Json(e.to_string()))?, raw))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Parses one record's text (see [`record_text`]), finding the fields in
+/// `index` (their places go to `found`). The text must be UTF-8: the scanner
+/// notes whether any byte is not ASCII, and only then is the whole text
+/// checked.
+pub fn parse_record<'a, 'f>(
+    text: &'a [u8],
+    index: &FieldIndex,
+    found: &'f mut Vec<json_scan::Found>,
+) -> Result<ParsedRecord<'a, 'f>, LineError> {
     let not_utf8 = || !text.is_ascii() && std::str::from_utf8(text).is_err();
     let kind = match text.first() {
         None => return Err(LineError::Empty),
@@ -111,30 +155,17 @@ pub fn parse_record<'a>(text: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>
     if let Some(kind) = kind {
         return Err(if not_utf8() { LineError::NotUtf8 } else { LineError::NotObject(kind) });
     }
-    FOUND.with_borrow_mut(|found| {
-        found.clear();
-        found.resize(index.len(), None);
-        let scanned = json_scan::scan_object(text, &index.keys, found)
-            .map_err(|e| if not_utf8() { LineError::NotUtf8 } else { scan_error(e) })?;
-        let text = if scanned.ascii {
-            // SAFETY: the scanner saw no byte above 0x7f: ASCII is UTF-8.
-            unsafe { std::str::from_utf8_unchecked(text) }
-        } else {
-            std::str::from_utf8(text).map_err(|_| LineError::NotUtf8)?
-        };
-        for (slot, range) in out.iter_mut().zip(found.iter()) {
-            if let Some((start, end)) = *range {
-                let raw = &text[start as usize..end as usize];
-                *slot = Some((scalar(raw, scanned.escapes).map_err(|e| LineError::Json(e.to_string()))?, raw));
-            }
-        }
-        Ok(())
-    })
-}
-
-thread_local! {
-    /// Per-thread scratch for the scanner's byte ranges.
-    static FOUND: std::cell::RefCell<Vec<json_scan::Found>> = const { std::cell::RefCell::new(Vec::new()) };
+    found.clear();
+    found.resize(index.len(), None);
+    let scanned = json_scan::scan_object(text, &index.keys, found)
+        .map_err(|e| if not_utf8() { LineError::NotUtf8 } else { scan_error(e) })?;
+    let text = if scanned.ascii {
+        // SAFETY: the scanner saw no byte above 0x7f: ASCII is UTF-8.
+        unsafe { std::str::from_utf8_unchecked(text) }
+    } else {
+        std::str::from_utf8(text).map_err(|_| LineError::NotUtf8)?
+    };
+    Ok(ParsedRecord { text, escapes: scanned.escapes, found })
 }
 
 fn scan_error(e: json_scan::ScanError) -> LineError {

@@ -348,6 +348,34 @@ fn malformed_lines_are_reported_and_the_rest_gives_the_same_alerts() {
     assert!(strict.stderr.contains("error: some input was skipped (--strict)"), "{}", strict.stderr);
 }
 
+/// A string whose escape does not decode (a lone surrogate) makes its
+/// record malformed where a rule reads it; in a field no rule reads of that
+/// table (a sign-in column, in a Graph record), the record is read as usual.
+#[test]
+fn a_string_that_does_not_decode_is_malformed_only_where_it_is_read() {
+    let (s, mut g) = la_pair();
+    g["ServicePrincipalName"] = json!("x");
+    let lone = |v: &Value, key: &str| v.to_string().replace(&format!("\"{key}\":\""), &format!("\"{key}\":\"\\ud800"));
+    // The last record also has values of the wrong type: a malformed record reports none.
+    let mut typos = g.clone();
+    (typos["ResponseStatusCode"], typos["TimeGenerated"]) = (json!("abc"), json!("nope"));
+    let lines = format!(
+        "{s}\n{}\n{}\n{}\n",
+        lone(&g, "ServicePrincipalName"),
+        lone(&g, "IPAddress"),
+        lone(&typos, "IPAddress")
+    );
+    assert!(lines.contains(r#""IPAddress":"\ud800198."#), "{lines}");
+    let run = run_on(Test::new().file("a.json", &lines), &["a.json"]);
+    run.code(3);
+    assert_eq!(t1528(&run).len(), 1, "{}", run.stderr);
+    for line in [3, 4] {
+        assert!(run.stderr.contains(&format!("warning: a.json:{line}: invalid JSON")), "{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("read as empty"), "{}", run.stderr);
+    assert_eq!(assert_accounted(&run), (4, 4, 2, 0, 2));
+}
+
 #[test]
 fn only_twenty_problems_are_shown_then_a_count_per_file() {
     let junk = "x\n".repeat(25);
