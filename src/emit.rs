@@ -31,7 +31,7 @@ pub fn write(
     files: &[InputFile],
 ) -> io::Result<()> {
     match format {
-        Format::Jsonl => jsonl(out, plan, alerts, files),
+        Format::Jsonl => jsonl(out, plan, alerts, files, 1 << 16),
         Format::Table => table(out, plan, alerts),
         Format::Csv => csv(out, plan, alerts, files),
     }
@@ -41,7 +41,8 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
-fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) -> io::Result<()> {
+/// JSON lines, formatted `batch` alerts at a time.
+fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile], batch: usize) -> io::Result<()> {
     // Everything but the values and line numbers is fixed per rule and per
     // file: build those pieces once, then format alerts in parallel batches.
     let heads: Vec<String> = plan
@@ -89,20 +90,30 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
         }
         buf.extend_from_slice(b"}}\n");
     };
-    for batch in alerts.chunks(1 << 16) {
-        let parts: Vec<Vec<u8>> = batch
-            .par_chunks(1 << 12)
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 512);
-                chunk.iter().for_each(|a| format(a, &mut buf));
-                buf
-            })
-            .collect();
-        for part in parts {
+    // One thread formats the next batch (in parallel) while this one writes
+    // the last; a failed write ends both.
+    std::thread::scope(|scope| {
+        let (batches, formatted) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(2);
+        scope.spawn(move || {
+            for batch in alerts.chunks(batch) {
+                let parts: Vec<Vec<u8>> = batch
+                    .par_chunks(batch.len().div_ceil(16).max(1))
+                    .map(|chunk| {
+                        let mut buf = Vec::with_capacity(chunk.len() * 512);
+                        chunk.iter().for_each(|a| format(a, &mut buf));
+                        buf
+                    })
+                    .collect();
+                if batches.send(parts).is_err() {
+                    return;
+                }
+            }
+        });
+        for part in formatted.iter().flatten() {
             out.write_all(&part)?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A field's JSON as plain text: strings unquoted, the rest as JSON.
@@ -192,4 +203,79 @@ fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) 
         writeln!(out, "{}", cells.join(","))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Values;
+
+    fn plan() -> Plan {
+        let text = "title: Rule\nid: 00000000-0000-4000-8000-000000000001\nstatus: test\ndescription: d\n\
+                    author: a\nlicense: MIT\nreferences:\n  - https://example.com\ntags:\n  - attack.t1528\n\
+                    level: low\nfalsepositives:\n  - none\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n\
+                    \x20 output:\n    Ip: a.IPAddress\n    Code: a.ResponseStatusCode\n";
+        let files = [crate::span::SourceFile::new("r.yml".to_string(), text.to_string())];
+        let catalog = crate::table::Catalog::builtin();
+        let (rules, diagnostics) = crate::compile_rules(&files, &catalog);
+        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+        crate::plan::plan(rules, &catalog)
+    }
+
+    fn alerts(n: u32) -> Vec<Alert> {
+        (1..=n)
+            .map(|line| Alert {
+                rule: 0,
+                evidence: vec![Pos { file: 0, line }],
+                fields: Values::from_json_texts(&[&format!("\"10.0.0.{}\"", line % 256), &line.to_string()]),
+            })
+            .collect()
+    }
+
+    /// Fails once `room` bytes are written.
+    struct Full {
+        room: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.written.len() + buf.len() > self.room {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "full"));
+            }
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn batches_are_written_in_order_and_a_failed_write_stops_the_formatting() {
+        let (plan, alerts) = (plan(), alerts(1000));
+        let files = [InputFile { path: "in.json".into() }];
+        let mut whole = Vec::new();
+        jsonl(&mut whole, &plan, &alerts, &files, usize::MAX).unwrap();
+        let whole = String::from_utf8(whole).unwrap();
+        assert_eq!(whole.lines().count(), 1000);
+        assert!(
+            whole
+                .lines()
+                .nth(6)
+                .unwrap()
+                .ends_with(r#""fields":{"Ip":"10.0.0.7","Code":7},"evidence":{"a":"in.json:7"}}"#)
+        );
+        for batch in [1, 7, 64] {
+            let mut out = Vec::new();
+            jsonl(&mut out, &plan, &alerts, &files, batch).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), whole, "batches of {batch}");
+        }
+        // Many more batches than the channel holds: the error comes back, nothing hangs.
+        let mut full = Full { room: 5000, written: Vec::new() };
+        let err = jsonl(&mut full, &plan, &alerts, &files, 3).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        assert!(whole.as_bytes().starts_with(&full.written) && !full.written.is_empty());
+    }
 }

@@ -522,6 +522,16 @@ pub struct Values {
 }
 
 impl Values {
+    /// Values from their JSON texts.
+    #[cfg(test)]
+    pub(crate) fn from_json_texts(texts: &[&str]) -> Values {
+        let ends = texts.iter().scan(0, |end, t| {
+            *end += t.len() as u32;
+            Some(*end)
+        });
+        Values { text: texts.concat().into_boxed_str(), ends: ends.collect() }
+    }
+
     /// The JSON text of value `i`.
     pub fn get(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
