@@ -1,9 +1,10 @@
 //! Joins: build-side records hashed on their join key, and the probe of
 //! one record of the other side.
 //!
-//! Rules that join the same build tables on the same columns share one hash
-//! table ([`groups`]): each entry records which of them kept the row, so a
-//! streamed record computes its key and looks it up once for all of them.
+//! Rules that join the same probe tables on the same columns share one hash
+//! table ([`groups`]), whichever build tables each reads: each entry records
+//! which of them kept the row, so a streamed record computes its key and
+//! looks it up once for all of them.
 //! Keys are stored as bytes, inline when short (a 22-character token id),
 //! so a probe compares them without following a pointer.
 
@@ -38,9 +39,11 @@ struct Entry {
     members: u64,
 }
 
-/// Groups the correlation rules that can share a hash table: the same build
-/// tables, the same probe tables, and join keys that are the same columns
-/// on each side. `rules` holds (rule, build side) pairs.
+/// Groups the correlation rules that can share a hash table: the same probe
+/// tables, and join keys that are the same columns on each side. Their build
+/// tables may differ (one rule's sign-ins of both kinds, another's of one):
+/// an entry only carries the bits of the members whose build side kept its
+/// row. `rules` holds (rule, build side) pairs.
 pub(super) fn groups(plan: &Plan, rules: &[Member]) -> Vec<Vec<Member>> {
     let mut groups: Vec<(Option<Signature>, Vec<Member>)> = Vec::new();
     for &m in rules {
@@ -53,16 +56,16 @@ pub(super) fn groups(plan: &Plan, rules: &[Member]) -> Vec<Vec<Member>> {
     groups.into_iter().map(|(_, members)| members).collect()
 }
 
-/// What makes two rules' hash tables the same: per side (build, probe) its
-/// tables, and per key its column (id and path) and whether it compares as real.
-type Signature = [Side; 2];
-type Side = (Vec<usize>, Vec<(u32, Vec<String>, bool)>);
+/// What makes two rules' hash tables the same: the probe side's tables, and
+/// per side and key its column (id and path) and whether it compares as real.
+type Signature = (Vec<usize>, [Keys; 2]);
+type Keys = Vec<(u32, Vec<String>, bool)>;
 
 fn signature(plan: &Plan, m: Member) -> Option<Signature> {
     let rule = &plan.rules[m.rule];
-    let side = |s: usize| -> Option<Side> {
-        let mut tables = plan.sources[m.rule][s].clone();
-        tables.sort_unstable();
+    let mut probe_tables = plan.sources[m.rule][1 - m.build].clone();
+    probe_tables.sort_unstable();
+    let side = |s: usize| -> Option<Keys> {
         let keys = rule
             .join
             .iter()
@@ -74,9 +77,9 @@ fn signature(plan: &Plan, m: Member) -> Option<Signature> {
                 }
             })
             .collect::<Option<Vec<_>>>()?;
-        Some((tables, keys))
+        Some(keys)
     };
-    Some([side(m.build)?, side(1 - m.build)?])
+    Some((probe_tables, [side(m.build)?, side(1 - m.build)?]))
 }
 
 fn real(k: &JoinKey) -> bool {
@@ -291,6 +294,43 @@ impl hashbrown::Equivalent<KeyBytes> for [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shipped T1528 rule with its sign-in sources and join replaced.
+    fn variant(i: usize, signins: &str, join: &str) -> std::sync::Arc<crate::span::SourceFile> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/entra/service_principal_token_ip_mismatch.yml");
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("0428e609-07b8-42bf-a36b-d74e4e2be504", &format!("00000000-0000-4000-8000-{i:012}"))
+            .replace(
+                "signin: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]",
+                &format!("signin: {signins}"),
+            )
+            .replace("join: activity.SignInActivityId == signin.UniqueTokenIdentifier", &format!("join: {join}"));
+        crate::span::SourceFile::new(format!("r{i}.yml"), text)
+    }
+
+    #[test]
+    fn rules_share_a_hash_table_whatever_build_tables_they_read() {
+        let both = "[AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]";
+        let token = "activity.SignInActivityId == signin.UniqueTokenIdentifier";
+        let files = [
+            variant(0, both, token),
+            variant(1, "AADServicePrincipalSignInLogs", token),
+            variant(2, "AADManagedIdentitySignInLogs", token),
+            variant(3, both, "activity.ServicePrincipalId == signin.ServicePrincipalId"),
+            variant(4, "AADServicePrincipalSignInLogs", "signin.UniqueTokenIdentifier == activity.SignInActivityId"),
+        ];
+        let catalog = crate::table::Catalog::builtin();
+        let (rules, diagnostics) = crate::compile_rules(&files, &catalog);
+        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+        let plan = crate::plan::plan(rules, &catalog);
+        let members: Vec<Member> = (0..5).map(|rule| Member { rule, build: 1 }).collect();
+        let rules_of = |groups: Vec<Vec<Member>>| -> Vec<Vec<usize>> {
+            groups.into_iter().map(|g| g.into_iter().map(|m| m.rule).collect()).collect()
+        };
+        // The key written the other way round (rule 4) is the same key.
+        assert_eq!(rules_of(groups(&plan, &members)), [vec![0, 1, 2, 4], vec![3]]);
+    }
 
     #[test]
     fn keys_encode_each_part_unambiguously() {

@@ -139,9 +139,10 @@ fn records_the_sample_did_not_foresee_are_still_evaluated() {
     assert!(files.stderr.contains("read 3003 lines from 2 files"), "{}", files.stderr);
 }
 
-/// Rules joining the same tables on the same columns share one hash table:
-/// each still alerts exactly as it does alone, with its own build filter and
-/// mismatch, whichever rows the other rule kept.
+/// Rules joining the same tables on the same columns share one hash table,
+/// also when one reads only some of the others' build tables: each still
+/// alerts exactly as it does alone, with its own tables, build filter and
+/// mismatch, whichever rows the other rules kept.
 #[test]
 fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
     let base =
@@ -156,12 +157,27 @@ fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
             "mismatch: signin.IPAddress == activity.IPAddress",
         );
     assert_ne!(variant, base);
+    // Service-principal sign-ins only, any with a token id: managed-identity
+    // rows (which the base rule also keeps) must not reach it.
+    let sp_only = base
+        .replace("0428e609-07b8-42bf-a36b-d74e4e2be504", "0b7e8f3a-52c1-4d6e-a9f0-7c3d1e2b4a55")
+        .replace("title: Service principal access token used", "title: SP-only, token used")
+        .replace(
+            "signin: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]",
+            "signin: AADServicePrincipalSignInLogs",
+        )
+        .replace("signin: isnotempty(IPAddress)", "signin: isnotempty(UniqueTokenIdentifier)");
+    assert!(!sp_only.contains("AADManagedIdentitySignInLogs"));
     let mut records = Vec::new();
     for i in 0..40 {
         let uti = format!("uti-{i}");
         let ip = ["203.0.113.7", "198.51.100.9", ""][i % 3];
         records.push(signin(&uti, ip));
         records.push(graph(&uti, if i % 2 == 0 { "203.0.113.7" } else { "198.51.100.9" }));
+        let mut mi = signin(&format!("mi-{i}"), ["10.0.0.1", ""][i % 2]);
+        mi["Type"] = json!("AADManagedIdentitySignInLogs");
+        records.push(mi);
+        records.push(graph(&format!("mi-{i}"), "198.51.100.9"));
     }
     let text: String = records.iter().map(|r| format!("{r}\n")).collect();
     let run = |rules: &[&str]| {
@@ -179,10 +195,25 @@ fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
         by_rule.sort_by_key(|a| format!("{a:?}"));
         by_rule
     };
-    let together = run(&[&base, &variant]);
-    let mut alone = [run(&[&base]), run(&[&variant])].concat();
+    let together = run(&[&base, &variant, &sp_only]);
+    let mut alone = [run(&[&base]), run(&[&variant]), run(&[&sp_only])].concat();
     alone.sort_by_key(|a| format!("{a:?}"));
     let count = |id: &str| together.iter().filter(|a| a.0 == id).count();
     assert!(count(T1528_ID) > 0 && count("6f1d8c52-3a7e-4f0b-9c11-2b7e5d9a0c44") > 0, "{together:?}");
+    // Records come four per `i`: SP sign-in, its call, MI sign-in, its call.
+    let mi_line =
+        |evidence: &[String]| evidence.iter().any(|e| e.rsplit(':').next().unwrap().parse::<usize>().unwrap() % 4 == 3);
+    let (sp_only_alerts, base_mi_alerts) = (
+        together.iter().filter(|a| a.0 == "0b7e8f3a-52c1-4d6e-a9f0-7c3d1e2b4a55").collect::<Vec<_>>(),
+        together.iter().filter(|a| a.0 == T1528_ID && mi_line(&a.2)).count(),
+    );
+    // SP-only: every service-principal token with an IP other than its call's
+    // (an empty one included), and no managed-identity token; the base rule
+    // has the managed-identity tokens with an IP in the same hash table.
+    let sp_ip = |i: usize| ["203.0.113.7", "198.51.100.9", ""][i % 3];
+    let call_ip = |i: usize| if i % 2 == 0 { "203.0.113.7" } else { "198.51.100.9" };
+    assert_eq!(sp_only_alerts.len(), (0..40).filter(|&i| sp_ip(i) != call_ip(i)).count(), "{together:?}");
+    assert!(sp_only_alerts.iter().all(|a| !mi_line(&a.2)), "{sp_only_alerts:?}");
+    assert_eq!(base_mi_alerts, 20, "{together:?}");
     assert_eq!(together, alone);
 }
