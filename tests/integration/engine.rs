@@ -211,7 +211,7 @@ fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
     // (an empty one included), and no managed-identity token; the base rule
     // has the managed-identity tokens with an IP in the same hash table.
     let sp_ip = |i: usize| ["203.0.113.7", "198.51.100.9", ""][i % 3];
-    let call_ip = |i: usize| if i % 2 == 0 { "203.0.113.7" } else { "198.51.100.9" };
+    let call_ip = |i: usize| if i.is_multiple_of(2) { "203.0.113.7" } else { "198.51.100.9" };
     assert_eq!(sp_only_alerts.len(), (0..40).filter(|&i| sp_ip(i) != call_ip(i)).count(), "{together:?}");
     assert!(sp_only_alerts.iter().all(|a| !mi_line(&a.2)), "{sp_only_alerts:?}");
     assert_eq!(base_mi_alerts, 20, "{together:?}");
