@@ -109,12 +109,6 @@ pub struct ParsedRecord<'a, 'f> {
 }
 
 impl<'a> ParsedRecord<'a, '_> {
-    /// Some string in the record holds an escape.
-    #[inline]
-    pub fn escapes(&self) -> bool {
-        self.escapes
-    }
-
     /// Field `f`'s raw JSON text, if the record has it.
     #[inline]
     pub fn raw(&self, f: FieldId) -> Option<&'a str> {
