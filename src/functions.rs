@@ -254,9 +254,14 @@ pub(crate) fn ipv6_match((a, pa): (Ipv6Addr, u32), (b, pb): (Ipv6Addr, u32), pre
 /// An IPv6 (or IPv4, mapped to `::ffff:a.b.c.d`) address with an optional
 /// `/prefix`.
 pub(crate) fn parse_v6_prefix(s: &str) -> Option<(Ipv6Addr, u32)> {
-    if let Some(v4) = dotted_quad(s.as_bytes()) {
-        return Some((v4.to_ipv6_mapped(), 128));
+    match dotted_quad(s.as_bytes()) {
+        Some(v4) => Some((v4.to_ipv6_mapped(), 128)),
+        None => parse_v6_prefix_std(s),
     }
+}
+
+/// [`parse_v6_prefix`] with the standard parsers only.
+fn parse_v6_prefix_std(s: &str) -> Option<(Ipv6Addr, u32)> {
     let (ip, bits) = match s.trim().split_once('/') {
         Some((ip, bits)) => (ip, Some(bits.parse::<u32>().ok()?)),
         None => (s.trim(), None),
@@ -312,6 +317,13 @@ mod tests {
         #[test]
         fn ipv4_reading_agrees_with_the_standard_parser(text in "[0-9.]{0,18}|[0-9]{1,3}(\\.[0-9]{1,3}){3}") {
             proptest::prop_assert_eq!(parse_v4(&text), text.parse::<Ipv4Addr>().ok());
+        }
+
+        #[test]
+        fn ipv6_prefix_reading_agrees_with_the_standard_parsers(
+            text in " ?([0-9.]{0,16}|[0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-f:]{2,12})(/[0-9]{1,3})? ?"
+        ) {
+            proptest::prop_assert_eq!(parse_v6_prefix(&text), parse_v6_prefix_std(&text));
         }
     }
 

@@ -297,6 +297,11 @@ mod tests {
 
     /// The shipped T1528 rule with its sign-in sources and join replaced.
     fn variant(i: usize, signins: &str, join: &str) -> std::sync::Arc<crate::span::SourceFile> {
+        variant_of(i, signins, join, false)
+    }
+
+    /// Also with the sources declared the other way round when `swap`.
+    fn variant_of(i: usize, signins: &str, join: &str, swap: bool) -> std::sync::Arc<crate::span::SourceFile> {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/entra/service_principal_token_ip_mismatch.yml");
         let text = std::fs::read_to_string(path)
             .unwrap()
@@ -306,6 +311,10 @@ mod tests {
                 &format!("signin: {signins}"),
             )
             .replace("join: activity.SignInActivityId == signin.UniqueTokenIdentifier", &format!("join: {join}"));
+        let (activity, signin) = ("    activity: MicrosoftGraphActivityLogs\n", format!("    signin: {signins}\n"));
+        let text =
+            if swap { text.replace(&format!("{activity}{signin}"), &format!("{signin}{activity}")) } else { text };
+        assert_eq!(text.find("    activity:") > text.find("    signin:"), swap);
         crate::span::SourceFile::new(format!("r{i}.yml"), text)
     }
 
@@ -319,17 +328,19 @@ mod tests {
             variant(2, "AADManagedIdentitySignInLogs", token),
             variant(3, both, "activity.ServicePrincipalId == signin.ServicePrincipalId"),
             variant(4, "AADServicePrincipalSignInLogs", "signin.UniqueTokenIdentifier == activity.SignInActivityId"),
+            variant_of(5, "AADManagedIdentitySignInLogs", token, true),
         ];
         let catalog = crate::table::Catalog::builtin();
         let (rules, diagnostics) = crate::compile_rules(&files, &catalog);
         assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
         let plan = crate::plan::plan(rules, &catalog);
-        let members: Vec<Member> = (0..5).map(|rule| Member { rule, build: 1 }).collect();
+        // The sign-ins are the build side: source 1, or 0 where the sources are swapped.
+        let members: Vec<Member> = (0..6).map(|rule| Member { rule, build: usize::from(rule != 5) }).collect();
         let rules_of = |groups: Vec<Vec<Member>>| -> Vec<Vec<usize>> {
             groups.into_iter().map(|g| g.into_iter().map(|m| m.rule).collect()).collect()
         };
         // The key written the other way round (rule 4) is the same key.
-        assert_eq!(rules_of(groups(&plan, &members)), [vec![0, 1, 2, 4], vec![3]]);
+        assert_eq!(rules_of(groups(&plan, &members)), [vec![0, 1, 2, 4, 5], vec![3]]);
     }
 
     #[test]

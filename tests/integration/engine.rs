@@ -168,12 +168,23 @@ fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
         )
         .replace("signin: isnotempty(IPAddress)", "signin: isnotempty(UniqueTokenIdentifier)");
     assert!(!sp_only.contains("AADManagedIdentitySignInLogs"));
+    // The base rule with its sources declared the other way round: its build side is source 0.
+    let swapped = base
+        .replace("0428e609-07b8-42bf-a36b-d74e4e2be504", "3c9a4e71-8d2b-4f60-b5e3-9a1f7c2d6e88")
+        .replace("title: Service principal access token used", "title: Swapped, token used")
+        .replace(
+            "    activity: MicrosoftGraphActivityLogs\n    signin: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]\n",
+            "    signin: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]\n    activity: MicrosoftGraphActivityLogs\n",
+        );
+    assert!(swapped.contains("  sources:\n    signin:"), "{swapped}");
     let mut records = Vec::new();
     for i in 0..40 {
         let uti = format!("uti-{i}");
         let ip = ["203.0.113.7", "198.51.100.9", ""][i % 3];
         records.push(signin(&uti, ip));
         records.push(graph(&uti, if i % 2 == 0 { "203.0.113.7" } else { "198.51.100.9" }));
+        // More calls than sign-ins: the sign-ins are every rule's build side.
+        records.push(graph(&uti, "192.0.2.1"));
         let mut mi = signin(&format!("mi-{i}"), ["10.0.0.1", ""][i % 2]);
         mi["Type"] = json!("AADManagedIdentitySignInLogs");
         records.push(mi);
@@ -195,14 +206,14 @@ fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
         by_rule.sort_by_key(|a| format!("{a:?}"));
         by_rule
     };
-    let together = run(&[&base, &variant, &sp_only]);
-    let mut alone = [run(&[&base]), run(&[&variant]), run(&[&sp_only])].concat();
+    let together = run(&[&base, &variant, &sp_only, &swapped]);
+    let mut alone = [run(&[&base]), run(&[&variant]), run(&[&sp_only]), run(&[&swapped])].concat();
     alone.sort_by_key(|a| format!("{a:?}"));
     let count = |id: &str| together.iter().filter(|a| a.0 == id).count();
     assert!(count(T1528_ID) > 0 && count("6f1d8c52-3a7e-4f0b-9c11-2b7e5d9a0c44") > 0, "{together:?}");
-    // Records come four per `i`: SP sign-in, its call, MI sign-in, its call.
+    // Records come five per `i`: SP sign-in, its two calls, MI sign-in, its call.
     let mi_line =
-        |evidence: &[String]| evidence.iter().any(|e| e.rsplit(':').next().unwrap().parse::<usize>().unwrap() % 4 == 3);
+        |evidence: &[String]| evidence.iter().any(|e| e.rsplit(':').next().unwrap().parse::<usize>().unwrap() % 5 == 4);
     let (sp_only_alerts, base_mi_alerts) = (
         together.iter().filter(|a| a.0 == "0b7e8f3a-52c1-4d6e-a9f0-7c3d1e2b4a55").collect::<Vec<_>>(),
         together.iter().filter(|a| a.0 == T1528_ID && mi_line(&a.2)).count(),
@@ -212,8 +223,17 @@ fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
     // has the managed-identity tokens with an IP in the same hash table.
     let sp_ip = |i: usize| ["203.0.113.7", "198.51.100.9", ""][i % 3];
     let call_ip = |i: usize| if i.is_multiple_of(2) { "203.0.113.7" } else { "198.51.100.9" };
-    assert_eq!(sp_only_alerts.len(), (0..40).filter(|&i| sp_ip(i) != call_ip(i)).count(), "{together:?}");
+    let calls = |i: usize| [call_ip(i), "192.0.2.1"];
+    let mismatched = (0..40).map(|i| calls(i).iter().filter(|&&ip| ip != sp_ip(i)).count()).sum::<usize>();
+    assert_eq!(sp_only_alerts.len(), mismatched, "{together:?}");
     assert!(sp_only_alerts.iter().all(|a| !mi_line(&a.2)), "{sp_only_alerts:?}");
     assert_eq!(base_mi_alerts, 20, "{together:?}");
+    // The swapped rule alerts with the base rule's values (its evidence lists the sources its way).
+    let fields_of = |id: &str| {
+        let mut f: Vec<_> = together.iter().filter(|a| a.0 == id).map(|a| format!("{:?}", a.1)).collect();
+        f.sort();
+        f
+    };
+    assert_eq!(fields_of("3c9a4e71-8d2b-4f60-b5e3-9a1f7c2d6e88"), fields_of(T1528_ID));
     assert_eq!(together, alone);
 }
