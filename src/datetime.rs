@@ -12,12 +12,13 @@ pub const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
 /// digits kept, more are truncated) into ticks since the Unix epoch.
 pub fn parse(s: &str) -> Option<i64> {
     let b = s.trim().as_bytes();
+    // Two or four digits, read in place.
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(r)?;
         if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        std::str::from_utf8(part).ok()?.parse().ok()
+        Some(part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
