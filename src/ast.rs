@@ -137,6 +137,12 @@ impl BinaryOp {
         }
     }
 
+    /// `==`, `!=`, `<`, `<=`, `>` or `>=`: a test of an ordering (unlike
+    /// [`BinaryOp::is_comparison`], not `=~`/`!~`).
+    pub fn is_ordering(self) -> bool {
+        matches!(self, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
+    }
+
     pub fn is_comparison(self) -> bool {
         matches!(
             self,

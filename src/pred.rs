@@ -81,12 +81,7 @@ impl Arith {
     /// The value, `None` for null.
     fn value<C: Columns>(&self, cx: &C) -> Result<Option<i64>, OtherKind> {
         Ok(match self {
-            Arith::Col(col) => match (value(col, cx), col.ty) {
-                (Value::Null, _) => None,
-                (Value::Long(n), Type::Long) | (Value::DateTime(n), Type::DateTime) => Some(*n),
-                (Value::Timespan(n), Type::Timespan) => Some(*n),
-                _ => return Err(OtherKind),
-            },
+            Arith::Col(col) => ticks_of(col, cx)?,
             Arith::Const(k) => Some(*k),
             Arith::Add(a, b) => a.value(cx)?.zip(b.value(cx)?).and_then(|(a, b)| a.checked_add(b)),
             Arith::Sub(a, b) => a.value(cx)?.zip(b.value(cx)?).and_then(|(a, b)| a.checked_sub(b)),
@@ -189,12 +184,10 @@ impl Pred {
             Pred::Or(parts) => kleene(parts, true, cx, now),
             Pred::Not(p) => p.test(cx, now).map(|b| !b),
             Pred::Ticks { col, test, expr } => {
-                let v = value(col, cx);
-                let n = match (v, col.ty) {
-                    (Value::Null, _) => return None,
-                    (Value::Long(n), Type::Long) | (Value::DateTime(n), Type::DateTime) => *n,
-                    (Value::Timespan(n), Type::Timespan) => *n,
-                    _ => return eval::truth(eval::eval(expr, cx, now)),
+                let n = match ticks_of(col, cx) {
+                    Ok(Some(n)) => n,
+                    Ok(None) => return None,
+                    Err(OtherKind) => return eval::truth(eval::eval(expr, cx, now)),
                 };
                 Some(match test {
                     TicksTest::Cmp(op, k) => eval::ordering_holds(*op, n.cmp(k)),
@@ -269,6 +262,27 @@ fn value<'c, C: Columns>(col: &Col, cx: &'c C) -> &'c Value<'c> {
     cx.column_ref(col.source, col.id).unwrap_or(if col.ty == Type::String { &EMPTY } else { &NULL })
 }
 
+/// A long, datetime or timespan column's ticks, `None` for null.
+#[inline]
+fn ticks_of<C: Columns>(col: &Col, cx: &C) -> Result<Option<i64>, OtherKind> {
+    let v = value(col, cx);
+    match ticks_value(v) {
+        Some((n, ty)) if ty == col.ty => Ok(Some(n)),
+        _ if v.is_null() => Ok(None),
+        _ => Err(OtherKind),
+    }
+}
+
+/// A long, datetime or timespan value's ticks, and its type.
+fn ticks_value(v: &Value) -> Option<(i64, Type)> {
+    match v {
+        Value::Long(n) => Some((*n, Type::Long)),
+        Value::DateTime(n) => Some((*n, Type::DateTime)),
+        Value::Timespan(n) => Some((*n, Type::Timespan)),
+        _ => None,
+    }
+}
+
 /// The parts of an `and` or `or`, cheapest first: in Kusto's three-valued
 /// logic the result does not depend on their order (and tests have no side
 /// effects), and the first deciding part ends the test.
@@ -293,12 +307,7 @@ fn flatten(op: BinaryOp, l: &TExpr, r: &TExpr, now: i64) -> Vec<Pred> {
 /// the interpreter computes.
 fn arith(e: &TExpr, now: i64) -> Option<(Arith, Type)> {
     if let Some(k) = constant(e, now) {
-        return match k {
-            Value::Long(n) => Some((Arith::Const(n), Type::Long)),
-            Value::DateTime(n) => Some((Arith::Const(n), Type::DateTime)),
-            Value::Timespan(n) => Some((Arith::Const(n), Type::Timespan)),
-            _ => None,
-        };
+        return ticks_value(&k).map(|(n, ty)| (Arith::Const(n), ty));
     }
     if let Some(c) = plain(e) {
         return matches!(e.ty, Type::Long | Type::DateTime | Type::Timespan)
@@ -337,12 +346,7 @@ fn constant(e: &TExpr, now: i64) -> Option<Value<'static>> {
 /// The fast test for a leaf, when it has one of the shapes compiled.
 fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
     let col = |c: &ColumnRef, ty: Type| Col { source: c.source, id: c.id, ty };
-    let ticks = |ty: Type, v: &Value| match (ty, v) {
-        (Type::Long, Value::Long(n)) | (Type::DateTime, Value::DateTime(n)) | (Type::Timespan, Value::Timespan(n)) => {
-            Some(*n)
-        }
-        _ => None,
-    };
+    let ticks = |ty: Type, v: &Value| ticks_value(v).filter(|&(_, t)| t == ty).map(|(n, _)| n);
     let text = |v: Value<'static>| match v {
         Value::Str(s) => Some(s.into_owned()),
         _ => None,
@@ -367,10 +371,8 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
                 return Some(Pred::TextPair { a, b, op: *op, expr: e.clone() });
             }
             // Arithmetic on either side (a column against a constant is a `Ticks` test, below).
-            let comparison =
-                matches!(op, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge);
             let column_vs_constant = |c: &TExpr, k: &TExpr| plain(c).is_some() && !has_columns(k);
-            if comparison
+            if op.is_ordering()
                 && !column_vs_constant(l, r)
                 && !column_vs_constant(r, l)
                 && let (Some((la, lt)), Some((ra, rt))) = (arith(l, now), arith(r, now))
@@ -381,18 +383,11 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
             // The column on the left, or (for comparisons) on the right.
             let (c, ty, k, op) = match (plain(l), plain(r)) {
                 (Some(c), None) => (c, l.ty, constant(r, now)?, *op),
-                (None, Some(c))
-                    if matches!(
-                        op,
-                        BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
-                    ) =>
-                {
-                    (c, r.ty, constant(l, now)?, flipped(*op))
-                }
+                (None, Some(c)) if op.is_ordering() => (c, r.ty, constant(l, now)?, flipped(*op)),
                 _ => return None,
             };
             match op {
-                BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                op if op.is_ordering() => {
                     if let Some(k) = ticks(ty, &k) {
                         return Some(ticks_pred(c, ty, TicksTest::Cmp(op, k)));
                     }

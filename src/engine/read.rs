@@ -356,25 +356,21 @@ pub(super) fn read_record<'a>(
         Some(i) => format!("record {} of the `records` body: {msg}", i + 1),
         None => msg,
     };
+    // A malformed record, reported by the pass that counts it.
+    let broken = |out: &mut Chunk, message: String| {
+        if count {
+            out.malformed(pos, whose(message));
+        }
+    };
     if count {
         out.entries += 1;
     }
     let fields = match record::parse_record(text, cx.index, &mut scratch.found) {
         Ok(fields) => fields,
-        Err(err) => {
-            if count {
-                out.malformed(pos, whose(err.to_string()));
-            }
-            return;
-        }
-    };
-    let broken = |out: &mut Chunk, err: LineError| {
-        if count {
-            out.malformed(pos, whose(err.to_string()));
-        }
+        Err(err) => return broken(out, err.to_string()),
     };
     let (t, shape) = match route(plan, &fields) {
-        Err(err) => return broken(out, err),
+        Err(err) => return broken(out, err.to_string()),
         Ok(Route::Table(t, shape)) => (t, shape),
         Ok(Route::Other(name)) => {
             if count {
@@ -383,17 +379,12 @@ pub(super) fn read_record<'a>(
             return;
         }
         Ok(Route::Unknown) => {
-            if count {
-                out.malformed(
-                    pos,
-                    whose(
-                        "the record has no `Type` field (Log Analytics) nor `category` (diagnostic settings), so its \
-                         table is unknown"
-                            .into(),
-                    ),
-                );
-            }
-            return;
+            return broken(
+                out,
+                "the record has no `Type` field (Log Analytics) nor `category` (diagnostic settings), so its table \
+                 is unknown"
+                    .into(),
+            );
         }
     };
     let table = &plan.tables[t];
@@ -412,7 +403,7 @@ pub(super) fn read_record<'a>(
                     out.bad_values = bad_values.0;
                     out.bad_value_problems.truncate(bad_values.1);
                     (scratch.values, scratch.raw) = (values, raw);
-                    return broken(out, err);
+                    return broken(out, err.to_string());
                 }
                 Ok(Some((json, text))) => match Value::from_json(json, p.ty) {
                     Ok(v) => (v, keep_raw.then_some(Cow::Borrowed(text))),
