@@ -215,11 +215,7 @@ mod tests {
                     author: a\nlicense: MIT\nreferences:\n  - https://example.com\ntags:\n  - attack.t1528\n\
                     level: low\nfalsepositives:\n  - none\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n\
                     \x20 output:\n    Ip: a.IPAddress\n    Code: a.ResponseStatusCode\n";
-        let files = [crate::span::SourceFile::new("r.yml".to_string(), text.to_string())];
-        let catalog = crate::table::Catalog::builtin();
-        let (rules, diagnostics) = crate::compile_rules(&files, &catalog);
-        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-        crate::plan::plan(rules, &catalog)
+        crate::plan::plan_of(&[crate::span::SourceFile::new("r.yml".to_string(), text.to_string())])
     }
 
     fn alerts(n: u32) -> Vec<Alert> {

@@ -92,6 +92,17 @@ impl TablePlan {
     }
 }
 
+/// Compiles rule files into a plan over the built-in tables, every file to a
+/// rule without errors: for unit tests.
+#[cfg(test)]
+pub(crate) fn plan_of(files: &[std::sync::Arc<crate::span::SourceFile>]) -> Plan {
+    let catalog = Catalog::builtin();
+    let (rules, diagnostics) = crate::compile_rules(files, &catalog);
+    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
+    assert_eq!(rules.len(), files.len());
+    plan(rules, &catalog)
+}
+
 /// Plans a run of `rules`. Every table the rules name must be in `catalog`
 /// (the checker made sure of it).
 pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {

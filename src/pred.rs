@@ -487,12 +487,8 @@ mod tests {
                 );
                 crate::span::SourceFile::new(format!("r{i}.yml"), text)
             })
-            .collect();
-        let catalog = crate::table::Catalog::builtin();
-        let (rules, diagnostics) = crate::compile_rules(&files, &catalog);
-        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-        assert_eq!(rules.len(), filters.len());
-        crate::plan::plan(rules, &catalog)
+            .collect::<Vec<_>>();
+        crate::plan::plan_of(&files)
     }
 
     /// A record: a value (or no value: the column is absent) per column name.

@@ -330,10 +330,7 @@ mod tests {
             variant(4, "AADServicePrincipalSignInLogs", "signin.UniqueTokenIdentifier == activity.SignInActivityId"),
             variant_of(5, "AADManagedIdentitySignInLogs", token, true),
         ];
-        let catalog = crate::table::Catalog::builtin();
-        let (rules, diagnostics) = crate::compile_rules(&files, &catalog);
-        assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:?}");
-        let plan = crate::plan::plan(rules, &catalog);
+        let plan = crate::plan::plan_of(&files);
         // The sign-ins are the build side: source 1, or 0 where the sources are swapped.
         let members: Vec<Member> = (0..6).map(|rule| Member { rule, build: usize::from(rule != 5) }).collect();
         let rules_of = |groups: Vec<Vec<Member>>| -> Vec<Vec<usize>> {
