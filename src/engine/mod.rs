@@ -300,10 +300,20 @@ fn finish(mut outcome: Outcome, start: Instant) -> Outcome {
     outcome
 }
 
+/// Per table: whether the build pass reads it (some rule builds on it), and
+/// whether the stream pass does (some rule probes with it, or single-source
+/// rules read it and no rule builds on it). Single-source rules need no hash
+/// table, so on a built table they run in the build pass: its records are
+/// read once.
 fn table_flags(plan: &Plan, roles: &[Vec<Role>]) -> (Vec<bool>, Vec<bool>) {
     let has = |t: &TablePlan, f: &dyn Fn(Role) -> bool| t.users.iter().any(|&(r, s)| f(roles[r][s]));
-    let builds = plan.tables.iter().map(|t| has(t, &|r| matches!(r, Role::Build | Role::Keep))).collect();
-    let streams = plan.tables.iter().map(|t| has(t, &|r| matches!(r, Role::Probe | Role::Single))).collect();
+    let builds: Vec<bool> = plan.tables.iter().map(|t| has(t, &|r| matches!(r, Role::Build | Role::Keep))).collect();
+    let streams = plan
+        .tables
+        .iter()
+        .zip(&builds)
+        .map(|(t, &built)| has(t, &|r| r == Role::Probe) || (!built && has(t, &|r| r == Role::Single)))
+        .collect();
     (builds, streams)
 }
 
@@ -562,6 +572,47 @@ mod tests {
             push_json_str(&mut out, s);
             assert_eq!(out, format!("x{}", serde_json::to_string(s).unwrap()));
         }
+    }
+
+    /// A table that a rule builds on and single-source rules read is read by
+    /// the build pass only; one that single-source rules alone read streams.
+    #[test]
+    fn single_source_rules_on_a_built_table_run_in_the_build_pass() {
+        let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/entra/service_principal_token_ip_mismatch.yml");
+        let seed = std::fs::read_to_string(seed).unwrap();
+        let single = |id: &str, table: &str| {
+            format!(
+                "title: Sign-ins of {table}\nid: {id}\nstatus: experimental\ndescription: A test rule.\n\
+                 author: sigcorr tests\nlicense: MIT\nreferences:\n  - https://example.com/\ntags:\n  - attack.t1078\n\
+                 level: low\nfalsepositives:\n  - Tests\ncorrelation:\n  sources:\n    signin: {table}\n  filter:\n\
+                 \x20   signin: isnotempty(IPAddress)\n  output:\n    IPAddress: signin.IPAddress\n"
+            )
+        };
+        // The join builds on service-principal sign-ins only.
+        let seed = seed.replace(
+            "signin: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]",
+            "signin: AADServicePrincipalSignInLogs",
+        );
+        let (sp, mi) = ("AADServicePrincipalSignInLogs", "AADManagedIdentitySignInLogs");
+        let files = [
+            crate::span::SourceFile::new("seed.yml", seed),
+            crate::span::SourceFile::new("sp.yml", single("11111111-1111-4111-8111-111111111111", sp)),
+            crate::span::SourceFile::new("mi.yml", single("22222222-2222-4222-8222-222222222222", mi)),
+        ];
+        let plan = crate::plan::plan_of(&files);
+        let roles: Vec<Vec<Role>> = plan
+            .rules
+            .iter()
+            .map(|r| if r.sources.len() == 1 { vec![Role::Single] } else { vec![Role::Probe, Role::Build] })
+            .collect();
+        let (builds, streams) = table_flags(&plan, &roles);
+        let flags = |name: &str| {
+            let t = plan.tables.iter().position(|t| t.name == name).unwrap();
+            (builds[t], streams[t])
+        };
+        assert_eq!(flags(sp), (true, false), "built, and read by a single-source rule");
+        assert_eq!(flags(mi), (false, true), "read by a single-source rule only");
+        assert_eq!(flags("MicrosoftGraphActivityLogs"), (false, true), "the probe side");
     }
 
     #[test]

@@ -449,10 +449,11 @@ pub(super) fn read_record<'a>(
     probing.resize(cx.joins.len(), 0);
     for (u, &(rule, source)) in table.users.iter().enumerate() {
         let role = cx.roles[rule][source];
+        // Single-source rules run in whichever pass reads the table (see `table_flags`).
         let wanted = match cx.pass {
             Pass::Only => true,
-            Pass::Build => role == Role::Build,
-            Pass::Stream => matches!(role, Role::Probe | Role::Single),
+            Pass::Build => role == Role::Build || (role == Role::Single && !cx.streams[t]),
+            Pass::Stream => role == Role::Probe || (role == Role::Single && cx.streams[t]),
         };
         if !wanted || !cx.preds.keeps(rule, source, &one, cx.now) {
             continue;

@@ -237,3 +237,68 @@ fn rules_that_share_a_hash_table_alert_as_they_do_alone() {
     assert_eq!(fields_of("3c9a4e71-8d2b-4f60-b5e3-9a1f7c2d6e88"), fields_of(T1528_ID));
     assert_eq!(together, alone);
 }
+
+/// A single-source rule on a table another rule builds on runs in the build
+/// pass (the table is read once): each matching sign-in alerts exactly once,
+/// as in one pass, and the T1528 alerts do not change.
+#[test]
+fn a_single_source_rule_on_a_built_table_alerts_once_in_two_passes() {
+    let single = r#"title: Service-principal sign-in from the documentation range
+id: 5d0c7e21-9b3a-4f6e-8a2d-1c4b7e9f0a33
+status: experimental
+description: A test rule.
+author: sigcorr tests
+license: MIT
+references:
+  - https://example.com/
+tags:
+  - attack.t1078.004
+level: low
+falsepositives:
+  - Tests
+correlation:
+  sources:
+    signin: AADServicePrincipalSignInLogs
+  filter:
+    signin: ipv4_is_in_range(IPAddress, "203.0.113.0/24")
+  output:
+    UniqueTokenIdentifier: signin.UniqueTokenIdentifier
+    IPAddress: signin.IPAddress
+"#;
+    let base =
+        std::fs::read_to_string(crate::common::rules_dir().join("entra/service_principal_token_ip_mismatch.yml"))
+            .unwrap();
+    let (mut signins, mut graphs) = (String::new(), String::new());
+    for i in 0..30 {
+        let uti = format!("uti-{i}");
+        let ip = ["203.0.113.7", "198.51.100.9", "203.0.113.8"][i % 3];
+        signins += &format!("{}\n", signin(&uti, ip));
+        graphs += &format!("{}\n", graph(&uti, "198.51.100.9"));
+        graphs += &format!("{}\n", graph(&uti, "192.0.2.1"));
+    }
+    let run = |t: Test, input: &[&str]| {
+        let run = t
+            .file("rules/base.yml", &base)
+            .file("rules/single.yml", single)
+            .args(["run", "--now", NOW, "--rules", "rules"])
+            .args(input)
+            .run();
+        run.code(0);
+        let mut seen: Vec<(String, String)> =
+            run.alerts().into_iter().map(|a| (a.rule.id.clone(), format!("{:?}", a.fields))).collect();
+        seen.sort();
+        (seen, run.stderr)
+    };
+    // Per-table files: the sign-in file is read by the build pass only.
+    let (two, stderr) =
+        run(Test::new().file("logs/signins.json", &signins).file("logs/graph.json", &graphs), &["logs"]);
+    let (one, _) = run(Test::new().stdin(signins.clone() + &graphs), &["-"]);
+    assert_eq!(two, one);
+    let single_alerts = two.iter().filter(|a| a.0 == "5d0c7e21-9b3a-4f6e-8a2d-1c4b7e9f0a33").count();
+    assert_eq!(single_alerts, 20, "two in three sign-ins are in 203.0.113.0/24: {two:?}");
+    // T1528: each token's two calls, both from IPs other than 203.0.113.x,
+    // plus the 198.51.100.9 tokens' call from 192.0.2.1.
+    assert_eq!(two.iter().filter(|a| a.0 == T1528_ID).count(), 20 * 2 + 10, "{two:?}");
+    assert!(stderr.contains("read 90 lines from 2 files"), "{stderr}");
+    assert!(stderr.contains("30  AADServicePrincipalSignInLogs"), "{stderr}");
+}
