@@ -8,8 +8,10 @@
 //! 1. **build pass**: for each correlation rule, the source estimated to be
 //!    smaller ([`estimate`]) is its build side; records of tables with build
 //!    sides are parsed, filtered, and kept; hash tables are built on them.
+//!    Single-source rules on those tables alert here, unless the table is
+//!    also a probe side: each record is parsed once.
 //! 2. **stream pass**: records of the other tables are parsed, filtered and
-//!    probed, one block at a time; single-source rules alert here too.
+//!    probed, one block at a time; single-source rules on them alert here.
 //!
 //! A cheap look at each record's `Type` (or `category`) text decides which
 //! pass parses it ([`hint`]); the full parse routes it for real, so a record
@@ -184,9 +186,10 @@ enum Role {
 enum Pass {
     /// The only pass: every role.
     Only,
-    /// Two-pass mode, first: build sides.
+    /// Two-pass mode, first: build sides, and single-source rules on built
+    /// tables that no rule probes with.
     Build,
-    /// Two-pass mode, second: probe sides and single-source rules.
+    /// Two-pass mode, second: probe sides, and the other single-source rules.
     Stream,
 }
 
