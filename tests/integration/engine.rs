@@ -294,6 +294,10 @@ correlation:
         run(Test::new().file("logs/signins.json", &signins).file("logs/graph.json", &graphs), &["logs"]);
     let (one, _) = run(Test::new().stdin(signins.clone() + &graphs), &["-"]);
     assert_eq!(two, one);
+    // One file of both tables: both passes read it, each record by its hint.
+    let (mixed, mixed_stderr) = run(Test::new().file("in.json", signins.clone() + &graphs), &["in.json"]);
+    assert_eq!(mixed, one);
+    assert!(mixed_stderr.contains("30  AADServicePrincipalSignInLogs"), "{mixed_stderr}");
     let single_alerts = two.iter().filter(|a| a.0 == "5d0c7e21-9b3a-4f6e-8a2d-1c4b7e9f0a33").count();
     assert_eq!(single_alerts, 20, "two in three sign-ins are in 203.0.113.0/24: {two:?}");
     // T1528: each token's two calls, both from IPs other than 203.0.113.x,
