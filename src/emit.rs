@@ -211,11 +211,8 @@ mod tests {
     use crate::engine::Values;
 
     fn plan() -> Plan {
-        let text = "title: Rule\nid: 00000000-0000-4000-8000-000000000001\nstatus: test\ndescription: d\n\
-                    author: a\nlicense: MIT\nreferences:\n  - https://example.com\ntags:\n  - attack.t1528\n\
-                    level: low\nfalsepositives:\n  - none\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n\
-                    \x20 output:\n    Ip: a.IPAddress\n    Code: a.ResponseStatusCode\n";
-        crate::plan::plan_of(&[crate::span::SourceFile::new("r.yml".to_string(), text.to_string())])
+        let correlation = "  sources:\n    a: MicrosoftGraphActivityLogs\n  output:\n    Ip: a.IPAddress\n    Code: a.ResponseStatusCode\n";
+        crate::plan::plan_of(&[crate::plan::test_rule(1, correlation)])
     }
 
     fn alerts(n: u32) -> Vec<Alert> {

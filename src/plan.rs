@@ -103,6 +103,19 @@ pub(crate) fn plan_of(files: &[std::sync::Arc<crate::span::SourceFile>]) -> Plan
     plan(rules, &catalog)
 }
 
+/// Rule file `r{i}.yml` for unit tests: the `correlation` section's lines
+/// (indented by two) under the metadata every rule needs, with a title and
+/// id of its own.
+#[cfg(test)]
+pub(crate) fn test_rule(i: usize, correlation: &str) -> std::sync::Arc<crate::span::SourceFile> {
+    let text = format!(
+        "title: Rule {i}\nid: 00000000-0000-4000-8000-{i:012}\nstatus: test\ndescription: d\n\
+         author: a\nlicense: MIT\nreferences:\n  - https://example.com\ntags:\n  - attack.t1528\n\
+         level: low\nfalsepositives:\n  - none\ncorrelation:\n{correlation}"
+    );
+    crate::span::SourceFile::new(format!("r{i}.yml"), text)
+}
+
 /// Plans a run of `rules`. Every table the rules name must be in `catalog`
 /// (the checker made sure of it).
 pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {

@@ -478,14 +478,14 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let text = format!(
-                    "title: Rule {i}\nid: 00000000-0000-4000-8000-{i:012}\nstatus: test\ndescription: d\n\
-                     author: a\nlicense: MIT\nreferences:\n  - https://example.com\ntags:\n  - attack.t1528\n\
-                     level: low\nfalsepositives:\n  - none\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n\
-                     \x20 filter:\n    a: '{}'\n  output:\n    T: a.TimeGenerated\n",
-                    f.replace('\'', "''")
-                );
-                crate::span::SourceFile::new(format!("r{i}.yml"), text)
+                let filter = f.replace('\'', "''");
+                crate::plan::test_rule(
+                    i,
+                    &format!(
+                        "  sources:\n    a: MicrosoftGraphActivityLogs\n  filter:\n    a: '{filter}'\n\
+                         \x20 output:\n    T: a.TimeGenerated\n"
+                    ),
+                )
             })
             .collect::<Vec<_>>();
         crate::plan::plan_of(&files)

@@ -583,13 +583,12 @@ mod tests {
     fn single_source_rules_on_a_built_table_run_in_the_build_pass() {
         let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/entra/service_principal_token_ip_mismatch.yml");
         let seed = std::fs::read_to_string(seed).unwrap();
-        let single = |id: &str, table: &str| {
-            format!(
-                "title: Sign-ins of {table}\nid: {id}\nstatus: experimental\ndescription: A test rule.\n\
-                 author: sigcorr tests\nlicense: MIT\nreferences:\n  - https://example.com/\ntags:\n  - attack.t1078\n\
-                 level: low\nfalsepositives:\n  - Tests\ncorrelation:\n  sources:\n    signin: {table}\n  filter:\n\
-                 \x20   signin: isnotempty(IPAddress)\n  output:\n    IPAddress: signin.IPAddress\n"
-            )
+        let single = |i: usize, table: &str| {
+            let correlation = format!(
+                "  sources:\n    signin: {table}\n  filter:\n    signin: isnotempty(IPAddress)\n\
+                 \x20 output:\n    IPAddress: signin.IPAddress\n"
+            );
+            crate::plan::test_rule(i, &correlation)
         };
         // The join builds on service-principal sign-ins only.
         let seed = seed.replace(
@@ -597,11 +596,7 @@ mod tests {
             "signin: AADServicePrincipalSignInLogs",
         );
         let (sp, mi) = ("AADServicePrincipalSignInLogs", "AADManagedIdentitySignInLogs");
-        let files = [
-            crate::span::SourceFile::new("seed.yml", seed),
-            crate::span::SourceFile::new("sp.yml", single("11111111-1111-4111-8111-111111111111", sp)),
-            crate::span::SourceFile::new("mi.yml", single("22222222-2222-4222-8222-222222222222", mi)),
-        ];
+        let files = [crate::span::SourceFile::new("seed.yml", seed), single(1, sp), single(2, mi)];
         let plan = crate::plan::plan_of(&files);
         let roles: Vec<Vec<Role>> = plan
             .rules
