@@ -1,7 +1,8 @@
 //! The expression evaluator: the T1528 filters over representative Graph and
 //! sign-in rows, its mismatch over joined pairs, and the credential rule's
 //! string filter, through `sigcorr::eval` with a small `Columns` impl, and
-//! compiled as the engine runs them (`sigcorr::pred`).
+//! compiled as the engine runs them (`sigcorr::pred`); and the string
+//! operators alone, with the needle compiled or not (`sigcorr::search`).
 //!
 //! `cargo bench --bench eval`
 
@@ -10,10 +11,12 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sigcorr::ast::StrOp;
 use sigcorr::check::TExpr;
 use sigcorr::eval::{self, Columns};
 use sigcorr::plan::Plan;
 use sigcorr::pred::Pred;
+use sigcorr::search::{self, Needle};
 use sigcorr::value::{JsonScalar, Value};
 use sigcorr_datagen::Table;
 
@@ -156,5 +159,42 @@ fn evaluate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, evaluate);
+/// The string operators on Graph request URIs and user agents: a constant
+/// needle compiled once (`search::Needle`, what filters use) against the
+/// same test with the needle known only at run time (`search::str_test`).
+fn search(c: &mut Criterion) {
+    let data = common::dataset();
+    let graph: Vec<serde_json::Value> = common::lines(&data[&Table::MicrosoftGraphActivityLogs])
+        .into_iter()
+        .map(|l| serde_json::from_slice(l).expect("generated JSON"))
+        .collect();
+    let texts = |column: &str| -> Vec<String> {
+        graph.iter().map(|j| j[column].as_str().unwrap_or_default().to_string()).collect()
+    };
+    let (uris, agents) = (texts("RequestUri"), texts("UserAgent"));
+    let cases: [(&str, &[String], StrOp, &str, bool); 4] = [
+        ("RequestUri contains \"/users/\"", &uris, StrOp::Contains, "/users/", false),
+        ("RequestUri has \"servicePrincipals\"", &uris, StrOp::Has, "servicePrincipals", false),
+        ("RequestUri contains_cs \"$filter\"", &uris, StrOp::Contains, "$filter", true),
+        ("UserAgent has \"python\"", &agents, StrOp::Has, "python", false),
+    ];
+    let mut g = c.benchmark_group("search");
+    g.throughput(Throughput::Elements(graph.len() as u64));
+    for (name, hay, op, needle, cs) in cases {
+        let compiled = Needle::new(needle, cs);
+        let dynamic = hay.iter().filter(|h| search::str_test(op, h, needle, cs)).count();
+        let fast = hay.iter().filter(|h| compiled.test(op, h)).count();
+        assert_eq!(fast, dynamic, "{name}: compiled and dynamic agree");
+        assert!(0 < fast && fast < hay.len(), "{name} holds for {fast} of {} rows", hay.len());
+        g.bench_function(format!("{name}, compiled needle"), |b| {
+            b.iter(|| hay.iter().filter(|h| black_box(&compiled).test(op, h)).count())
+        });
+        g.bench_function(format!("{name}, needle at run time"), |b| {
+            b.iter(|| hay.iter().filter(|h| search::str_test(op, h, black_box(needle), cs)).count())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, evaluate, search);
 criterion_main!(benches);

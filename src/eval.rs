@@ -8,8 +8,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::ast::{BinaryOp, InOp, Literal, StrOp, UnaryOp};
+use crate::ast::{BinaryOp, InOp, Literal, UnaryOp};
 use crate::check::{TExpr, TKind};
+use crate::search::{eq_ignore_case, has_term, str_test};
 use crate::value::Value;
 
 /// Where column values come from: one record, or a joined pair.
@@ -200,107 +201,6 @@ fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
     }
 }
 
-/// How a string operator compares: exactly, or ignoring ASCII case (both
-/// sides ASCII: no lowercased copies).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Case {
-    Sensitive,
-    AsciiInsensitive,
-}
-
-/// A string operator (`contains`, `startswith`, `endswith`, `has`): ASCII
-/// text compared in place, other text lowercased when case does not matter.
-pub(crate) fn str_test(op: StrOp, hay: &str, needle: &str, case_sensitive: bool) -> bool {
-    if case_sensitive {
-        str_op(op, hay, needle, Case::Sensitive)
-    } else if hay.is_ascii() && needle.is_ascii() {
-        str_op(op, hay, needle, Case::AsciiInsensitive)
-    } else {
-        str_op(op, &hay.to_lowercase(), &needle.to_lowercase(), Case::Sensitive)
-    }
-}
-
-fn str_op(op: StrOp, hay: &str, needle: &str, case: Case) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    let eq = |a: &[u8], b: &[u8]| if case == Case::Sensitive { a == b } else { a.eq_ignore_ascii_case(b) };
-    match op {
-        StrOp::Contains => find(h, n, 0, case).is_some(),
-        StrOp::StartsWith => h.len() >= n.len() && eq(&h[..n.len()], n),
-        StrOp::EndsWith => h.len() >= n.len() && eq(&h[h.len() - n.len()..], n),
-        StrOp::Has => has_term_in(hay, needle, case),
-    }
-}
-
-/// The first occurrence of `n` in `h` at or after `from`.
-fn find(h: &[u8], n: &[u8], from: usize, case: Case) -> Option<usize> {
-    let h = h.get(from..)?;
-    match (case, n.first()) {
-        (_, None) => Some(from),
-        (Case::Sensitive, _) => memchr::memmem::find(h, n).map(|i| from + i),
-        (Case::AsciiInsensitive, Some(_)) => {
-            // Candidates are where the needle's rarest byte (either case) is.
-            let k = (0..n.len()).min_by_key(|&i| commonness(n[i])).unwrap_or(0);
-            let (lo, up) = (n[k].to_ascii_lowercase(), n[k].to_ascii_uppercase());
-            let rest = h.get(k..h.len().checked_sub(n.len())? + k + 1)?;
-            memchr::memchr2_iter(lo, up, rest).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n)).map(|i| from + i)
-        }
-    }
-}
-
-/// How common a byte is in log text (URIs, GUIDs, user agents), ignoring
-/// case: 0 for the rarest. Only orders the candidates a search visits.
-fn commonness(b: u8) -> u8 {
-    const TABLE: [u8; 256] = {
-        const BY_FREQUENCY: &[u8] = b"etaoinsr0123456789lcdhu/.-mpfgwybvk_:=?&xjqz";
-        let mut table = [0u8; 256];
-        let mut i = 0;
-        while i < BY_FREQUENCY.len() {
-            let rank = (BY_FREQUENCY.len() - i) as u8;
-            table[BY_FREQUENCY[i] as usize] = rank;
-            table[BY_FREQUENCY[i].to_ascii_uppercase() as usize] = rank;
-            i += 1;
-        }
-        table
-    };
-    TABLE[b as usize]
-}
-
-/// Kusto's `has`: `needle` occurs in `hay` as a whole term, bounded on each
-/// side by the text's end or a non-alphanumeric character.
-pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
-    match (case_sensitive, hay.is_ascii() && needle.is_ascii()) {
-        (true, _) => has_term_in(hay, needle, Case::Sensitive),
-        (false, true) => has_term_in(hay, needle, Case::AsciiInsensitive),
-        (false, false) => has_term_in(&hay.to_lowercase(), &needle.to_lowercase(), Case::Sensitive),
-    }
-}
-
-fn has_term_in(hay: &str, needle: &str, case: Case) -> bool {
-    if needle.is_empty() {
-        return false;
-    }
-    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    let first_alnum = alnum(needle.chars().next());
-    let last_alnum = alnum(needle.chars().next_back());
-    // Every occurrence, overlapping ones included: in "xab-ab-ab" the first
-    // "ab-ab" is not a whole term, the one at offset 4 is.
-    let mut from = 0;
-    while let Some(start) = find(hay.as_bytes(), needle.as_bytes(), from, case) {
-        let end = start + needle.len();
-        let before = hay[..start].chars().next_back();
-        let after = hay.get(end..).and_then(|rest| rest.chars().next());
-        if (!first_alnum || !alnum(before)) && (!last_alnum || !alnum(after)) {
-            return true;
-        }
-        from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
-    }
-    false
-}
-
-pub(crate) fn eq_ignore_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
-}
-
 fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
     use Value::*;
     let f = |a: f64, b: f64| -> Value<'a> {
@@ -341,54 +241,5 @@ fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
         (BinaryOp::Div, Timespan(a), Real(b)) if b != 0.0 => Timespan((a as f64 / b) as i64),
         (BinaryOp::Div, Timespan(a), Timespan(b)) if b != 0 => Real(a as f64 / b as f64),
         _ => Null,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    proptest::proptest! {
-        /// The search from the rarest byte finds the first occurrence, as
-        /// a walk over every offset does.
-        #[test]
-        fn case_insensitive_find_is_the_first_occurrence(
-            h in "[aAbB$/e]{0,24}", n in "[aAbB$/e]{1,5}", from in 0usize..26
-        ) {
-            let (h, n) = (h.as_bytes(), n.as_bytes());
-            let naive = (from..=h.len())
-                .find(|&i| h.len() - i >= n.len() && h[i..i + n.len()].eq_ignore_ascii_case(n));
-            proptest::prop_assert_eq!(find(h, n, from, Case::AsciiInsensitive), naive);
-        }
-    }
-
-    #[test]
-    fn has_matches_whole_terms() {
-        assert!(has_term("https://graph.microsoft.com/v1.0/users", "users", false));
-        assert!(has_term("https://graph.microsoft.com/v1.0/users", "graph.microsoft.com", false));
-        assert!(has_term("Hello World", "hello", false));
-        assert!(!has_term("Hello World", "hello", true));
-        assert!(!has_term("applications", "app", false));
-        assert!(!has_term("myapp", "app", false));
-        assert!(has_term("my-app.exe", "app", false));
-        assert!(!has_term("anything", "", false));
-        assert!(has_term("xab-ab-ab", "ab-ab", false), "an overlapping later occurrence counts");
-        assert!(has_term("éab ab", "ab", false));
-        assert!(has_term("x ÄB y", "äb", false), "non-ASCII folds case too");
-    }
-
-    #[test]
-    fn ascii_case_insensitive_operators_need_no_copies() {
-        use StrOp::*;
-        let ci = Case::AsciiInsensitive;
-        assert!(str_op(Contains, "Mozilla/5.0", "ZILLA", ci));
-        assert!(!str_op(Contains, "Mozilla/5.0", "zillaz", ci));
-        assert!(str_op(Contains, "aaAB", "aab", ci), "a candidate that fails does not stop the search");
-        assert!(str_op(StartsWith, "GET /x", "get", ci));
-        assert!(!str_op(StartsWith, "GE", "get", ci));
-        assert!(str_op(EndsWith, "a.EXE", ".exe", ci));
-        assert!(str_op(Contains, "abc", "", ci));
-        assert!(str_op(Has, "https://graph/v1.0/Users/x", "users", ci));
-        assert!(!str_op(Has, "superusers", "users", ci));
     }
 }

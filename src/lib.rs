@@ -38,6 +38,7 @@ pub mod plan;
 pub mod pred;
 pub mod rule;
 pub mod ruletest;
+pub mod search;
 pub mod source_map;
 pub mod span;
 pub mod table;

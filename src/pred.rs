@@ -13,6 +13,7 @@ use crate::ast::{BinaryOp, InOp, StrOp, UnaryOp};
 use crate::check::{ColumnRef, TExpr, TKind};
 use crate::eval::{self, Columns};
 use crate::functions::{self, Func};
+use crate::search::{self, Needle};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -102,16 +103,15 @@ pub enum TextTest {
     EqCi(String, bool),
     Op {
         op: StrOp,
-        needle: String,
+        needle: Needle,
         negated: bool,
-        case_sensitive: bool,
     },
     In {
         set: Vec<String>,
         negated: bool,
         case_insensitive: bool,
     },
-    HasAny(Vec<String>),
+    HasAny(Vec<Needle>),
     Empty(bool),
     /// `ipv4_is_in_range(column, "net/bits")`: null when the text is no address.
     Ipv4InRange([u8; 4], u32),
@@ -198,9 +198,9 @@ impl Pred {
             Pred::TextPair { a, b, op, expr } => match (value(a, cx), value(b, cx)) {
                 (Value::Str(x), Value::Str(y)) => Some(match *op {
                     BinaryOp::Str { op, negated, case_sensitive } => {
-                        eval::str_test(op, x, y, case_sensitive) != negated
+                        search::str_test(op, x, y, case_sensitive) != negated
                     }
-                    BinaryOp::EqCi | BinaryOp::NeCi => eval::eq_ignore_case(x, y) == (*op == BinaryOp::EqCi),
+                    BinaryOp::EqCi | BinaryOp::NeCi => search::eq_ignore_case(x, y) == (*op == BinaryOp::EqCi),
                     op => (x == y) == (op == BinaryOp::Eq),
                 }),
                 _ => eval::truth(eval::eval(expr, cx, now)),
@@ -222,15 +222,13 @@ impl Pred {
                         return functions::parse_v6_prefix(s).map(|ip| functions::ipv6_match(ip, *net, *prefix));
                     }
                     TextTest::Eq(k, negated) => (s == k) != *negated,
-                    TextTest::EqCi(k, negated) => eval::eq_ignore_case(s, k) != *negated,
-                    TextTest::Op { op, needle, negated, case_sensitive } => {
-                        eval::str_test(*op, s, needle, *case_sensitive) != *negated
-                    }
+                    TextTest::EqCi(k, negated) => search::eq_ignore_case(s, k) != *negated,
+                    TextTest::Op { op, needle, negated } => needle.test(*op, s) != *negated,
                     TextTest::In { set, negated, case_insensitive: false } => set.iter().any(|k| k == s) != *negated,
                     TextTest::In { set, negated, case_insensitive: true } => {
-                        set.iter().any(|k| eval::eq_ignore_case(s, k)) != *negated
+                        set.iter().any(|k| search::eq_ignore_case(s, k)) != *negated
                     }
-                    TextTest::HasAny(terms) => terms.iter().any(|t| eval::has_term(s, t, false)),
+                    TextTest::HasAny(terms) => terms.iter().any(|t| t.test(StrOp::Has, s)),
                     TextTest::Empty(negated) => s.is_empty() != *negated,
                 })
             }
@@ -400,7 +398,7 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
                     Some(text_pred(c, TextTest::EqCi(text(k)?, op == BinaryOp::NeCi)))
                 }
                 BinaryOp::Str { op, negated, case_sensitive } if ty == Type::String && plain(l).is_some() => {
-                    Some(text_pred(c, TextTest::Op { op, needle: text(k)?, negated, case_sensitive }))
+                    Some(text_pred(c, TextTest::Op { op, needle: Needle::new(&text(k)?, case_sensitive), negated }))
                 }
                 _ => None,
             }
@@ -424,7 +422,9 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
                     Some(text_pred(c, TextTest::In { set, negated, case_insensitive }))
                 }
                 (InOp::HasAny, Type::String) => {
-                    Some(text_pred(c, TextTest::HasAny(items.into_iter().map(text).collect::<Option<Vec<_>>>()?)))
+                    let terms =
+                        items.into_iter().map(|v| Some(Needle::new(&text(v)?, false))).collect::<Option<Vec<_>>>()?;
+                    Some(text_pred(c, TextTest::HasAny(terms)))
                 }
                 _ => None,
             }
