@@ -14,7 +14,7 @@
 //! 5. **evaluate** ([`engine`]): read the inputs once ([`input`]), filter,
 //!    hash-join, test the mismatch, in parallel with rayon; filters and
 //!    mismatches compiled once per run ([`pred`]), the rest interpreted
-//!    ([`eval`]).
+//!    ([`eval`]); both test strings through [`search`].
 //! 6. **emit** ([`emit`]): alerts as JSON lines, a table or CSV.
 //!
 //! [`compile_rules`] chains load, parse, check and the rule-set checks of
