@@ -104,7 +104,7 @@ pub struct Stats {
     pub bytes: u64,
     /// Per table plan, records read.
     pub records: Vec<u64>,
-    /// Records of the tables rules read, by [`Shape`]: Log Analytics, diagnostic settings.
+    /// Records of the tables rules read, by [`Shape`](crate::input::Shape): Log Analytics, diagnostic settings.
     pub shapes: [u64; 2],
     /// Records of tables no rule reads, by `Type` (or table of their `category`).
     pub other: BTreeMap<String, u64>,
