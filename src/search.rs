@@ -166,10 +166,6 @@ impl Needle {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
     /// `hay <op> needle`, as [`str_test`] gives it.
     #[inline]
     pub fn test(&self, op: StrOp, hay: &str) -> bool {
@@ -220,7 +216,7 @@ impl Folded {
     unsafe fn find_avx2(&self, h: &[u8]) -> Option<usize> {
         use std::arch::x86_64::*;
         let n = &self.bytes[..];
-        // The last offset where the needle fits, and the last 32-offset window.
+        // Where the last window of 32 offsets starts: the needle fits at its last offset.
         let last_window = h.len() - n.len() - 31;
         let [(i1, b1), (i2, b2)] = self.pair;
         let (b1, b2, case) = (_mm256_set1_epi8(b1 as i8), _mm256_set1_epi8(b2 as i8), _mm256_set1_epi8(0x20));
