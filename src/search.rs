@@ -4,7 +4,7 @@
 //! ([`Needle`]), which is what filters test millions of times.
 //!
 //! Case-insensitive operators compare ASCII text in place and lowercase
-//! other text first (Kusto folds Unicode case: `"K"`, the Kelvin sign,
+//! other text first (Kusto folds Unicode case: `"\u{212A}"`, the Kelvin sign,
 //! contains `"k"`). Both paths give the same answers; tests check them
 //! against each other and against a walk over every offset.
 
