@@ -34,19 +34,23 @@ pub fn str_test(op: StrOp, hay: &str, needle: &str, case_sensitive: bool) -> boo
 
 fn str_op(op: StrOp, hay: &str, needle: &str, case: Case) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    let find = |from| find(h, n, from, case);
-    match op {
-        StrOp::Contains => find(0).is_some(),
-        StrOp::StartsWith => h.get(..n.len()).is_some_and(|p| same(p, n, case)),
-        StrOp::EndsWith => h.len() >= n.len() && same(&h[h.len() - n.len()..], n, case),
-        StrOp::Has => has_term_in(hay, needle, find),
-    }
+    apply(op, hay, needle, case, |from| find(h, n, from, case))
 }
 
-fn same(a: &[u8], b: &[u8], case: Case) -> bool {
-    match case {
-        Case::Sensitive => a == b,
-        Case::AsciiInsensitive => a.eq_ignore_ascii_case(b),
+/// `hay <op> needle`, with `n` (the needle's bytes, lowercased when case
+/// does not matter) compared by `case`, and `find` giving the needle's
+/// next occurrence at or after an offset: each path brings its own search.
+fn apply(op: StrOp, hay: &str, needle: &str, case: Case, mut find: impl FnMut(usize) -> Option<usize>) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let same = |a: &[u8]| match case {
+        Case::Sensitive => a == n,
+        Case::AsciiInsensitive => a.eq_ignore_ascii_case(n),
+    };
+    match op {
+        StrOp::Contains => find(0).is_some(),
+        StrOp::StartsWith => h.get(..n.len()).is_some_and(same),
+        StrOp::EndsWith => h.len() >= n.len() && same(&h[h.len() - n.len()..]),
+        StrOp::Has => has_term_in(hay, needle, find),
     }
 }
 
@@ -133,15 +137,23 @@ pub(crate) fn eq_ignore_case(a: &str, b: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Needle {
     text: String,
-    case_sensitive: bool,
-    /// Boxed: a searcher is large, and filters keep needles inline.
-    finder: Box<memmem::Finder<'static>>,
-    /// Case-insensitive and ASCII: the needle lowercased.
-    folded: Option<Folded>,
+    search: Search,
+}
+
+#[derive(Debug, Clone)]
+enum Search {
+    /// Case-sensitive. Boxed: a searcher is large, and filters keep needles inline.
+    Exact(Box<memmem::Finder<'static>>),
+    /// Case-insensitive and ASCII (not empty).
+    Folded(Folded),
+    /// Case-insensitive, not ASCII or empty: the run-time path, which
+    /// lowercases both texts.
+    Lowercase,
 }
 
 #[derive(Debug, Clone)]
 struct Folded {
+    /// The needle lowercased.
     bytes: Box<[u8]>,
     /// The offsets of two of the rarest bytes (the same one for a one-byte
     /// needle), each with its byte's case bit (0x20) set.
@@ -150,45 +162,41 @@ struct Folded {
 
 impl Needle {
     pub fn new(text: &str, case_sensitive: bool) -> Needle {
-        let folded = (!case_sensitive && text.is_ascii() && !text.is_empty()).then(|| {
+        let search = if case_sensitive {
+            Search::Exact(Box::new(memmem::Finder::new(text.as_bytes()).into_owned()))
+        } else if text.is_ascii() && !text.is_empty() {
             let bytes: Box<[u8]> = text.to_ascii_lowercase().into_bytes().into();
             let mut order: Vec<usize> = (0..bytes.len()).collect();
             order.sort_by_key(|&i| (commonness(bytes[i]), i));
             let probe = |i: usize| (i, bytes[i] | 0x20);
             let pair = [probe(order[0]), probe(*order.get(1).unwrap_or(&order[0]))];
-            Folded { bytes, pair }
-        });
-        Needle {
-            text: text.to_string(),
-            case_sensitive,
-            finder: Box::new(memmem::Finder::new(text.as_bytes()).into_owned()),
-            folded,
-        }
+            Search::Folded(Folded { bytes, pair })
+        } else {
+            Search::Lowercase
+        };
+        Needle { text: text.to_string(), search }
     }
 
     /// `hay <op> needle`, as [`str_test`] gives it.
     #[inline]
     pub fn test(&self, op: StrOp, hay: &str) -> bool {
         let h = hay.as_bytes();
-        if self.case_sensitive {
-            return match op {
-                StrOp::Contains => self.finder.find(h).is_some(),
-                StrOp::StartsWith => h.starts_with(self.text.as_bytes()),
-                StrOp::EndsWith => h.ends_with(self.text.as_bytes()),
-                StrOp::Has => has_term_in(hay, &self.text, |from| Some(from + self.finder.find(h.get(from..)?)?)),
-            };
-        }
-        match &self.folded {
-            Some(f) if hay.is_ascii() => {
-                let n = &f.bytes[..];
-                match op {
-                    StrOp::Contains => f.find(h, 0).is_some(),
-                    StrOp::StartsWith => h.get(..n.len()).is_some_and(|p| p.eq_ignore_ascii_case(n)),
-                    StrOp::EndsWith => h.len() >= n.len() && h[h.len() - n.len()..].eq_ignore_ascii_case(n),
-                    StrOp::Has => has_term_in(hay, &self.text, |from| f.find(h, from)),
-                }
+        match &self.search {
+            Search::Exact(finder) => {
+                apply(op, hay, &self.text, Case::Sensitive, |from| Some(from + finder.find(h.get(from..)?)?))
+            }
+            Search::Folded(f) if hay.is_ascii() => {
+                apply(op, hay, &self.text, Case::AsciiInsensitive, |from| f.find(h, from))
             }
             _ => str_test(op, hay, &self.text, false),
+        }
+    }
+
+    #[cfg(test)]
+    fn folded(&self) -> Option<&Folded> {
+        match &self.search {
+            Search::Folded(f) => Some(f),
+            _ => None,
         }
     }
 }
@@ -280,7 +288,7 @@ mod tests {
             h in "[aAbB@`\\[{/0]{0,100}", n in "[aAbB@`\\[{/0]{1,6}", from in 0usize..102
         ) {
             let needle = Needle::new(&n, false);
-            let f = needle.folded.as_ref().expect("an ASCII needle is folded");
+            let f = needle.folded().expect("an ASCII needle is folded");
             proptest::prop_assert_eq!(f.find(h.as_bytes(), from), naive(h.as_bytes(), n.as_bytes(), from));
         }
 
@@ -303,12 +311,14 @@ mod tests {
         // only by the overlapping last window.
         for pad in 31..70 {
             let hay = format!("{}/SEARCH", "x".repeat(pad));
-            let f = Needle::new("/search", false).folded.unwrap();
+            let needle = Needle::new("/search", false);
+            let f = needle.folded().unwrap();
             assert_eq!(f.find(hay.as_bytes(), 0), Some(pad), "pad {pad}");
             assert_eq!(f.find(hay.as_bytes(), pad + 1), None, "pad {pad}");
         }
         // Bytes that only look alike with the case bit set are not the same: `@` is not `` ` ``.
-        let f = Needle::new("a@b", false).folded.unwrap();
+        let needle = Needle::new("a@b", false);
+        let f = needle.folded().unwrap();
         assert_eq!(f.find(format!("{}a`b", "-".repeat(40)).as_bytes(), 0), None);
         assert_eq!(f.find(format!("{}A@B", "-".repeat(40)).as_bytes(), 0), Some(40));
     }
