@@ -30,13 +30,25 @@ pub(super) struct Member {
 pub(super) struct Join {
     members: Vec<Member>,
     as_real: Vec<bool>,
-    rows: hashbrown::HashMap<KeyBytes, Vec<Entry>, foldhash::fast::RandomState>,
+    rows: hashbrown::HashMap<KeyBytes, Slot, foldhash::fast::RandomState>,
+    /// The entries after a key's first, each with the index + 1 of the next
+    /// of its key (0: none).
+    more: Vec<(Entry, u32)>,
 }
 
 /// A build row, and which members (bit `i`: `members[i]`) kept it.
+#[derive(Clone, Copy)]
 struct Entry {
     row: RowRef,
     members: u64,
+}
+
+/// A key's entries: the first in the table itself (most keys have one, and
+/// a probe then follows no pointer to reach it), the rest chained in `more`.
+struct Slot {
+    first: Entry,
+    /// Index + 1 into [`Join::more`] of the key's second entry; 0: none.
+    more: u32,
 }
 
 /// Groups the correlation rules that can share a hash table: the same probe
@@ -125,20 +137,45 @@ pub(super) fn build_join<'p>(
             encode(keys, first.build, &as_real, &one, now, &mut buf).then(|| KeyBytes::new(buf.bytes()))
         })
         .collect();
-    let mut table: hashbrown::HashMap<KeyBytes, Vec<Entry>, foldhash::fast::RandomState> = Default::default();
-    table.reserve(kept.len());
+    let mut join = Join { members, as_real, rows: Default::default(), more: Vec::new() };
+    join.rows.reserve(kept.len());
     for (k, e) in encoded.into_iter().zip(kept) {
         if let Some(k) = k {
-            table.entry(k).or_default().push(e);
+            join.insert(k, e);
         }
     }
-    Join { members, as_real, rows: table }
+    join
 }
 
 impl Join {
     /// The member bit of `rule` in this group.
     pub(super) fn bit(&self, rule: usize) -> Option<u64> {
         self.members.iter().position(|m| m.rule == rule).map(|i| 1 << i)
+    }
+
+    fn insert(&mut self, key: KeyBytes, e: Entry) {
+        match self.rows.entry(key) {
+            hashbrown::hash_map::Entry::Vacant(v) => {
+                v.insert(Slot { first: e, more: 0 });
+            }
+            hashbrown::hash_map::Entry::Occupied(mut o) => {
+                let slot = o.get_mut();
+                self.more.push((e, slot.more));
+                slot.more = self.more.len() as u32;
+            }
+        }
+    }
+
+    /// The entries of `key`: the first inserted, then the others, latest
+    /// first (alerts are sorted at the end).
+    fn entries(&self, key: &[u8]) -> impl Iterator<Item = Entry> + '_ {
+        let slot = self.rows.get(key);
+        let mut next = slot.map_or(0, |s| s.more);
+        slot.map(|s| s.first).into_iter().chain(std::iter::from_fn(move || {
+            let (e, after) = *self.more.get(next.checked_sub(1)? as usize)?;
+            next = after;
+            Some(e)
+        }))
     }
 }
 
@@ -163,8 +200,7 @@ pub(super) fn probe(
     if !encode(&plan.rules[first.rule].join, 1 - first.build, &join.as_real, &one, now, &mut buf) {
         return;
     }
-    let Some(matches) = join.rows.get(buf.bytes()) else { return };
-    for e in matches {
+    for e in join.entries(buf.bytes()) {
         let mut members = e.members & wanted;
         while members != 0 {
             let Member { rule: r, build } = join.members[members.trailing_zeros() as usize];
@@ -338,6 +374,26 @@ mod tests {
         };
         // The key written the other way round (rule 4) is the same key.
         assert_eq!(rules_of(groups(&plan, &members)), [vec![0, 1, 2, 4, 5], vec![3]]);
+    }
+
+    #[test]
+    fn a_key_finds_every_entry_inserted_under_it() {
+        let mut join = Join { members: Vec::new(), as_real: Vec::new(), rows: Default::default(), more: Vec::new() };
+        let entry = |index: u32| Entry { row: RowRef { table: 0, index }, members: 1 << index };
+        for (key, index) in [("a", 0), ("b", 1), ("a", 2), ("a", 3), ("c", 4)] {
+            join.insert(KeyBytes::new(key.as_bytes()), entry(index));
+        }
+        let found = |key: &str| {
+            let mut rows: Vec<(u32, u64)> = join.entries(key.as_bytes()).map(|e| (e.row.index, e.members)).collect();
+            rows.sort_unstable();
+            rows
+        };
+        assert_eq!(found("a"), [(0, 1), (2, 4), (3, 8)]);
+        assert_eq!(found("b"), [(1, 2)]);
+        assert_eq!(found("c"), [(4, 16)]);
+        assert_eq!(found("d"), []);
+        // The first entry of a key is its first inserted.
+        assert_eq!(join.entries(b"a").next().map(|e| e.row.index), Some(0));
     }
 
     #[test]
