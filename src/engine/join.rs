@@ -110,21 +110,28 @@ pub(super) fn build_join<'p>(
     let first = members[0];
     let keys = &plan.rules[first.rule].join;
     let as_real: Vec<bool> = keys.iter().map(real).collect();
-    // Each row once, with the members that kept it: the members' passing
-    // rows, sorted, equal rows merged (no state sized by all kept rows).
-    let mut tagged: Vec<Entry> = members
-        .iter()
-        .enumerate()
-        .flat_map(|(i, &m)| passing(m).iter().map(move |&row| Entry { row, members: 1 << i }))
-        .collect();
-    tagged.sort_unstable_by_key(|e| (e.row.table, e.row.index));
-    let mut kept: Vec<Entry> = Vec::with_capacity(tagged.len());
-    for e in tagged {
-        match kept.last_mut() {
-            Some(last) if (last.row.table, last.row.index) == (e.row.table, e.row.index) => last.members |= e.members,
-            _ => kept.push(e),
+    // Each row once, with the members that kept it: a word of member bits
+    // per kept row of the tables the members read (8 bytes a row; sorting
+    // the members' lists together took about 50 ms of one core for the 6
+    // joins of the 20-rule benchmark).
+    let mut bits: Vec<Vec<u64>> = rows.iter().map(|_| Vec::new()).collect();
+    for (i, &m) in members.iter().enumerate() {
+        for r in passing(m) {
+            let table = &mut bits[r.table as usize];
+            if table.is_empty() {
+                table.resize(rows[r.table as usize].len(), 0);
+            }
+            table[r.index as usize] |= 1 << i;
         }
     }
+    let kept: Vec<Entry> = bits
+        .iter()
+        .enumerate()
+        .flat_map(|(t, bits)| {
+            let row = move |index: usize| RowRef { table: t as u32, index: index as u32 };
+            bits.iter().enumerate().filter(|(_, m)| **m != 0).map(move |(i, &m)| Entry { row: row(i), members: m })
+        })
+        .collect();
     // Keys are computed in parallel, then inserted in order (table, then
     // input order within it). Alerts are sorted by evidence at the end, so
     // this order does not show in the output.
