@@ -176,6 +176,62 @@ impl Pred {
         self.test(cx, now) == Some(true)
     }
 
+    /// [`Pred::test`] of a batch of up to 128 rows: bit `i` of `live` asks
+    /// for `rows[i]`. Returns the bits of the rows for which the predicate
+    /// is true, and of those for which it is false (null: neither). The
+    /// tree is walked once per batch rather than once per row, so each
+    /// node's kind is decided once and its loop over the rows predicts
+    /// well; `and`/`or` test each part only on the rows it can still
+    /// change, as [`Pred::test`] stops at the first deciding part.
+    pub fn test_batch<C: Columns>(&self, rows: &[C], live: u128, now: i64) -> (u128, u128) {
+        match self {
+            Pred::Const(Some(true)) => (live, 0),
+            Pred::Const(Some(false)) => (0, live),
+            Pred::Const(None) => (0, 0),
+            // Rows leave `open` when a part decides them (false for `and`, true for `or`).
+            Pred::And(parts) => {
+                let (mut all, mut some, mut open) = (live, 0, live);
+                for p in parts {
+                    if open == 0 {
+                        break;
+                    }
+                    let (t, f) = p.test_batch(rows, open, now);
+                    (all, some, open) = (all & t, some | f, open & !f);
+                }
+                (all, some)
+            }
+            Pred::Or(parts) => {
+                let (mut some, mut all, mut open) = (0, live, live);
+                for p in parts {
+                    if open == 0 {
+                        break;
+                    }
+                    let (t, f) = p.test_batch(rows, open, now);
+                    (some, all, open) = (some | t, all & f, open & !t);
+                }
+                (some, all)
+            }
+            Pred::Not(p) => {
+                let (t, f) = p.test_batch(rows, live, now);
+                (f, t)
+            }
+            _ => {
+                let (mut t, mut f) = (0, 0);
+                let mut bits = live;
+                while bits != 0 {
+                    let i = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    match self.test(&rows[i as usize], now) {
+                        Some(true) => t |= 1 << i,
+                        Some(false) => f |= 1 << i,
+                        None => {}
+                    }
+                }
+                (t, f)
+            }
+        }
+    }
+
     /// Kusto's three-valued result: `None` is null.
     pub fn test<C: Columns>(&self, cx: &C, now: i64) -> Option<bool> {
         match self {
@@ -628,10 +684,33 @@ mod tests {
                 }
                 _ => "other",
             });
+            let mut wanted = Vec::new();
             for values in &records {
                 let record = Record { plan: &plan, values: values.clone() };
                 let want = eval::truth(eval::eval(filter, &record, NOW));
                 assert_eq!(pred.test(&record, NOW), want, "{text} on {values:?}");
+                wanted.push(want);
+            }
+            // In batches of 128 rows (the last one shorter), asking for
+            // every row, then for every third: the rows not asked for are
+            // neither true nor false.
+            for (batch, want) in records.chunks(128).zip(wanted.chunks(128)) {
+                let rows: Vec<Record> = batch.iter().map(|v| Record { plan: &plan, values: v.clone() }).collect();
+                let every = if rows.len() == 128 { !0 } else { (1u128 << rows.len()) - 1 };
+                let thirds = (0..rows.len()).filter(|i| i % 3 == 1).fold(0u128, |m, i| m | 1 << i);
+                for live in [every, thirds] {
+                    let (t, f) = pred.test_batch(&rows, live, NOW);
+                    for (i, want) in want.iter().enumerate() {
+                        let got = match (t >> i & 1, f >> i & 1) {
+                            (1, 1) => panic!("{text}: row {i} both true and false"),
+                            (1, 0) => Some(true),
+                            (0, 1) => Some(false),
+                            _ => None,
+                        };
+                        let want = if live >> i & 1 == 1 { *want } else { None };
+                        assert_eq!(got, want, "{text}, batch row {i}: {:?}", batch[i]);
+                    }
+                }
             }
         }
         assert!(fast >= filters.len() - 3, "most shapes compile to fast tests: {fast}");

@@ -30,7 +30,7 @@ mod read;
 mod sample;
 
 use join::{Join, Member, build_join, groups, probe};
-use read::{Chunk, Scratch, read_inputs, read_record};
+use read::{Chunk, Scratch, evaluate, read_inputs, read_record};
 pub use sample::{Estimate, estimate, hint};
 use sample::{FileRole, file_role};
 
@@ -207,11 +207,6 @@ impl Preds {
             filters: plan.rules.iter().map(|r| r.sources.iter().map(|s| compile(&s.filter)).collect()).collect(),
             mismatch: plan.rules.iter().map(|r| compile(&r.mismatch)).collect(),
         }
-    }
-
-    /// Whether source `source` of rule `rule` keeps a record.
-    fn keeps<C: Columns>(&self, rule: usize, source: usize, cx: &C, now: i64) -> bool {
-        self.filters[rule][source].as_ref().is_none_or(|p| p.holds(cx, now))
     }
 }
 
@@ -455,6 +450,7 @@ fn two_passes(
     for d in &deferred {
         read_record(&stream_cx, &d.text, d.pos, d.in_body, &mut fields, false, &mut scratch);
     }
+    evaluate(&stream_cx, &mut fields, &mut scratch);
     let mut ignored = Kept::new(plan);
     let late = read_inputs(&stream_cx, files, options, &mut out, &mut ignored, &mut Vec::new());
     // Free the hash tables and build rows on another thread: the caller

@@ -323,6 +323,7 @@ fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
             }
         }
     }
+    evaluate(cx, &mut fields, &mut out);
     out
 }
 
@@ -409,7 +410,7 @@ pub(super) fn read_record<'a>(
         }
     };
     let table = &plan.tables[t];
-    let (mut values, mut raw) = (std::mem::take(&mut scratch.values), std::mem::take(&mut scratch.raw));
+    let (mut values, mut raw) = scratch.spare.pop().unwrap_or_default();
     values.clear();
     raw.clear();
     let bad_values = (out.bad_values, out.bad_value_problems.len());
@@ -423,7 +424,7 @@ pub(super) fn read_record<'a>(
                     // and its bad values are not reported.
                     out.bad_values = bad_values.0;
                     out.bad_value_problems.truncate(bad_values.1);
-                    (scratch.values, scratch.raw) = (values, raw);
+                    scratch.spare.push((values, raw));
                     return broken(out, err.to_string());
                 }
                 Ok(Some((json, text))) => match Value::from_json(json, p.ty) {
@@ -461,48 +462,95 @@ pub(super) fn read_record<'a>(
         out.records[t] += 1;
         out.shapes[shape as usize] += 1;
     }
-    let row = Row { pos, values, raw };
-    let one = One { row: &row, table };
-    let mut passes = Vec::new();
-    // Per hash table, the members this record probes for.
-    let probing = &mut scratch.probing;
-    probing.clear();
-    probing.resize(cx.joins.len(), 0);
-    for (u, &(rule, source)) in table.users.iter().enumerate() {
-        let role = cx.roles[rule][source];
-        // Single-source rules run in whichever pass reads the table (see `table_flags`).
-        let wanted = match cx.pass {
-            Pass::Only => true,
-            Pass::Build => role == Role::Build || (role == Role::Single && !cx.streams[t]),
-            Pass::Stream => role == Role::Probe || (role == Role::Single && cx.streams[t]),
-        };
-        if !wanted || !cx.preds.keeps(rule, source, &one, cx.now) {
-            continue;
-        }
-        match role {
-            Role::Single => {
-                let pair = Pair { rows: [&row, &row], tables: [table, table] };
-                out.alerts.push(Alert { rule, evidence: vec![pos], fields: output(&plan.rules[rule], &pair, cx.now) });
+    scratch.batch.push((t, Row { pos, values, raw }));
+    if scratch.batch.len() == BATCH {
+        evaluate(cx, scratch, out);
+    }
+}
+
+/// Records whose filters are tested together ([`Pred::test_batch`]): at
+/// most 128, the bits of a `u128`.
+const BATCH: usize = 128;
+
+/// Tests the filters of the rules reading the batch's tables, a batch at
+/// a time, then turns each row, in input order, into alerts, probes and
+/// kept rows. Called when the batch is full and after a chunk's last record.
+///
+/// [`Pred::test_batch`]: crate::pred::Pred::test_batch
+pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk) {
+    let plan = cx.plan;
+    let mut batch = std::mem::take(&mut scratch.batch);
+    // Per table in the batch: its index, and per user of it, the bits of the rows its filter keeps.
+    let mut kept_by: Vec<(usize, Vec<u128>)> = Vec::new();
+    {
+        let ones: Vec<One> = batch.iter().map(|(t, row)| One { row, table: &plan.tables[*t] }).collect();
+        for (i, &(t, _)) in batch.iter().enumerate() {
+            match kept_by.iter_mut().find(|(table, _)| *table == t) {
+                Some((_, live)) => live[0] |= 1 << i,
+                None => kept_by.push((t, vec![1 << i])),
             }
-            Role::Probe => {
-                if let Some((j, bit)) = cx.probes[rule] {
-                    probing[j] |= bit;
+        }
+        for (t, masks) in &mut kept_by {
+            let live = masks[0];
+            masks.clear();
+            for &(rule, source) in &plan.tables[*t].users {
+                let role = cx.roles[rule][source];
+                // Single-source rules run in whichever pass reads the table (see `table_flags`).
+                let wanted = match cx.pass {
+                    Pass::Only => true,
+                    Pass::Build => role == Role::Build || (role == Role::Single && !cx.streams[*t]),
+                    Pass::Stream => role == Role::Probe || (role == Role::Single && cx.streams[*t]),
+                };
+                masks.push(match &cx.preds.filters[rule][source] {
+                    _ if !wanted => 0,
+                    None => live,
+                    Some(filter) => filter.test_batch(&ones, live, cx.now).0,
+                });
+            }
+        }
+    }
+    for (i, (t, row)) in batch.drain(..).enumerate() {
+        let table = &plan.tables[t];
+        let masks = &kept_by.iter().find(|(table, _)| *table == t).expect("every row's table has masks").1;
+        let mut passes = Vec::new();
+        // Per hash table, the members this record probes for.
+        let probing = &mut scratch.probing;
+        probing.clear();
+        probing.resize(cx.joins.len(), 0);
+        for (u, &(rule, source)) in table.users.iter().enumerate() {
+            if masks[u] >> i & 1 == 0 {
+                continue;
+            }
+            match cx.roles[rule][source] {
+                Role::Single => {
+                    let pair = Pair { rows: [&row, &row], tables: [table, table] };
+                    out.alerts.push(Alert {
+                        rule,
+                        evidence: vec![row.pos],
+                        fields: output(&plan.rules[rule], &pair, cx.now),
+                    });
                 }
+                Role::Probe => {
+                    if let Some((j, bit)) = cx.probes[rule] {
+                        probing[j] |= bit;
+                    }
+                }
+                Role::Build | Role::Keep => passes.push(u as u16),
             }
-            Role::Build | Role::Keep => passes.push(u as u16),
+        }
+        for (join, &wanted) in cx.joins.iter().zip(probing.iter()) {
+            if wanted != 0 {
+                probe(plan, cx.preds, join, wanted, cx.rows, &row, table, cx.now, &mut out.alerts);
+            }
+        }
+        if !passes.is_empty() {
+            out.kept.push(KeptRow { table: t as u32, row: row.into_owned(), passes });
+        } else {
+            // The row's vectors serve a later record.
+            scratch.spare.push((row.values, row.raw));
         }
     }
-    for (join, &wanted) in cx.joins.iter().zip(probing.iter()) {
-        if wanted != 0 {
-            probe(plan, cx.preds, join, wanted, cx.rows, &row, table, cx.now, &mut out.alerts);
-        }
-    }
-    if !passes.is_empty() {
-        out.kept.push(KeptRow { table: t as u32, row: row.into_owned(), passes });
-    } else {
-        // The row's vectors serve the next record.
-        (scratch.values, scratch.raw) = (row.values, row.raw);
-    }
+    scratch.batch = batch;
 }
 
 /// Per-chunk buffers reused from record to record: the parsed fields, and
@@ -511,9 +559,13 @@ pub(super) fn read_record<'a>(
 pub(super) struct Scratch<'a> {
     probing: Vec<u64>,
     found: Vec<Found>,
-    values: Vec<Value<'a>>,
-    raw: Vec<Option<Cow<'a, str>>>,
+    /// Rows read, with their table's index, waiting for [`evaluate`].
+    batch: Vec<(usize, Row<'a>)>,
+    /// The vectors of rows evaluated and not kept.
+    spare: Vec<Spare<'a>>,
 }
+
+type Spare<'a> = (Vec<Value<'a>>, Vec<Option<Cow<'a, str>>>);
 
 /// Which table a parsed record belongs to, and in which shape.
 enum Route<'a> {
