@@ -480,45 +480,43 @@ const BATCH: usize = 128;
 pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk) {
     let plan = cx.plan;
     let mut batch = std::mem::take(&mut scratch.batch);
-    // Per table in the batch: its index, and per user of it, the bits of the rows its filter keeps.
-    let mut kept_by: Vec<(usize, Vec<u128>)> = Vec::new();
-    {
-        let ones: Vec<One> = batch.iter().map(|(t, row)| One { row, table: &plan.tables[*t] }).collect();
-        for (i, &(t, _)) in batch.iter().enumerate() {
-            match kept_by.iter_mut().find(|(table, _)| *table == t) {
-                Some((_, live)) => live[0] |= 1 << i,
-                None => kept_by.push((t, vec![1 << i])),
-            }
-        }
-        for (t, masks) in &mut kept_by {
-            let live = masks[0];
-            masks.clear();
-            for &(rule, source) in &plan.tables[*t].users {
-                let role = cx.roles[rule][source];
-                // Single-source rules run in whichever pass reads the table (see `table_flags`).
-                let wanted = match cx.pass {
-                    Pass::Only => true,
-                    Pass::Build => role == Role::Build || (role == Role::Single && !cx.streams[*t]),
-                    Pass::Stream => role == Role::Probe || (role == Role::Single && cx.streams[*t]),
-                };
-                masks.push(match &cx.preds.filters[rule][source] {
-                    _ if !wanted => 0,
-                    None => live,
-                    Some(filter) => filter.test_batch(&ones, live, cx.now).0,
-                });
-            }
+    // Per table in the batch: its index, the bits of its rows, and per
+    // user of the table the bits of the rows that user's filter keeps.
+    let mut tables: Vec<(usize, u128, Vec<u128>)> = Vec::new();
+    for (i, &(t, _)) in batch.iter().enumerate() {
+        match tables.iter_mut().find(|(table, ..)| *table == t) {
+            Some((_, rows, _)) => *rows |= 1 << i,
+            None => tables.push((t, 1 << i, Vec::new())),
         }
     }
+    let ones: Vec<One> = batch.iter().map(|(t, row)| One { row, table: &plan.tables[*t] }).collect();
+    for (t, rows, keeps) in &mut tables {
+        for &(rule, source) in &plan.tables[*t].users {
+            let role = cx.roles[rule][source];
+            // Single-source rules run in whichever pass reads the table (see `table_flags`).
+            let wanted = match cx.pass {
+                Pass::Only => true,
+                Pass::Build => role == Role::Build || (role == Role::Single && !cx.streams[*t]),
+                Pass::Stream => role == Role::Probe || (role == Role::Single && cx.streams[*t]),
+            };
+            keeps.push(match &cx.preds.filters[rule][source] {
+                _ if !wanted => 0,
+                None => *rows,
+                Some(filter) => filter.test_batch(&ones, *rows, cx.now).0,
+            });
+        }
+    }
+    drop(ones);
     for (i, (t, row)) in batch.drain(..).enumerate() {
         let table = &plan.tables[t];
-        let masks = &kept_by.iter().find(|(table, _)| *table == t).expect("every row's table has masks").1;
+        let keeps = &tables.iter().find(|(table, ..)| *table == t).expect("every row's table is listed").2;
         let mut passes = Vec::new();
         // Per hash table, the members this record probes for.
         let probing = &mut scratch.probing;
         probing.clear();
         probing.resize(cx.joins.len(), 0);
         for (u, &(rule, source)) in table.users.iter().enumerate() {
-            if masks[u] >> i & 1 == 0 {
+            if keeps[u] >> i & 1 == 0 {
                 continue;
             }
             match cx.roles[rule][source] {
@@ -553,8 +551,8 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
     scratch.batch = batch;
 }
 
-/// Per-chunk buffers reused from record to record: the parsed fields, and
-/// the projected row of a record that is not kept.
+/// Per-chunk buffers reused from record to record: the parsed fields, the
+/// batch of projected rows, and the vectors of rows that were not kept.
 #[derive(Default)]
 pub(super) struct Scratch<'a> {
     probing: Vec<u64>,
