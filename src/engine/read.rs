@@ -327,8 +327,8 @@ fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
     out
 }
 
-/// Asks the CPU to load `bytes` into its caches: a record ahead, while this
-/// one is parsed. Records are read once, straight from the mapped file, and
+/// Asks the CPU to load `bytes` into its caches: the record two ahead, while
+/// this one is parsed. Records are read once, straight from the mapped file, and
 /// without this each one's first bytes (and every new 4 KiB page, where the
 /// hardware prefetcher stops) wait on memory: the profile showed stage one's
 /// samples on its loads, and `record_text`'s on the record's first byte.
