@@ -19,6 +19,13 @@ pub trait Columns {
     /// record's table does not have that column (a union of tables).
     fn column_ref(&self, source: usize, id: u32) -> Option<&Value<'_>>;
 
+    /// Whether every string value of source `source` is known to be ASCII
+    /// (false: not known), which lets case-insensitive searches skip the check.
+    #[inline]
+    fn ascii(&self, _source: usize) -> bool {
+        false
+    }
+
     /// [`Columns::column_ref`], borrowed as a value of its own.
     #[inline]
     fn column(&self, source: usize, id: u32) -> Option<Value<'_>> {

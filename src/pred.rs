@@ -183,7 +183,16 @@ impl Pred {
     /// node's kind is decided once and its loop over the rows predicts
     /// well; `and`/`or` test each part only on the rows it can still
     /// change, as [`Pred::test`] stops at the first deciding part.
-    pub fn test_batch<C: Columns>(&self, rows: &[C], live: u128, now: i64) -> (u128, u128) {
+    ///
+    /// `columns` holds the values leaves have read from these rows: give
+    /// every filter tested on the same rows the same one.
+    pub fn test_batch<'r, C: Columns>(
+        &self,
+        rows: &'r [C],
+        live: u128,
+        now: i64,
+        columns: &mut BatchColumns<'r>,
+    ) -> (u128, u128) {
         match self {
             Pred::Const(Some(true)) => (live, 0),
             Pred::Const(Some(false)) => (0, live),
@@ -195,7 +204,7 @@ impl Pred {
                     if open == 0 {
                         break;
                     }
-                    let (t, f) = p.test_batch(rows, open, now);
+                    let (t, f) = p.test_batch(rows, open, now, columns);
                     (all, some, open) = (all & t, some | f, open & !f);
                 }
                 (all, some)
@@ -206,30 +215,72 @@ impl Pred {
                     if open == 0 {
                         break;
                     }
-                    let (t, f) = p.test_batch(rows, open, now);
+                    let (t, f) = p.test_batch(rows, open, now, columns);
                     (some, all, open) = (some | t, all & f, open & !t);
                 }
                 (some, all)
             }
             Pred::Not(p) => {
-                let (t, f) = p.test_batch(rows, live, now);
+                let (t, f) = p.test_batch(rows, live, now, columns);
                 (f, t)
             }
-            _ => {
+            Pred::Ticks { col, test, .. } => {
+                let c = columns.ticks(col, rows, live);
+                let ok = live & c.is;
+                let n = &c.n;
+                let t = match *test {
+                    TicksTest::Cmp(op, k) => match op {
+                        BinaryOp::Eq => bits_where(ok, |i| n[i] == k),
+                        BinaryOp::Ne => bits_where(ok, |i| n[i] != k),
+                        BinaryOp::Lt => bits_where(ok, |i| n[i] < k),
+                        BinaryOp::Le => bits_where(ok, |i| n[i] <= k),
+                        BinaryOp::Gt => bits_where(ok, |i| n[i] > k),
+                        BinaryOp::Ge => bits_where(ok, |i| n[i] >= k),
+                        _ => bits_where(ok, |i| eval::ordering_holds(op, n[i].cmp(&k))),
+                    },
+                    TicksTest::Between { low, high, negated } => {
+                        bits_where(ok, |i| (low <= n[i] && n[i] <= high) != negated)
+                    }
+                    TicksTest::In { ref set, negated } => bits_where(ok, |i| set.contains(&n[i]) != negated),
+                };
+                // Values of another kind: the interpreter, row by row.
+                let (t2, f2) = self.each_row(rows, live & !c.is & !c.null, now);
+                (t | t2, (ok & !t) | f2)
+            }
+            Pred::Text { col, test, .. } => {
+                let c = columns.text(col, rows, live);
                 let (mut t, mut f) = (0, 0);
-                let mut bits = live;
+                let mut bits = live & c.is;
                 while bits != 0 {
                     let i = bits.trailing_zeros();
                     bits &= bits - 1;
-                    match self.test(&rows[i as usize], now) {
+                    match text_test(test, c.s[i as usize], c.ascii >> i & 1 == 1) {
                         Some(true) => t |= 1 << i,
                         Some(false) => f |= 1 << i,
                         None => {}
                     }
                 }
-                (t, f)
+                let (t2, f2) = self.each_row(rows, live & !c.is, now);
+                (t | t2, f | f2)
+            }
+            _ => self.each_row(rows, live, now),
+        }
+    }
+
+    /// [`Pred::test`] of each row of `live`, as [`Pred::test_batch`] answers.
+    fn each_row<C: Columns>(&self, rows: &[C], live: u128, now: i64) -> (u128, u128) {
+        let (mut t, mut f) = (0, 0);
+        let mut bits = live;
+        while bits != 0 {
+            let i = bits.trailing_zeros();
+            bits &= bits - 1;
+            match self.test(&rows[i as usize], now) {
+                Some(true) => t |= 1 << i,
+                Some(false) => f |= 1 << i,
+                None => {}
             }
         }
+        (t, f)
     }
 
     /// Kusto's three-valued result: `None` is null.
@@ -268,28 +319,148 @@ impl Pred {
             Pred::Text { col, test, expr } => {
                 let v = value(col, cx);
                 let Value::Str(s) = v else { return eval::truth(eval::eval(expr, cx, now)) };
-                let s: &str = s;
-                Some(match test {
-                    TextTest::Ipv4InRange(net, bits) => {
-                        return functions::parse_v4(s).map(|ip| functions::prefix_eq(&ip.octets(), net, *bits));
-                    }
-                    TextTest::Ipv4Private => return functions::parse_v4(s).map(|ip| ip.is_private()),
-                    TextTest::Ipv6Match(net, prefix) => {
-                        return functions::parse_v6_prefix(s).map(|ip| functions::ipv6_match(ip, *net, *prefix));
-                    }
-                    TextTest::Eq(k, negated) => (s == k) != *negated,
-                    TextTest::EqCi(k, negated) => search::eq_ignore_case(s, k) != *negated,
-                    TextTest::Op { op, needle, negated } => needle.test(*op, s) != *negated,
-                    TextTest::In { set, negated, case_insensitive: false } => set.iter().any(|k| k == s) != *negated,
-                    TextTest::In { set, negated, case_insensitive: true } => {
-                        set.iter().any(|k| search::eq_ignore_case(s, k)) != *negated
-                    }
-                    TextTest::HasAny(terms) => terms.iter().any(|t| t.test(StrOp::Has, s)),
-                    TextTest::Empty(negated) => s.is_empty() != *negated,
-                })
+                text_test(test, s, cx.ascii(col.source))
             }
             Pred::Expr(e) => eval::truth(eval::eval(e, cx, now)),
         }
+    }
+}
+
+/// A text test on a string value; `ascii`: the text is known to be ASCII
+/// (false: not known).
+#[inline]
+fn text_test(test: &TextTest, s: &str, ascii: bool) -> Option<bool> {
+    Some(match test {
+        TextTest::Ipv4InRange(net, bits) => {
+            return functions::parse_v4(s).map(|ip| functions::prefix_eq(&ip.octets(), net, *bits));
+        }
+        TextTest::Ipv4Private => return functions::parse_v4(s).map(|ip| ip.is_private()),
+        TextTest::Ipv6Match(net, prefix) => {
+            return functions::parse_v6_prefix(s).map(|ip| functions::ipv6_match(ip, *net, *prefix));
+        }
+        TextTest::Eq(k, negated) => (s == k) != *negated,
+        TextTest::EqCi(k, negated) => search::eq_ignore_case(s, k) != *negated,
+        TextTest::Op { op, needle, negated } => needle.test_known(*op, s, ascii) != *negated,
+        TextTest::In { set, negated, case_insensitive: false } => set.iter().any(|k| k == s) != *negated,
+        TextTest::In { set, negated, case_insensitive: true } => {
+            set.iter().any(|k| search::eq_ignore_case(s, k)) != *negated
+        }
+        TextTest::HasAny(terms) => {
+            let ascii = ascii || s.is_ascii();
+            terms.iter().any(|t| t.test_known(StrOp::Has, s, ascii))
+        }
+        TextTest::Empty(negated) => s.is_empty() != *negated,
+    })
+}
+
+/// The bits of `ok` whose row `f` holds for.
+#[inline(always)]
+fn bits_where(ok: u128, f: impl Fn(usize) -> bool) -> u128 {
+    let (mut out, mut bits) = (0, ok);
+    while bits != 0 {
+        let i = bits.trailing_zeros();
+        bits &= bits - 1;
+        out |= u128::from(f(i as usize)) << i;
+    }
+    out
+}
+
+/// Rows tested together by [`Pred::test_batch`]: at most 128, the bits of
+/// a `u128`.
+pub const BATCH: usize = 128;
+
+/// The columns a batch's leaf tests read, taken out of the rows once and
+/// shared by every filter tested on those rows: a long, datetime or
+/// timespan column's ticks, a string column's text. Filters compare the
+/// same few columns over and over (in the 20-rule benchmark, 12 tests a
+/// record on `ResponseStatusCode`); each test then loops over an array
+/// instead of finding its value in each row. A column's rows are read as
+/// tests first ask for them.
+#[derive(Default)]
+pub struct BatchColumns<'r> {
+    ticks: Vec<TicksColumn>,
+    texts: Vec<TextColumn<'r>>,
+}
+
+struct TicksColumn {
+    source: usize,
+    id: u32,
+    ty: Type,
+    /// The rows read.
+    done: u128,
+    /// The rows whose value is of the column's kind (its ticks in `n`).
+    is: u128,
+    /// The rows whose value is null.
+    null: u128,
+    n: [i64; BATCH],
+}
+
+struct TextColumn<'r> {
+    source: usize,
+    id: u32,
+    done: u128,
+    /// The rows whose value is a string (in `s`).
+    is: u128,
+    /// The rows whose string is ASCII.
+    ascii: u128,
+    s: [&'r str; BATCH],
+}
+
+impl<'r> BatchColumns<'r> {
+    /// Column `col`'s ticks, read from the rows of `live` not read yet.
+    fn ticks<C: Columns>(&mut self, col: &Col, rows: &'r [C], live: u128) -> &TicksColumn {
+        let k = match self.ticks.iter().position(|c| (c.source, c.id, c.ty) == (col.source, col.id, col.ty)) {
+            Some(k) => k,
+            None => {
+                let (source, id, ty) = (col.source, col.id, col.ty);
+                self.ticks.push(TicksColumn { source, id, ty, done: 0, is: 0, null: 0, n: [0; BATCH] });
+                self.ticks.len() - 1
+            }
+        };
+        let c = &mut self.ticks[k];
+        let mut todo = live & !c.done;
+        c.done |= todo;
+        while todo != 0 {
+            let i = todo.trailing_zeros();
+            todo &= todo - 1;
+            match ticks_of(col, &rows[i as usize]) {
+                Ok(Some(n)) => {
+                    c.n[i as usize] = n;
+                    c.is |= 1 << i;
+                }
+                Ok(None) => c.null |= 1 << i,
+                Err(OtherKind) => {}
+            }
+        }
+        c
+    }
+
+    /// Column `col`'s strings, read from the rows of `live` not read yet.
+    fn text<C: Columns>(&mut self, col: &Col, rows: &'r [C], live: u128) -> &TextColumn<'r> {
+        let k = match self.texts.iter().position(|c| (c.source, c.id) == (col.source, col.id)) {
+            Some(k) => k,
+            None => {
+                let (source, id) = (col.source, col.id);
+                self.texts.push(TextColumn { source, id, done: 0, is: 0, ascii: 0, s: [""; BATCH] });
+                self.texts.len() - 1
+            }
+        };
+        let c = &mut self.texts[k];
+        let mut todo = live & !c.done;
+        c.done |= todo;
+        while todo != 0 {
+            let i = todo.trailing_zeros();
+            todo &= todo - 1;
+            let row = &rows[i as usize];
+            if let Value::Str(s) = value(col, row) {
+                c.s[i as usize] = s;
+                c.is |= 1 << i;
+                if row.ascii(col.source) || s.is_ascii() {
+                    c.ascii |= 1 << i;
+                }
+            }
+        }
+        c
     }
 }
 
@@ -627,6 +798,7 @@ mod tests {
             "ResponseStatusCode - DurationMs < 0 or ResponseStatusCode + DurationMs > 100",
             "RequestUri contains \"beta\" and ResponseStatusCode == 200 and TimeGenerated > ago(30d)",
             "RequestUri has \"users\" or UserAgent has_any (\"x\") or isempty(IPAddress) or DurationMs < 300",
+            "UserAgent has \"key\" or UserAgent has_any (\"mozilla\", \"kEy\")",
         ];
         let plan = plan(&filters);
         let day = TICKS_PER_DAY;
@@ -634,11 +806,13 @@ mod tests {
             .into_iter()
             .chain([Some(Value::Long(401)), Some(Value::Long(-5)), Some(Value::Real(250.0))])
             .chain([Some(Value::Long(i64::MAX)), Some(Value::Long(i64::MIN))]);
-        let texts = ["", "GET", "get", "10.1.2.3", "https://graph.microsoft.com/beta/users/$batch", "Straße ÄB"]
-            .map(|s| Some(Value::Str(s.into())))
-            .into_iter()
-            .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))])
-            .chain([Some(Value::Str("192.168.1.130".into())), Some(Value::Str("2a0b:f4c0::1".into()))]);
+        // The Kelvin sign folds to `k`: a case-insensitive search on it must not take the ASCII path.
+        let texts =
+            ["", "GET", "get", "10.1.2.3", "https://graph.microsoft.com/beta/users/$batch", "Straße \u{212A}EY"]
+                .map(|s| Some(Value::Str(s.into())))
+                .into_iter()
+                .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))])
+                .chain([Some(Value::Str("192.168.1.130".into())), Some(Value::Str("2a0b:f4c0::1".into()))]);
         let times = [None, Some(Value::Null), Some(Value::DateTime(NOW - day)), Some(Value::DateTime(NOW - 30 * day))]
             .into_iter()
             .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
@@ -669,6 +843,7 @@ mod tests {
         }
         let mut fast = 0;
         let mut kinds = Vec::new();
+        let mut compiled = Vec::new();
         for (rule, text) in plan.rules.iter().zip(filters) {
             let filter = rule.sources[0].filter.as_ref().unwrap();
             let pred = Pred::compile(filter, NOW);
@@ -691,24 +866,31 @@ mod tests {
                 assert_eq!(pred.test(&record, NOW), want, "{text} on {values:?}");
                 wanted.push(want);
             }
-            // In batches of 128 rows (the last one shorter), asking for
-            // every row, then for every third: the rows not asked for are
-            // neither true nor false.
-            for (batch, want) in records.chunks(128).zip(wanted.chunks(128)) {
-                let rows: Vec<Record> = batch.iter().map(|v| Record { plan: &plan, values: v.clone() }).collect();
-                let every = if rows.len() == 128 { !0 } else { (1u128 << rows.len()) - 1 };
-                let thirds = (0..rows.len()).filter(|i| i % 3 == 1).fold(0u128, |m, i| m | 1 << i);
-                for live in [every, thirds] {
-                    let (t, f) = pred.test_batch(&rows, live, NOW);
-                    for (i, want) in want.iter().enumerate() {
-                        let got = match (t >> i & 1, f >> i & 1) {
-                            (1, 1) => panic!("{text}: row {i} both true and false"),
-                            (1, 0) => Some(true),
-                            (0, 1) => Some(false),
-                            _ => None,
-                        };
-                        let want = if live >> i & 1 == 1 { *want } else { None };
-                        assert_eq!(got, want, "{text}, batch row {i}: {:?}", batch[i]);
+            compiled.push((text, pred, wanted));
+        }
+        // In batches of 128 rows (the last one shorter), every filter sharing
+        // the batch's columns, asking for every third row and then for every
+        // row (so a column's rows are read in two goes), or for every row
+        // only: the rows not asked for are neither true nor false.
+        for (b, batch) in records.chunks(128).enumerate() {
+            let rows: Vec<Record> = batch.iter().map(|v| Record { plan: &plan, values: v.clone() }).collect();
+            let every = if rows.len() == 128 { !0 } else { (1u128 << rows.len()) - 1 };
+            let thirds = (0..rows.len()).filter(|i| i % 3 == 1).fold(0u128, |m, i| m | 1 << i);
+            for lives in [&[thirds, every][..], &[every]] {
+                let mut columns = BatchColumns::default();
+                for &live in lives {
+                    for (text, pred, wanted) in &compiled {
+                        let (t, f) = pred.test_batch(&rows, live, NOW, &mut columns);
+                        for (i, want) in wanted[b * 128..][..rows.len()].iter().enumerate() {
+                            let got = match (t >> i & 1, f >> i & 1) {
+                                (1, 1) => panic!("{text}: row {i} both true and false"),
+                                (1, 0) => Some(true),
+                                (0, 1) => Some(false),
+                                _ => None,
+                            };
+                            let want = if live >> i & 1 == 1 { *want } else { None };
+                            assert_eq!(got, want, "{text}, batch row {i}: {:?}", batch[i]);
+                        }
                     }
                 }
             }

@@ -180,12 +180,21 @@ impl Needle {
     /// `hay <op> needle`, as [`str_test`] gives it.
     #[inline]
     pub fn test(&self, op: StrOp, hay: &str) -> bool {
+        self.test_known(op, hay, false)
+    }
+
+    /// [`Needle::test`], told whether `hay` is known to be ASCII: a filter
+    /// over a record whose text is ASCII (most logs) skips the check, which
+    /// otherwise reads the whole text before each case-insensitive search.
+    /// `false` means not known: the text is then checked.
+    #[inline]
+    pub fn test_known(&self, op: StrOp, hay: &str, ascii: bool) -> bool {
         let h = hay.as_bytes();
         match &self.search {
             Search::Exact(finder) => {
                 apply(op, hay, &self.text, Case::Sensitive, |from| Some(from + finder.find(h.get(from..)?)?))
             }
-            Search::Folded(f) if hay.is_ascii() => {
+            Search::Folded(f) if ascii || hay.is_ascii() => {
                 apply(op, hay, &self.text, Case::AsciiInsensitive, |from| f.find(h, from))
             }
             _ => str_test(op, hay, &self.text, false),

@@ -57,6 +57,9 @@ pub struct Row<'a> {
     pub values: Vec<Value<'a>>,
     /// The input's JSON text of the columns alerts copy verbatim.
     pub raw: Vec<Option<Cow<'a, str>>>,
+    /// Every string value is ASCII: the record's text is, and has no
+    /// escapes (false: not known).
+    pub ascii: bool,
 }
 
 impl Row<'_> {
@@ -65,6 +68,7 @@ impl Row<'_> {
             pos: self.pos,
             values: self.values.into_iter().map(Value::into_owned).collect(),
             raw: self.raw.into_iter().map(|r| r.map(|c| Cow::Owned(c.into_owned()))).collect(),
+            ascii: self.ascii,
         }
     }
 }
@@ -497,6 +501,11 @@ impl Columns for One<'_> {
     fn column_ref(&self, _source: usize, id: u32) -> Option<&Value<'_>> {
         self.table.slot(id).map(|s| &self.row.values[s])
     }
+
+    #[inline]
+    fn ascii(&self, _source: usize) -> bool {
+        self.row.ascii
+    }
 }
 
 /// The columns of a joined pair: source 0 and source 1.
@@ -509,6 +518,11 @@ impl Columns for Pair<'_> {
     #[inline]
     fn column_ref(&self, source: usize, id: u32) -> Option<&Value<'_>> {
         self.tables[source].slot(id).map(|s| &self.rows[source].values[s])
+    }
+
+    #[inline]
+    fn ascii(&self, source: usize) -> bool {
+        self.rows[source].ascii
     }
 }
 

@@ -17,6 +17,7 @@ use crate::input::record;
 use crate::input::{Block, Data, InputFile, LineError, ParsedRecord, Reader, Shape, Unit};
 use crate::json_scan::Found;
 use crate::plan::{FieldSource, Plan};
+use crate::pred::{BATCH, BatchColumns};
 use crate::types::Type;
 use crate::value::{JsonScalar, Value};
 
@@ -462,15 +463,13 @@ pub(super) fn read_record<'a>(
         out.records[t] += 1;
         out.shapes[shape as usize] += 1;
     }
-    scratch.batch.push((t, Row { pos, values, raw }));
+    // The table's name is a value too, when projected.
+    let ascii = fields.ascii() && table.name.is_ascii();
+    scratch.batch.push((t, Row { pos, values, raw, ascii }));
     if scratch.batch.len() == BATCH {
         evaluate(cx, scratch, out);
     }
 }
-
-/// Records whose filters are tested together ([`Pred::test_batch`]): at
-/// most 128, the bits of a `u128`.
-const BATCH: usize = 128;
 
 /// Tests the filters of the rules reading the batch's tables, a batch at
 /// a time, then turns each row, in input order, into alerts, probes and
@@ -491,6 +490,8 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
     }
     let ones: Vec<One> = batch.iter().map(|(t, row)| One { row, table: &plan.tables[*t] }).collect();
     for (t, rows, keeps) in &mut tables {
+        // The table's columns, as its users' filters read them.
+        let mut columns = BatchColumns::default();
         for &(rule, source) in &plan.tables[*t].users {
             let role = cx.roles[rule][source];
             // Single-source rules run in whichever pass reads the table (see `table_flags`).
@@ -502,7 +503,7 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
             keeps.push(match &cx.preds.filters[rule][source] {
                 _ if !wanted => 0,
                 None => *rows,
-                Some(filter) => filter.test_batch(&ones, *rows, cx.now).0,
+                Some(filter) => filter.test_batch(&ones, *rows, cx.now, &mut columns).0,
             });
         }
     }

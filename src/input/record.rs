@@ -105,10 +105,18 @@ pub struct ParsedRecord<'a, 'f> {
     text: &'a str,
     /// Some string in the record holds an escape.
     escapes: bool,
+    /// Every byte of the text is ASCII.
+    ascii: bool,
     found: &'f [json_scan::Found],
 }
 
 impl<'a> ParsedRecord<'a, '_> {
+    /// Every string value decodes to ASCII: the text is ASCII and holds no escape.
+    #[inline]
+    pub fn ascii(&self) -> bool {
+        self.ascii && !self.escapes
+    }
+
     /// Field `f`'s raw JSON text, if the record has it.
     #[inline]
     pub fn raw(&self, f: FieldId) -> Option<&'a str> {
@@ -159,7 +167,7 @@ pub fn parse_record<'a, 'f>(
     } else {
         std::str::from_utf8(text).map_err(|_| LineError::NotUtf8)?
     };
-    Ok(ParsedRecord { text, escapes: scanned.escapes, found })
+    Ok(ParsedRecord { text, escapes: scanned.escapes, ascii: scanned.ascii, found })
 }
 
 fn scan_error(e: json_scan::ScanError) -> LineError {

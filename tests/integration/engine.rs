@@ -306,3 +306,44 @@ correlation:
     assert!(stderr.contains("read 90 lines from 2 files"), "{stderr}");
     assert!(stderr.contains("30  AADServicePrincipalSignInLogs"), "{stderr}");
 }
+
+/// Case-insensitive searches fold Unicode case, as Kusto does: the Kelvin
+/// sign (U+212A) is a `K`. A record whose text is ASCII but spells the sign
+/// as an escape must not take the ASCII-only search, nor must one that holds
+/// the sign itself.
+#[test]
+fn case_insensitive_filters_fold_escaped_and_literal_unicode() {
+    let rule = r#"title: Graph call with a key user agent
+id: 0b6c5d1e-2f3a-4b7c-9d8e-7f6a5b4c3d21
+status: experimental
+description: A test rule.
+author: sigcorr tests
+license: MIT
+references:
+  - https://example.com/
+tags:
+  - attack.t1078.004
+level: low
+falsepositives:
+  - Tests
+correlation:
+  sources:
+    activity: MicrosoftGraphActivityLogs
+  filter:
+    activity: UserAgent has "key" or UserAgent has_any ("nothing", "kEy")
+  output:
+    UserAgent: activity.UserAgent
+"#;
+    let line = |agent: &str| {
+        format!(r#"{{"Type":"MicrosoftGraphActivityLogs","TimeGenerated":"{T}","UserAgent":"{agent} client"}}"#) + "\n"
+    };
+    let input = [line(r"\u212aEY"), line("\u{212a}ey"), line("KEY"), line("monkey"), line(r"\u00e9key")].concat();
+    let run = Test::new()
+        .file("rules/key.yml", rule)
+        .file("in.json", &input)
+        .args(["run", "--now", NOW, "--rules", "rules", "in.json"])
+        .run();
+    run.code(0);
+    let agents: Vec<String> = run.alerts().into_iter().map(|a| a.fields["UserAgent"].to_string()).collect();
+    assert_eq!(agents, ["\"\u{212a}EY client\"", "\"\u{212a}ey client\"", "\"KEY client\""], "{}", run.stderr);
+}
