@@ -249,17 +249,35 @@ impl Pred {
             }
             Pred::Text { col, test, .. } => {
                 let c = columns.text(col, rows, live);
-                let (mut t, mut f) = (0, 0);
-                let mut bits = live & c.is;
-                while bits != 0 {
-                    let i = bits.trailing_zeros();
-                    bits &= bits - 1;
-                    match text_test(test, c.s[i as usize], c.ascii >> i & 1 == 1) {
-                        Some(true) => t |= 1 << i,
-                        Some(false) => f |= 1 << i,
-                        None => {}
+                let strings = live & c.is;
+                let (t, f) = match test {
+                    // Not an address: null.
+                    TextTest::Ipv4InRange(net, bits) => {
+                        let (net, mask) = (u32::from_be_bytes(*net), u32::MAX.checked_shl(32 - bits).unwrap_or(0));
+                        let (addr, ok) = c.ipv4(strings);
+                        let t = bits_where(ok, |i| (addr[i] ^ net) & mask == 0);
+                        (t, ok & !t)
                     }
-                }
+                    TextTest::Ipv4Private => {
+                        let (addr, ok) = c.ipv4(strings);
+                        let t = bits_where(ok, |i| std::net::Ipv4Addr::from(addr[i]).is_private());
+                        (t, ok & !t)
+                    }
+                    _ => {
+                        let (mut t, mut f) = (0, 0);
+                        let mut bits = strings;
+                        while bits != 0 {
+                            let i = bits.trailing_zeros();
+                            bits &= bits - 1;
+                            match text_test(test, c.s[i as usize], c.ascii >> i & 1 == 1) {
+                                Some(true) => t |= 1 << i,
+                                Some(false) => f |= 1 << i,
+                                None => {}
+                            }
+                        }
+                        (t, f)
+                    }
+                };
                 let (t2, f2) = self.each_row(rows, live & !c.is, now);
                 (t | t2, f | f2)
             }
@@ -404,6 +422,30 @@ struct TextColumn<'r> {
     /// The rows whose string is ASCII.
     ascii: u128,
     s: [&'r str; BATCH],
+    /// The rows whose string was read as an IPv4 address; of those, the
+    /// ones that are one (the address in `v4`).
+    v4_done: u128,
+    v4_ok: u128,
+    v4: [u32; BATCH],
+}
+
+impl TextColumn<'_> {
+    /// The IPv4 addresses of the strings of `rows` (rows whose value is a
+    /// string), parsed once for every test of the batch on the column; and
+    /// the rows of `rows` whose string is an address.
+    fn ipv4(&mut self, rows: u128) -> (&[u32; BATCH], u128) {
+        let mut todo = rows & !self.v4_done;
+        self.v4_done |= todo;
+        while todo != 0 {
+            let i = todo.trailing_zeros();
+            todo &= todo - 1;
+            if let Some(ip) = functions::parse_v4(self.s[i as usize]) {
+                self.v4[i as usize] = ip.to_bits();
+                self.v4_ok |= 1 << i;
+            }
+        }
+        (&self.v4, rows & self.v4_ok)
+    }
 }
 
 impl<'r> BatchColumns<'r> {
@@ -436,12 +478,13 @@ impl<'r> BatchColumns<'r> {
     }
 
     /// Column `col`'s strings, read from the rows of `live` not read yet.
-    fn text<C: Columns>(&mut self, col: &Col, rows: &'r [C], live: u128) -> &TextColumn<'r> {
+    fn text<C: Columns>(&mut self, col: &Col, rows: &'r [C], live: u128) -> &mut TextColumn<'r> {
         let k = match self.texts.iter().position(|c| (c.source, c.id) == (col.source, col.id)) {
             Some(k) => k,
             None => {
                 let (source, id) = (col.source, col.id);
-                self.texts.push(TextColumn { source, id, done: 0, is: 0, ascii: 0, s: [""; BATCH] });
+                let (done, is, ascii, s) = (0, 0, 0, [""; BATCH]);
+                self.texts.push(TextColumn { source, id, done, is, ascii, s, v4_done: 0, v4_ok: 0, v4: [0; BATCH] });
                 self.texts.len() - 1
             }
         };
@@ -799,6 +842,9 @@ mod tests {
             "RequestUri contains \"beta\" and ResponseStatusCode == 200 and TimeGenerated > ago(30d)",
             "RequestUri has \"users\" or UserAgent has_any (\"x\") or isempty(IPAddress) or DurationMs < 300",
             "UserAgent has \"key\" or UserAgent has_any (\"mozilla\", \"kEy\")",
+            "ipv4_is_in_range(IPAddress, \"0.0.0.0/0\") and not(ipv4_is_in_range(IPAddress, \"10.1.2.3/32\"))",
+            "ipv4_is_private(IPAddress) or ipv4_is_in_range(IPAddress, \"10.1.2.0/31\")",
+            "ipv4_is_in_range(UserAgent, \"172.16.0.0/12\") or ipv4_is_in_range(IPAddress, \"192.168.0.0/16\")",
         ];
         let plan = plan(&filters);
         let day = TICKS_PER_DAY;
@@ -812,7 +858,8 @@ mod tests {
                 .map(|s| Some(Value::Str(s.into())))
                 .into_iter()
                 .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))])
-                .chain([Some(Value::Str("192.168.1.130".into())), Some(Value::Str("2a0b:f4c0::1".into()))]);
+                .chain([Some(Value::Str("192.168.1.130".into())), Some(Value::Str("2a0b:f4c0::1".into()))])
+                .chain([Some(Value::Str(" 172.31.255.255 ".into())), Some(Value::Str("10.1.2.03".into()))]);
         let times = [None, Some(Value::Null), Some(Value::DateTime(NOW - day)), Some(Value::DateTime(NOW - 30 * day))]
             .into_iter()
             .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
@@ -835,7 +882,7 @@ mod tests {
                     put("TokenIssuedAt", &issued.clone().nth((i + j) % 8).flatten());
                     for (k, name) in ["RequestMethod", "RequestUri", "UserAgent", "IPAddress"].into_iter().enumerate() {
                         // Each text column gets its own value from the list.
-                        put(name, &texts.clone().nth((j + k + i) % 11).flatten());
+                        put(name, &texts.clone().nth((j + k + i) % 13).flatten());
                     }
                     records.push(values);
                 }
