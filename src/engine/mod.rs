@@ -540,13 +540,17 @@ fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Values {
 fn output_into(rule: &CheckedRule, pair: &Pair, now: i64, text: &mut String) -> Values {
     let mut ends = Vec::with_capacity(rule.output.len());
     for o in &rule.output {
-        let raw = o.expr.as_column().filter(|c| c.path.is_empty()).and_then(|c| {
+        // A plain column: its input text, kept for other types than
+        // string, or its string value; anything else: the interpreter.
+        let column = o.expr.as_column().filter(|c| c.path.is_empty()).and_then(|c| {
             let slot = pair.tables[c.source].slot(c.id)?;
-            pair.rows[c.source].raw[slot].as_deref().filter(|raw| !(o.expr.ty == Type::String && *raw == "null"))
+            let row = pair.rows[c.source];
+            Some((row.raw[slot].as_deref(), &row.values[slot]))
         });
-        match raw {
-            Some(raw) => text.push_str(raw),
-            None => match eval::eval(&o.expr, pair, now) {
+        match column {
+            Some((Some(raw), _)) if !(o.expr.ty == Type::String && raw == "null") => text.push_str(raw),
+            Some((_, Value::Str(s))) => push_json_str(text, s),
+            _ => match eval::eval(&o.expr, pair, now) {
                 Value::Str(s) => push_json_str(text, &s),
                 v => text.push_str(&v.to_json().to_string()),
             },
@@ -559,7 +563,8 @@ fn output_into(rule: &CheckedRule, pair: &Pair, now: i64, text: &mut String) -> 
 /// Appends `s` as a JSON string, as serde_json writes it: most strings
 /// need no escape and are copied as they are.
 fn push_json_str(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // A fold rather than `all`: no early exit, so the check is vectorised.
+    if !s.bytes().fold(false, |escape, b| escape | (b < 0x20) | (b == b'"') | (b == b'\\')) {
         out.push('"');
         out.push_str(s);
         out.push('"');
@@ -612,7 +617,10 @@ mod tests {
 
     #[test]
     fn json_strings_are_written_as_serde_json_writes_them() {
-        for s in ["", "plain /path?$top=1", "quote \" and \\", "tab\t nl\n \u{1} \u{7f}", "héllo ✓"] {
+        let plain = ["", "plain /path?$top=1", "héllo ✓", "\u{7f} is no control"];
+        // Each with one kind of byte to escape only.
+        let escaped = ["a \" quote", "back\\slash", "tab\t", "\u{1f}", "\u{0}"];
+        for s in plain.into_iter().chain(escaped) {
             let mut out = String::from("x");
             push_json_str(&mut out, s);
             assert_eq!(out, format!("x{}", serde_json::to_string(s).unwrap()));
