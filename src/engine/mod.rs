@@ -55,7 +55,8 @@ pub struct Pos {
 pub struct Row<'a> {
     pub pos: Pos,
     pub values: Vec<Value<'a>>,
-    /// The input's JSON text of the columns alerts copy verbatim.
+    /// The input's JSON text of the columns alerts copy verbatim (empty
+    /// when there is none).
     pub raw: Vec<Option<Cow<'a, str>>>,
     /// Every string value is ASCII: the record's text is, and has no
     /// escapes (false: not known).
@@ -63,11 +64,19 @@ pub struct Row<'a> {
 }
 
 impl Row<'_> {
-    pub fn into_owned(self) -> Row<'static> {
+    /// An owned copy, for a row kept for a join: its vectors are allocated
+    /// at their size (the row's own, sized for any table, serve the next
+    /// record), and hold no raw texts when the row has none.
+    pub fn to_owned(&self) -> Row<'static> {
+        let raw = if self.raw.iter().all(Option::is_none) {
+            Vec::new()
+        } else {
+            self.raw.iter().map(|r| r.as_deref().map(|c| Cow::Owned(c.to_string()))).collect()
+        };
         Row {
             pos: self.pos,
-            values: self.values.into_iter().map(Value::into_owned).collect(),
-            raw: self.raw.into_iter().map(|r| r.map(|c| Cow::Owned(c.into_owned()))).collect(),
+            values: self.values.iter().map(|v| v.reborrow().into_owned()).collect(),
+            raw,
             ascii: self.ascii,
         }
     }
@@ -545,7 +554,7 @@ fn output_into(rule: &CheckedRule, pair: &Pair, now: i64, text: &mut String) -> 
         let column = o.expr.as_column().filter(|c| c.path.is_empty()).and_then(|c| {
             let slot = pair.tables[c.source].slot(c.id)?;
             let row = pair.rows[c.source];
-            Some((row.raw[slot].as_deref(), &row.values[slot]))
+            Some((row.raw.get(slot).and_then(Option::as_deref), &row.values[slot]))
         });
         match column {
             Some((Some(raw), _)) if !(o.expr.ty == Type::String && raw == "null") => text.push_str(raw),

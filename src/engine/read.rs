@@ -543,11 +543,10 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
             }
         }
         if !passes.is_empty() {
-            out.kept.push(KeptRow { table: t as u32, row: row.into_owned(), passes });
-        } else {
-            // The row's vectors serve a later record.
-            scratch.spare.push((row.values, row.raw));
+            out.kept.push(KeptRow { table: t as u32, row: row.to_owned(), passes });
         }
+        // The row's vectors serve a later record.
+        scratch.spare.push((row.values, row.raw));
     }
     scratch.batch = batch;
 }
