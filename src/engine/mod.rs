@@ -34,7 +34,7 @@ use read::{Chunk, Scratch, evaluate, read_inputs, read_record};
 pub use sample::{Estimate, estimate, hint};
 use sample::{FileRole, file_role};
 
-use crate::check::CheckedRule;
+use crate::check::{CheckedRule, TExpr, TKind};
 use crate::eval::{self, Columns};
 use crate::input::{FieldIndex, InputFile};
 use crate::plan::{Plan, TablePlan};
@@ -64,18 +64,21 @@ pub struct Row<'a> {
 }
 
 impl Row<'_> {
-    /// An owned copy, for a row kept for a join: its vectors are allocated
-    /// at their size (the row's own, sized for any table, serve the next
-    /// record), and hold no raw texts when the row has none.
-    pub fn to_owned(&self) -> Row<'static> {
-        let raw = if self.raw.iter().all(Option::is_none) {
+    /// An owned copy of the columns and raw texts marked in `kept` (the
+    /// other values are null), for a row kept for a join: its vectors are
+    /// allocated at their size (the row's own, sized for any table, serve
+    /// the next record), and hold no raw texts when no kept column has one.
+    fn to_owned(&self, kept: &KeptColumns) -> Row<'static> {
+        let raw = self.raw.iter().zip(&kept.raw).map(|(r, &k)| r.as_deref().filter(|_| k));
+        let raw = if raw.clone().all(|r| r.is_none()) {
             Vec::new()
         } else {
-            self.raw.iter().map(|r| r.as_deref().map(|c| Cow::Owned(c.to_string()))).collect()
+            raw.map(|r| r.map(|c| Cow::Owned(c.to_string()))).collect()
         };
+        let values = self.values.iter().zip(&kept.values);
         Row {
             pos: self.pos,
-            values: self.values.iter().map(|v| v.reborrow().into_owned()).collect(),
+            values: values.map(|(v, &k)| if k { v.reborrow().into_owned() } else { Value::Null }).collect(),
             raw,
             ascii: self.ascii,
         }
@@ -236,6 +239,9 @@ struct Ctx<'p> {
     streams: &'p [bool],
     /// Two-pass mode: which passes read each input (empty in one pass).
     files: &'p [FileRole],
+    /// Per table and slot: whether kept rows hold the column's value, and
+    /// its raw text.
+    kept_columns: &'p [KeptColumns],
     /// Stream pass: the kept build rows, the hash tables, and per rule its
     /// table and member bit there.
     rows: &'p [Vec<Row<'static>>],
@@ -350,6 +356,54 @@ fn table_flags(plan: &Plan, roles: &[Vec<Role>]) -> (Vec<bool>, Vec<bool>) {
     (builds, streams)
 }
 
+/// Per slot of a table: whether a kept row holds the column's value, and
+/// its raw text (for output).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct KeptColumns {
+    pub(super) values: Vec<bool>,
+    pub(super) raw: Vec<bool>,
+}
+
+/// Per table, the columns a kept row holds: those a rule keeping the
+/// table's rows (a build side, or either side in one pass) reads after the
+/// filter, in its join keys, mismatch or output; and the raw texts of the
+/// columns it outputs as they are. A row is kept once its filter has
+/// passed, so columns only filters (or single-source rules) read are not
+/// kept: in the 20-rule benchmark, a sign-in's result description,
+/// location and autonomous system, among others, and the raw text of its
+/// `TimeGenerated`, which a single-source rule outputs.
+fn kept_columns(plan: &Plan, roles: &[Vec<Role>]) -> Vec<KeptColumns> {
+    plan.tables
+        .iter()
+        .map(|t| {
+            let n = t.projection.len();
+            let mut kept = KeptColumns { values: vec![false; n], raw: vec![false; n] };
+            for &(r, source) in &t.users {
+                if !matches!(roles[r][source], Role::Build | Role::Keep) {
+                    continue;
+                }
+                let rule = &plan.rules[r];
+                let slot = |x: &TExpr| match &x.kind {
+                    TKind::Column(c) if c.source == source => t.slot(c.id),
+                    _ => None,
+                };
+                let keys = rule.join.iter().flat_map(|k| [&k.left, &k.right]);
+                for e in keys.chain(&rule.mismatch).chain(rule.output.iter().map(|o| &o.expr)) {
+                    e.walk(&mut |x| {
+                        if let Some(s) = slot(x) {
+                            kept.values[s] = true;
+                        }
+                    });
+                }
+                for s in rule.output.iter().filter_map(|o| slot(&o.expr)) {
+                    kept.raw[s] = true;
+                }
+            }
+            kept
+        })
+        .collect()
+}
+
 fn new_outcome(plan: &Plan, files: &[InputFile]) -> Outcome {
     Outcome {
         stats: Stats {
@@ -367,6 +421,7 @@ fn new_outcome(plan: &Plan, files: &[InputFile]) -> Outcome {
 fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles: &[Vec<Role>]) -> Outcome {
     let index = FieldIndex::new(&plan.fields);
     let (builds, streams) = table_flags(plan, roles);
+    let kept_columns = kept_columns(plan, roles);
     let mut out = new_outcome(plan, files);
     let mut kept = Kept::new(plan);
     let preds = Preds::new(plan, now);
@@ -380,6 +435,7 @@ fn one_pass(plan: &Plan, files: &[InputFile], now: i64, options: Options, roles:
         builds: &builds,
         streams: &streams,
         files: &[],
+        kept_columns: &kept_columns,
         rows: &[],
         joins: &[],
         probes: &[],
@@ -426,6 +482,7 @@ fn two_passes(
     let index = FieldIndex::new(&plan.fields);
     let (builds, streams) = table_flags(plan, roles);
     let file_roles: Vec<FileRole> = estimate.seen.iter().map(|&seen| file_role(seen, &builds, &streams)).collect();
+    let kept_columns = kept_columns(plan, roles);
     let mut out = new_outcome(plan, files);
     let mut kept = Kept::new(plan);
     let mut deferred = Vec::new();
@@ -440,6 +497,7 @@ fn two_passes(
         builds: &builds,
         streams: &streams,
         files: &file_roles,
+        kept_columns: &kept_columns,
         rows: &[],
         joins: &[],
         probes: &[],
@@ -634,6 +692,43 @@ mod tests {
             push_json_str(&mut out, s);
             assert_eq!(out, format!("x{}", serde_json::to_string(s).unwrap()));
         }
+    }
+
+    /// Kept rows hold what keeping rules read after the filter (keys,
+    /// mismatch, output) and the raw texts of what they output; not what
+    /// filters and single-source rules read.
+    #[test]
+    fn kept_rows_hold_the_columns_joins_read_after_the_filter() {
+        let join = "  sources:\n    a: MicrosoftGraphActivityLogs\n    s: AADServicePrincipalSignInLogs\n\
+                    \x20 filter:\n    s: ResultType == \"0\"\n\
+                    \x20 join: a.SignInActivityId == s.UniqueTokenIdentifier\n\
+                    \x20 mismatch: a.TimeGenerated - s.TimeGenerated > 1h\n\
+                    \x20 output:\n    Name: s.ServicePrincipalName\n    Code: a.ResponseStatusCode\n    N: strlen(s.AppId)\n";
+        let single = "  sources:\n    s: AADServicePrincipalSignInLogs\n  filter:\n    s: isnotempty(Location)\n\
+                      \x20 output:\n    T: s.TimeGenerated\n    D: s.ResultDescription\n";
+        let plan = crate::plan::plan_of(&[crate::plan::test_rule(0, join), crate::plan::test_rule(1, single)]);
+        let held = |roles: &[Vec<Role>], table: &str| {
+            let t = plan.tables.iter().position(|t| t.name == table).unwrap();
+            let kept = &kept_columns(&plan, roles)[t];
+            let names = |mask: &[bool]| -> Vec<String> {
+                let mut names: Vec<String> = (0..mask.len())
+                    .filter(|&s| mask[s])
+                    .map(|s| plan.columns[plan.tables[t].projection[s].column as usize].clone())
+                    .collect();
+                names.sort();
+                names
+            };
+            (names(&kept.values), names(&kept.raw))
+        };
+        let two_passes = [vec![Role::Probe, Role::Build], vec![Role::Single]];
+        let (values, raw) = held(&two_passes, "AADServicePrincipalSignInLogs");
+        assert_eq!(values, ["AppId", "ServicePrincipalName", "TimeGenerated", "UniqueTokenIdentifier"]);
+        assert_eq!(raw, ["ServicePrincipalName"]);
+        assert_eq!(held(&two_passes, "MicrosoftGraphActivityLogs"), (vec![], vec![]), "probed, not kept");
+        let one_pass = [vec![Role::Keep, Role::Keep], vec![Role::Single]];
+        let (values, raw) = held(&one_pass, "MicrosoftGraphActivityLogs");
+        assert_eq!(values, ["ResponseStatusCode", "SignInActivityId", "TimeGenerated"]);
+        assert_eq!(raw, ["ResponseStatusCode"]);
     }
 
     #[test]

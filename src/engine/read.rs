@@ -543,7 +543,7 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
             }
         }
         if !passes.is_empty() {
-            out.kept.push(KeptRow { table: t as u32, row: row.to_owned(), passes });
+            out.kept.push(KeptRow { table: t as u32, row: row.to_owned(&cx.kept_columns[t]), passes });
         }
         // The row's vectors serve a later record.
         scratch.spare.push((row.values, row.raw));
