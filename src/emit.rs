@@ -85,7 +85,7 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
             }
             buf.extend_from_slice(alias.as_bytes());
             buf.extend_from_slice(paths[pos.file as usize].as_bytes());
-            buf.extend_from_slice(pos.line.to_string().as_bytes());
+            push_decimal(buf, pos.line);
             buf.push(b'"');
         }
         buf.extend_from_slice(b"}}\n");
@@ -114,6 +114,21 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
         }
         Ok(())
     })
+}
+
+/// Appends `n` in decimal, without the allocation of `to_string`.
+fn push_decimal(buf: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[start..]);
 }
 
 /// A field's JSON as plain text: strings unquoted, the rest as JSON.
@@ -246,6 +261,15 @@ mod tests {
     }
 
     #[test]
+    fn decimals_are_written_as_to_string_writes_them() {
+        for n in [0, 7, 9, 10, 99, 100, 65_535, 1_000_000, u32::MAX - 1, u32::MAX] {
+            let mut buf = b"x".to_vec();
+            push_decimal(&mut buf, n);
+            assert_eq!(buf, format!("x{n}").into_bytes());
+        }
+    }
+
+    #[test]
     fn batches_are_written_in_order_and_a_failed_write_stops_the_formatting() {
         let (plan, alerts) = (plan(), alerts(1000));
         let files = [InputFile { path: "in.json".into() }];
@@ -253,6 +277,9 @@ mod tests {
         jsonl(&mut whole, &plan, &alerts, &files, usize::MAX).unwrap();
         let whole = String::from_utf8(whole).unwrap();
         assert_eq!(whole.lines().count(), 1000);
+        for (i, line) in whole.lines().enumerate() {
+            assert!(line.ends_with(&format!(r#""evidence":{{"a":"in.json:{}"}}}}"#, i + 1)), "{line}");
+        }
         assert!(
             whole
                 .lines()
