@@ -176,7 +176,9 @@ impl Join {
     /// The entries of `key`: the first inserted, then the others, latest
     /// first (alerts are sorted at the end).
     fn entries(&self, key: &[u8]) -> impl Iterator<Item = Entry> + '_ {
-        let slot = self.rows.get(key);
+        // A short key is compared as the stored one is, padded to its fixed
+        // size: one vector compare rather than a call to `memcmp`.
+        let slot = if key.len() <= INLINE { self.rows.get(&KeyBytes::new(key)) } else { self.rows.get(key) };
         let mut next = slot.map_or(0, |s| s.more);
         slot.map(|s| s.first).into_iter().chain(std::iter::from_fn(move || {
             let (e, after) = *self.more.get(next.checked_sub(1)? as usize)?;
@@ -298,14 +300,17 @@ impl KeyBuf {
 /// A stored key: inline up to 31 bytes (one string part of up to 26).
 #[derive(Debug, PartialEq, Eq)]
 enum KeyBytes {
-    Inline { len: u8, bytes: [u8; 31] },
+    Inline { len: u8, bytes: [u8; INLINE] },
     Heap(Box<[u8]>),
 }
 
+/// The longest key stored inline.
+const INLINE: usize = 31;
+
 impl KeyBytes {
     fn new(b: &[u8]) -> KeyBytes {
-        if b.len() <= 31 {
-            let mut bytes = [0; 31];
+        if b.len() <= INLINE {
+            let mut bytes = [0; INLINE];
             bytes[..b.len()].copy_from_slice(b);
             KeyBytes::Inline { len: b.len() as u8, bytes }
         } else {
@@ -387,7 +392,10 @@ mod tests {
     fn a_key_finds_every_entry_inserted_under_it() {
         let mut join = Join { members: Vec::new(), as_real: Vec::new(), rows: Default::default(), more: Vec::new() };
         let entry = |index: u32| Entry { row: RowRef { table: 0, index }, members: 1 << index };
-        for (key, index) in [("a", 0), ("b", 1), ("a", 2), ("a", 3), ("c", 4)] {
+        // Keys of the longest inline length and longer, stored on the heap.
+        let (k31, k32, k33) = ("k".repeat(31), "k".repeat(32), format!("{}x", "k".repeat(32)));
+        let keys = [("a", 0), ("b", 1), ("a", 2), ("a", 3), ("c", 4), (&k31, 5), (&k32, 6), (&k33, 7), (&k32, 8)];
+        for (key, index) in keys {
             join.insert(KeyBytes::new(key.as_bytes()), entry(index));
         }
         let found = |key: &str| {
@@ -399,6 +407,10 @@ mod tests {
         assert_eq!(found("b"), [(1, 2)]);
         assert_eq!(found("c"), [(4, 16)]);
         assert_eq!(found("d"), []);
+        assert_eq!(found(&k31), [(5, 32)]);
+        assert_eq!(found(&k32), [(6, 64), (8, 256)]);
+        assert_eq!(found(&k33), [(7, 128)]);
+        assert_eq!(found(&"k".repeat(30)), []);
         // The first entry of a key is its first inserted.
         assert_eq!(join.entries(b"a").next().map(|e| e.row.index), Some(0));
     }
