@@ -263,20 +263,16 @@ impl Pred {
                         let t = bits_where(ok, |i| std::net::Ipv4Addr::from(addr[i]).is_private());
                         (t, ok & !t)
                     }
-                    _ => {
-                        let (mut t, mut f) = (0, 0);
-                        let mut bits = strings;
-                        while bits != 0 {
-                            let i = bits.trailing_zeros();
-                            bits &= bits - 1;
-                            match text_test(test, c.s[i as usize], c.ascii >> i & 1 == 1) {
-                                Some(true) => t |= 1 << i,
-                                Some(false) => f |= 1 << i,
-                                None => {}
-                            }
-                        }
-                        (t, f)
+                    // An IPv4 address is matched as `::ffff:a.b.c.d/128`,
+                    // as `parse_v6_prefix` reads it; other texts one by one.
+                    TextTest::Ipv6Match(net, prefix) => {
+                        let (addr, ok) = c.ipv4(strings);
+                        let mapped = |i: usize| (std::net::Ipv4Addr::from(addr[i]).to_ipv6_mapped(), 128);
+                        let t = bits_where(ok, |i| functions::ipv6_match(mapped(i), *net, *prefix));
+                        let (t2, f2) = c.each(strings & !ok, test);
+                        (t | t2, (ok & !t) | f2)
                     }
+                    _ => c.each(strings, test),
                 };
                 let (t2, f2) = self.each_row(rows, live & !c.is, now);
                 (t | t2, f | f2)
@@ -430,6 +426,22 @@ struct TextColumn<'r> {
 }
 
 impl TextColumn<'_> {
+    /// `test` on the strings of `rows`, one by one: the rows for which it
+    /// is true, and false (null: neither).
+    fn each(&self, rows: u128, test: &TextTest) -> (u128, u128) {
+        let (mut t, mut f, mut bits) = (0, 0, rows);
+        while bits != 0 {
+            let i = bits.trailing_zeros();
+            bits &= bits - 1;
+            match text_test(test, self.s[i as usize], self.ascii >> i & 1 == 1) {
+                Some(true) => t |= 1 << i,
+                Some(false) => f |= 1 << i,
+                None => {}
+            }
+        }
+        (t, f)
+    }
+
     /// The IPv4 addresses of the strings of `rows` (rows whose value is a
     /// string), parsed once for every test of the batch on the column; and
     /// the rows of `rows` whose string is an address.
@@ -833,6 +845,7 @@ mod tests {
             "ResponseStatusCode + DurationMs == 400",
             "ResponseStatusCode - 1 > DurationMs",
             "ipv6_is_match(IPAddress, \"2a0b:f4c0::/32\")",
+            "ipv6_is_match(IPAddress, \"10.1.2.2\") or ipv6_is_match(UserAgent, \"192.168.1.131\")",
             "ipv6_is_match(\"10.1.0.0/16\", IPAddress)",
             "ipv6_is_match(IPAddress, \"192.168.1.1\", 120)",
             "ipv6_is_match(IPAddress, \"192.168.1.1\", 200)",
