@@ -508,33 +508,59 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
         }
     }
     drop(ones);
+    // Single-source rules' alerts, a rule at a time (each rule's in input
+    // order: alerts are ordered by rule at the end). The other users (probe
+    // and kept sides) are listed per table, with the rows any of them wants.
+    let mut others: Vec<(Vec<(usize, Role)>, u128)> = Vec::with_capacity(tables.len());
+    for (t, _, keeps) in &tables {
+        let table = &plan.tables[*t];
+        let (mut users, mut wanted) = (Vec::new(), 0);
+        for (u, &(rule, source)) in table.users.iter().enumerate() {
+            let role = cx.roles[rule][source];
+            if role != Role::Single {
+                users.push((u, role));
+                wanted |= keeps[u];
+                continue;
+            }
+            let mut bits = keeps[u];
+            while bits != 0 {
+                let row = &batch[bits.trailing_zeros() as usize].1;
+                bits &= bits - 1;
+                let pair = Pair { rows: [row, row], tables: [table, table] };
+                let fields = output(&plan.rules[rule], &pair, cx.now);
+                out.alerts.push(Alert { rule, evidence: vec![row.pos], fields });
+            }
+        }
+        others.push((users, wanted));
+    }
     for (i, (t, row)) in batch.drain(..).enumerate() {
+        let k = tables.iter().position(|(table, ..)| *table == t).expect("every row's table is listed");
+        let (keeps, (users, wanted)) = (&tables[k].2, &others[k]);
+        if wanted >> i & 1 == 0 {
+            // The row's vectors serve a later record.
+            scratch.spare.push((row.values, row.raw));
+            continue;
+        }
         let table = &plan.tables[t];
-        let keeps = &tables.iter().find(|(table, ..)| *table == t).expect("every row's table is listed").2;
         let mut passes = Vec::new();
         // Per hash table, the members this record probes for.
         let probing = &mut scratch.probing;
         probing.clear();
         probing.resize(cx.joins.len(), 0);
-        for (u, &(rule, source)) in table.users.iter().enumerate() {
+        for &(u, role) in users {
             if keeps[u] >> i & 1 == 0 {
                 continue;
             }
-            match cx.roles[rule][source] {
-                Role::Single => {
-                    let pair = Pair { rows: [&row, &row], tables: [table, table] };
-                    out.alerts.push(Alert {
-                        rule,
-                        evidence: vec![row.pos],
-                        fields: output(&plan.rules[rule], &pair, cx.now),
-                    });
-                }
+            let rule = table.users[u].0;
+            match role {
                 Role::Probe => {
                     if let Some((j, bit)) = cx.probes[rule] {
                         probing[j] |= bit;
                     }
                 }
                 Role::Build | Role::Keep => passes.push(u as u16),
+                // Not listed: alerted above.
+                Role::Single => {}
             }
         }
         for (join, &wanted) in cx.joins.iter().zip(probing.iter()) {
