@@ -472,8 +472,10 @@ pub(super) fn read_record<'a>(
 }
 
 /// Tests the filters of the rules reading the batch's tables, a batch at
-/// a time, then turns each row, in input order, into alerts, probes and
-/// kept rows. Called when the batch is full and after a chunk's last record.
+/// a time ([`Pred::test_batch`]), then makes the single-source rules'
+/// alerts, a rule at a time, and turns each row a join wants, in input
+/// order, into probes and kept rows. Called when the batch is full and
+/// after a chunk's last record.
 ///
 /// [`Pred::test_batch`]: crate::pred::Pred::test_batch
 pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk) {
@@ -578,14 +580,15 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
 }
 
 /// Per-chunk buffers reused from record to record: the parsed fields, the
-/// batch of projected rows, and the vectors of rows that were not kept.
+/// batch of projected rows, and the vectors of rows already evaluated (a
+/// kept row is copied out of them).
 #[derive(Default)]
 pub(super) struct Scratch<'a> {
     probing: Vec<u64>,
     found: Vec<Found>,
     /// Rows read, with their table's index, waiting for [`evaluate`].
     batch: Vec<(usize, Row<'a>)>,
-    /// The vectors of rows evaluated and not kept.
+    /// The vectors of rows evaluated.
     spare: Vec<Spare<'a>>,
 }
 
