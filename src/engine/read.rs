@@ -481,88 +481,74 @@ pub(super) fn read_record<'a>(
 pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk) {
     let plan = cx.plan;
     let mut batch = std::mem::take(&mut scratch.batch);
-    // Per table in the batch: its index, the bits of its rows, and per
-    // user of the table the bits of the rows that user's filter keeps.
-    let mut tables: Vec<(usize, u128, Vec<u128>)> = Vec::new();
+    // The batch's tables, each with the bits of its rows.
+    let mut tables: Vec<(usize, u128)> = Vec::new();
     for (i, &(t, _)) in batch.iter().enumerate() {
-        match tables.iter_mut().find(|(table, ..)| *table == t) {
-            Some((_, rows, _)) => *rows |= 1 << i,
-            None => tables.push((t, 1 << i, Vec::new())),
+        match tables.iter_mut().find(|(table, _)| *table == t) {
+            Some((_, rows)) => *rows |= 1 << i,
+            None => tables.push((t, 1 << i)),
         }
     }
     let ones: Vec<One> = batch.iter().map(|(t, row)| One { row, table: &plan.tables[*t] }).collect();
-    for (t, rows, keeps) in &mut tables {
+    let mut joined: Vec<Joined> = Vec::with_capacity(tables.len());
+    for &(t, rows) in &tables {
+        let table = &plan.tables[t];
         // The table's columns, as its users' filters read them.
         let mut columns = BatchColumns::default();
-        for &(rule, source) in &plan.tables[*t].users {
-            let role = cx.roles[rule][source];
-            // Single-source rules run in whichever pass reads the table (see `table_flags`).
-            let wanted = match cx.pass {
-                Pass::Only => true,
-                Pass::Build => role == Role::Build || (role == Role::Single && !cx.streams[*t]),
-                Pass::Stream => role == Role::Probe || (role == Role::Single && cx.streams[*t]),
-            };
-            keeps.push(match &cx.preds.filters[rule][source] {
-                _ if !wanted => 0,
-                None => *rows,
-                Some(filter) => filter.test_batch(&ones, *rows, cx.now, &mut columns).0,
-            });
-        }
-    }
-    drop(ones);
-    // Single-source rules' alerts, a rule at a time (each rule's in input
-    // order: alerts are ordered by rule at the end). The other users (probe
-    // and kept sides) are listed per table, with the rows any of them wants.
-    let mut others: Vec<(Vec<(usize, Role)>, u128)> = Vec::with_capacity(tables.len());
-    for (t, _, keeps) in &tables {
-        let table = &plan.tables[*t];
-        let (mut users, mut wanted) = (Vec::new(), 0);
+        let mut j = Joined { table: t, probes: Vec::new(), keepers: Vec::new(), wanted: 0 };
         for (u, &(rule, source)) in table.users.iter().enumerate() {
             let role = cx.roles[rule][source];
-            if role != Role::Single {
-                users.push((u, role));
-                wanted |= keeps[u];
-                continue;
+            // Single-source rules run in whichever pass reads the table (see `table_flags`).
+            let in_pass = match cx.pass {
+                Pass::Only => true,
+                Pass::Build => role == Role::Build || (role == Role::Single && !cx.streams[t]),
+                Pass::Stream => role == Role::Probe || (role == Role::Single && cx.streams[t]),
+            };
+            let keeps = match &cx.preds.filters[rule][source] {
+                _ if !in_pass => 0,
+                None => rows,
+                Some(filter) => filter.test_batch(&ones, rows, cx.now, &mut columns).0,
+            };
+            match role {
+                // A rule at a time, each rule's in input order (alerts are
+                // ordered by rule at the end).
+                Role::Single => {
+                    let mut bits = keeps;
+                    while bits != 0 {
+                        let row = &batch[bits.trailing_zeros() as usize].1;
+                        bits &= bits - 1;
+                        let pair = Pair { rows: [row, row], tables: [table, table] };
+                        let fields = output(&plan.rules[rule], &pair, cx.now);
+                        out.alerts.push(Alert { rule, evidence: vec![row.pos], fields });
+                    }
+                    continue;
+                }
+                Role::Probe => j.probes.push((keeps, rule)),
+                Role::Build | Role::Keep => j.keepers.push((keeps, u as u16)),
             }
-            let mut bits = keeps[u];
-            while bits != 0 {
-                let row = &batch[bits.trailing_zeros() as usize].1;
-                bits &= bits - 1;
-                let pair = Pair { rows: [row, row], tables: [table, table] };
-                let fields = output(&plan.rules[rule], &pair, cx.now);
-                out.alerts.push(Alert { rule, evidence: vec![row.pos], fields });
-            }
+            j.wanted |= keeps;
         }
-        others.push((users, wanted));
+        joined.push(j);
     }
+    drop(ones);
     for (i, (t, row)) in batch.drain(..).enumerate() {
-        let k = tables.iter().position(|(table, ..)| *table == t).expect("every row's table is listed");
-        let (keeps, (users, wanted)) = (&tables[k].2, &others[k]);
-        if wanted >> i & 1 == 0 {
+        let j = joined.iter().find(|j| j.table == t).expect("every row's table is listed");
+        if j.wanted >> i & 1 == 0 {
             // The row's vectors serve a later record.
             scratch.spare.push((row.values, row.raw));
             continue;
         }
         let table = &plan.tables[t];
-        let mut passes = Vec::new();
+        let passes: Vec<u16> = j.keepers.iter().filter(|(keeps, _)| keeps >> i & 1 == 1).map(|&(_, u)| u).collect();
         // Per hash table, the members this record probes for.
         let probing = &mut scratch.probing;
         probing.clear();
         probing.resize(cx.joins.len(), 0);
-        for &(u, role) in users {
-            if keeps[u] >> i & 1 == 0 {
-                continue;
-            }
-            let rule = table.users[u].0;
-            match role {
-                Role::Probe => {
-                    if let Some((j, bit)) = cx.probes[rule] {
-                        probing[j] |= bit;
-                    }
-                }
-                Role::Build | Role::Keep => passes.push(u as u16),
-                // Not listed: alerted above.
-                Role::Single => {}
+        for &(keeps, rule) in &j.probes {
+            if keeps >> i & 1 == 1
+                && let Some((join, bit)) = cx.probes[rule]
+            {
+                probing[join] |= bit;
             }
         }
         for (join, &wanted) in cx.joins.iter().zip(probing.iter()) {
@@ -577,6 +563,16 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
         scratch.spare.push((row.values, row.raw));
     }
     scratch.batch = batch;
+}
+
+/// A table of a batch, as its rows go on to joins: per user probing with
+/// it, the rows its filter keeps and the rule; per user keeping its rows,
+/// the rows kept and the user's index; and the rows any of them wants.
+struct Joined {
+    table: usize,
+    probes: Vec<(u128, usize)>,
+    keepers: Vec<(u128, u16)>,
+    wanted: u128,
 }
 
 /// Per-chunk buffers reused from record to record: the parsed fields, the
