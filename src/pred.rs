@@ -396,6 +396,18 @@ pub struct BatchColumns<'r> {
     texts: Vec<TextColumn<'r>>,
 }
 
+/// The first item `is` holds for, added by `new` when there is none.
+fn find_or_add<T>(items: &mut Vec<T>, is: impl Fn(&T) -> bool, new: impl FnOnce() -> T) -> &mut T {
+    let k = match items.iter().position(is) {
+        Some(k) => k,
+        None => {
+            items.push(new());
+            items.len() - 1
+        }
+    };
+    &mut items[k]
+}
+
 struct TicksColumn {
     source: usize,
     id: u32,
@@ -463,15 +475,12 @@ impl TextColumn<'_> {
 impl<'r> BatchColumns<'r> {
     /// Column `col`'s ticks, read from the rows of `live` not read yet.
     fn ticks<C: Columns>(&mut self, col: &Col, rows: &'r [C], live: u128) -> &TicksColumn {
-        let k = match self.ticks.iter().position(|c| (c.source, c.id, c.ty) == (col.source, col.id, col.ty)) {
-            Some(k) => k,
-            None => {
-                let (source, id, ty) = (col.source, col.id, col.ty);
-                self.ticks.push(TicksColumn { source, id, ty, done: 0, is: 0, null: 0, n: [0; BATCH] });
-                self.ticks.len() - 1
-            }
-        };
-        let c = &mut self.ticks[k];
+        let (source, id, ty) = (col.source, col.id, col.ty);
+        let c = find_or_add(
+            &mut self.ticks,
+            |c| (c.source, c.id, c.ty) == (source, id, ty),
+            || TicksColumn { source, id, ty, done: 0, is: 0, null: 0, n: [0; BATCH] },
+        );
         let mut todo = live & !c.done;
         c.done |= todo;
         while todo != 0 {
@@ -491,16 +500,15 @@ impl<'r> BatchColumns<'r> {
 
     /// Column `col`'s strings, read from the rows of `live` not read yet.
     fn text<C: Columns>(&mut self, col: &Col, rows: &'r [C], live: u128) -> &mut TextColumn<'r> {
-        let k = match self.texts.iter().position(|c| (c.source, c.id) == (col.source, col.id)) {
-            Some(k) => k,
-            None => {
-                let (source, id) = (col.source, col.id);
+        let (source, id) = (col.source, col.id);
+        let c = find_or_add(
+            &mut self.texts,
+            |c| (c.source, c.id) == (source, id),
+            || {
                 let (done, is, ascii, s) = (0, 0, 0, [""; BATCH]);
-                self.texts.push(TextColumn { source, id, done, is, ascii, s, v4_done: 0, v4_ok: 0, v4: [0; BATCH] });
-                self.texts.len() - 1
-            }
-        };
-        let c = &mut self.texts[k];
+                TextColumn { source, id, done, is, ascii, s, v4_done: 0, v4_ok: 0, v4: [0; BATCH] }
+            },
+        );
         let mut todo = live & !c.done;
         c.done |= todo;
         while todo != 0 {
