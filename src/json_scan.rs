@@ -6,6 +6,13 @@
 //! broken, but it copies nothing: a wanted key's value comes back as the byte
 //! range of its raw JSON text. Keys can name nested objects
 //! (`properties.ipAddress`) through a [`KeyTrie`]. The caller validates UTF-8.
+//!
+//! Exported logs repeat one key order record after record, so each thread
+//! remembers, per trie, the keys of the last object it scanned, by position
+//! ([`Template`]): a key that is the remembered one at its position is
+//! matched by one masked compare of its bytes and the `":` after it, with
+//! no search for its closing quote and no lookup. Any other key takes the
+//! general path and becomes the remembered one.
 
 use std::fmt;
 
@@ -26,6 +33,16 @@ pub struct KeyTrie {
     /// A bit per (length, first byte, last byte) of the keys: most keys of a
     /// record are rejected here, before hashing.
     sketch: [u64; 8],
+    /// Names this trie's contents for the threads' [`Template`]s: new at
+    /// every insert, so a template never outlives the keys it indexes (0:
+    /// no key, which every empty trie shares).
+    uid: u64,
+}
+
+/// A fresh [`KeyTrie::uid`].
+fn next_uid() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -42,6 +59,7 @@ impl KeyTrie {
     /// Wants the value at `path` (keys from the top) in `slot`.
     pub fn insert(&mut self, path: &[&str], slot: u32) {
         let (first, rest) = path.split_first().expect("a non-empty path");
+        self.uid = next_uid();
         let (word, bit) = sketch_bit(first.as_bytes());
         self.sketch[word] |= bit;
         let at = match self.keys.iter().position(|(k, _)| **k == *first.as_bytes()) {
@@ -74,8 +92,9 @@ impl KeyTrie {
         self.table = table;
     }
 
+    /// The node of `key`, by its index in `keys`.
     #[inline]
-    fn get(&self, key: &[u8]) -> Option<&TrieNode> {
+    fn get(&self, key: &[u8]) -> Option<u32> {
         let (word, bit) = sketch_bit(key);
         if self.sketch[word] & bit == 0 {
             return None;
@@ -89,8 +108,8 @@ impl KeyTrie {
                 return None;
             }
             if self.words[i as usize - 1] == words {
-                let (k, node) = &self.keys[i as usize - 1];
-                return (key.len() <= 16 || k[8..] == key[8..]).then_some(node);
+                let k = &self.keys[i as usize - 1].0;
+                return (key.len() <= 16 || k[8..] == key[8..]).then_some(i - 1);
             }
             at = (at + 1) & (size - 1);
         }
@@ -146,12 +165,19 @@ pub type Found = Option<(u32, u32)>;
 /// allowed), filling `out[slot]` for every wanted key found (the last
 /// occurrence wins, as in serde_json). `out` must hold every slot.
 pub fn scan_object(text: &[u8], keys: &KeyTrie, out: &mut [Found]) -> Result<Scanned, ScanError> {
-    QUOTES.with_borrow_mut(|index| scan_object_with(text, keys, out, index))
+    SCRATCH.with_borrow_mut(|scratch| scan_object_with(text, keys, out, scratch))
 }
 
 thread_local! {
-    /// Per-thread scratch for the quote index, reused across lines.
-    static QUOTES: std::cell::RefCell<QuoteIndex> = std::cell::RefCell::default();
+    /// Per-thread scratch reused across records: the quote index and the
+    /// key templates.
+    static SCRATCH: std::cell::RefCell<ScanScratch> = std::cell::RefCell::default();
+}
+
+#[derive(Default)]
+struct ScanScratch {
+    index: QuoteIndex,
+    templates: Templates,
 }
 
 /// What the scan saw of a valid object's bytes.
@@ -167,10 +193,12 @@ fn scan_object_with(
     text: &[u8],
     keys: &KeyTrie,
     out: &mut [Found],
-    index: &mut QuoteIndex,
+    scratch: &mut ScanScratch,
 ) -> Result<Scanned, ScanError> {
+    let ScanScratch { index, templates } = scratch;
     index.build(text)?;
-    let mut s = Scanner { b: text, i: 0, index };
+    templates.prune();
+    let mut s = Scanner { b: text, i: 0, index, templates };
     s.ws();
     if s.peek() != Some(b'{') {
         return Err(s.err("expected `{`"));
@@ -187,7 +215,8 @@ fn scan_object_with(
 pub fn validate(text: &[u8]) -> Result<(), ScanError> {
     let mut index = QuoteIndex::default();
     index.build(text)?;
-    let mut s = Scanner { b: text, i: 0, index: &index };
+    let mut templates = Templates::default();
+    let mut s = Scanner { b: text, i: 0, index: &index, templates: &mut templates };
     s.ws();
     s.value(0)?;
     s.ws();
@@ -197,10 +226,95 @@ pub fn validate(text: &[u8]) -> Result<(), ScanError> {
     Ok(())
 }
 
+/// One thread's [`Template`]s, one per trie it scanned objects with.
+#[derive(Default)]
+struct Templates {
+    tries: Vec<(u64, Template)>,
+}
+
+impl Templates {
+    /// Forgets them all when there are many: tries come and go (a run
+    /// has one or two; tests make many).
+    fn prune(&mut self) {
+        if self.tries.len() > 16 {
+            self.tries.clear();
+        }
+    }
+
+    /// The index of the template of the trie `uid`, added when new.
+    #[inline]
+    fn of(&mut self, uid: u64) -> usize {
+        match self.tries.iter().position(|(u, _)| *u == uid) {
+            Some(t) => t,
+            None => {
+                self.tries.push((uid, Template::default()));
+                self.tries.len() - 1
+            }
+        }
+    }
+}
+
+/// The keys of the last object scanned with a trie, by position.
+type Template = Vec<Expect>;
+
+/// A remembered key: its text and the `":` after it, and its node.
+struct Expect {
+    /// The bytes, zero-padded.
+    text: [u64; 4],
+    /// All ones over the bytes of `text`, zero after.
+    mask: [u64; 4],
+    /// The bytes' length (at most 32); 0: nothing remembered.
+    len: u8,
+    /// The key's index in the trie's `keys`; `u32::MAX`: not wanted.
+    node: u32,
+}
+
+impl Expect {
+    const NONE: Expect = Expect { text: [0; 4], mask: [0; 4], len: 0, node: u32::MAX };
+
+    /// `bytes` is a key's text (no escape) and its `":`. Longer keys than
+    /// 30 bytes are not remembered.
+    fn new(bytes: &[u8], node: Option<u32>) -> Expect {
+        if bytes.len() > 32 {
+            return Expect::NONE;
+        }
+        let mut e = Expect { len: bytes.len() as u8, node: node.unwrap_or(u32::MAX), ..Expect::NONE };
+        for (i, &b) in bytes.iter().enumerate() {
+            e.text[i / 8] |= (b as u64) << (8 * (i % 8));
+            e.mask[i / 8] |= 0xff << (8 * (i % 8));
+        }
+        e
+    }
+
+    /// Whether `b[at..]` starts with the remembered bytes.
+    #[inline(always)]
+    fn matches(&self, b: &[u8], at: usize) -> bool {
+        let len = self.len as usize;
+        match b.get(at..at + 32) {
+            Some(w) => {
+                let word = |k: usize| u64::from_le_bytes(w[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+                let diff = (word(0) ^ self.text[0]) & self.mask[0]
+                    | (word(1) ^ self.text[1]) & self.mask[1]
+                    | (word(2) ^ self.text[2]) & self.mask[2]
+                    | (word(3) ^ self.text[3]) & self.mask[3];
+                diff == 0 && len != 0
+            }
+            // Near the end of the text: byte by byte.
+            None => {
+                len != 0
+                    && b.get(at..at + len).is_some_and(|w| {
+                        w.iter().enumerate().all(|(i, &c)| c as u64 == self.text[i / 8] >> (8 * (i % 8)) & 0xff)
+                    })
+            }
+        }
+    }
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
     index: &'a QuoteIndex,
+    templates: &'a mut Templates,
 }
 
 impl Scanner<'_> {
@@ -240,6 +354,9 @@ impl Scanner<'_> {
             self.i += 1;
             return Ok(());
         }
+        // With wanted keys: this trie's template, and the key's position.
+        let template = keys.map(|k| self.templates.of(k.uid));
+        let mut n = 0;
         loop {
             if self.peek() != Some(b'"') {
                 self.ws();
@@ -247,21 +364,42 @@ impl Scanner<'_> {
                     return Err(self.err("expected a string key"));
                 }
             }
-            let (ks, ke) = self.string()?;
-            // Compact JSON has the `:` right after the key.
-            if self.peek() == Some(b':') {
-                self.i += 1;
-            } else {
-                self.ws();
-                self.expect(b':', "expected `:`")?;
-            }
+            let node = match (keys, template) {
+                (Some(k), Some(t)) => {
+                    let at = self.i + 1;
+                    let known = match self.templates.tries[t].1.get(n) {
+                        Some(e) if e.matches(self.b, at) => Some((e.len, e.node)),
+                        _ => None,
+                    };
+                    let found = if let Some((len, node)) = known {
+                        // The key is the remembered one, its closing quote
+                        // (after a byte that is not a backslash) and `:`.
+                        self.i = at + len as usize;
+                        node
+                    } else {
+                        let (ks, ke) = self.key()?;
+                        let node = self.lookup(k, ks, ke);
+                        let compact =
+                            self.b[ke + 1] == b':' && !(self.index.has_backslash && self.b[ks..ke].contains(&b'\\'));
+                        let expect = if compact { Expect::new(&self.b[ks..ke + 2], node) } else { Expect::NONE };
+                        let template = &mut self.templates.tries[t].1;
+                        match template.get_mut(n) {
+                            Some(e) => *e = expect,
+                            None => template.push(expect),
+                        }
+                        node.unwrap_or(u32::MAX)
+                    };
+                    n += 1;
+                    (found != u32::MAX).then(|| &k.keys[found as usize].1)
+                }
+                _ => {
+                    self.key()?;
+                    None
+                }
+            };
             if self.peek().is_some_and(|c| c <= b' ') {
                 self.ws();
             }
-            let node = match keys {
-                None => None,
-                Some(k) => self.lookup(k, ks, ke),
-            };
             let start = self.i;
             match (node, self.peek()) {
                 (_, Some(b'"')) => {
@@ -296,9 +434,24 @@ impl Scanner<'_> {
         }
     }
 
-    /// The wanted-key node for the key at `b[ks..ke]`, if any.
+    /// At a key's `"`: skips the key and the `:` after it, returning the
+    /// key's content range.
     #[inline(always)]
-    fn lookup<'k>(&self, keys: &'k KeyTrie, ks: usize, ke: usize) -> Option<&'k TrieNode> {
+    fn key(&mut self) -> Result<(usize, usize), ScanError> {
+        let (ks, ke) = self.string()?;
+        // Compact JSON has the `:` right after the key.
+        if self.peek() == Some(b':') {
+            self.i += 1;
+        } else {
+            self.ws();
+            self.expect(b':', "expected `:`")?;
+        }
+        Ok((ks, ke))
+    }
+
+    /// The index of the wanted key at `b[ks..ke]` in `keys`, if any.
+    #[inline(always)]
+    fn lookup(&self, keys: &KeyTrie, ks: usize, ke: usize) -> Option<u32> {
         let key = &self.b[ks..ke];
         if self.index.has_backslash && key.contains(&b'\\') {
             let raw = &self.b[ks - 1..ke + 1];
@@ -800,6 +953,79 @@ mod tests {
         })
     }
 
+    /// Raw key texts for the template tests, with the key each decodes to:
+    /// prefixes of one another, an escape spelling a plain key, the empty
+    /// key, and keys of 30 and 31 bytes (the longest remembered, and one past).
+    const KEY_TEXTS: [(&str, &str); 8] = [
+        ("\"a\"", "a"),
+        ("\"ab\"", "ab"),
+        ("\"a\\u0062\"", "ab"),
+        ("\"abc\"", "abc"),
+        ("\"\"", ""),
+        ("\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\"", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"),
+        ("\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\"", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"),
+        ("\"n\"", "n"),
+    ];
+    const VALUES: [&str; 5] = ["1", "\"x\"", "null", "{\"ab\":2,\"a\":[3]}", "[1,{\"a\":4}]"];
+
+    /// The object built from (key, separator, value) choices, and what each
+    /// wanted path holds in it: the last occurrence, as serde_json keeps.
+    fn object_of(members: &[(usize, bool, usize)], wanted: &[&str]) -> (String, Vec<Option<String>>) {
+        let mut text = String::from("{");
+        let mut last: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+        for (i, &(k, spaced, v)) in members.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            let (raw, key) = KEY_TEXTS[k];
+            text.push_str(raw);
+            text.push_str(if spaced { " : " } else { ":" });
+            text.push_str(VALUES[v]);
+            last.insert(key.to_string(), VALUES[v]);
+            // The nested paths `n.ab` and `n.a` of an object value (a later
+            // `n` that is no object leaves them: each path's last occurrence).
+            if key == "n" && VALUES[v].starts_with('{') {
+                last.insert("n.ab".into(), "2");
+                last.insert("n.a".into(), "[3]");
+            }
+        }
+        text.push('}');
+        let expect = wanted.iter().map(|w| last.get(*w).map(|v| v.to_string())).collect();
+        (text, expect)
+    }
+
+    #[test]
+    fn remembered_keys_follow_the_trie_they_were_found_with() {
+        let text = r#"{"a":1,"ab":2,"n":{"ab":3}}"#;
+        let mut t = trie(&["a"]);
+        let mut out = vec![None; 3];
+        for _ in 0..2 {
+            out.fill(None);
+            scan_object(text.as_bytes(), &t, &mut out).unwrap();
+            assert_eq!(out[0], Some((5, 6)));
+        }
+        // A key added to the trie after its template was made is found.
+        t.insert(&["ab"], 1);
+        t.insert(&["n", "ab"], 2);
+        out.fill(None);
+        scan_object(text.as_bytes(), &t, &mut out).unwrap();
+        assert_eq!(out, [Some((5, 6)), Some((12, 13)), Some((24, 25))]);
+        // Another trie with the same keys in other slots.
+        let other = trie(&["ab", "a"]);
+        out.fill(None);
+        scan_object(text.as_bytes(), &other, &mut out[..2]).unwrap();
+        assert_eq!(&out[..2], [Some((12, 13)), Some((5, 6))]);
+        // The same keys near the end of a text, where fewer than 32 bytes follow.
+        let short = r#"{"a":7}"#;
+        for _ in 0..2 {
+            out.fill(None);
+            scan_object(short.as_bytes(), &t, &mut out).unwrap();
+            assert_eq!(out[0], Some((5, 6)));
+        }
+        assert_eq!(scan_object(br#"{"a"#, &t, &mut out).unwrap_err().what, "unterminated string");
+        assert_eq!(scan_object(br#"{"a":"#, &t, &mut out).unwrap_err().what, "unexpected end of input");
+    }
+
     proptest! {
         /// On valid objects, every extracted value is the raw text serde_json wrote for it.
         #[test]
@@ -811,6 +1037,36 @@ mod tests {
             for (k, g) in keys.iter().zip(got) {
                 let want = map.get(*k).map(|x| serde_json::to_string(x).unwrap());
                 prop_assert_eq!(g, want);
+            }
+        }
+
+        /// Objects scanned one after another with one trie, as a chunk's
+        /// records are (their keys remembered from one to the next, in
+        /// orders that repeat, change and break off), find what each holds.
+        #[test]
+        fn remembered_keys_find_what_a_fresh_scan_finds(
+            records in prop::collection::vec(
+                prop::collection::vec((0..KEY_TEXTS.len(), prop::bool::weighted(0.1), 0..VALUES.len()), 0..7),
+                1..12,
+            ),
+            repeat in prop::collection::vec(any::<bool>(), 12),
+        ) {
+            let wanted = ["a", "ab", "", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "n.ab", "n.a"];
+            let t = trie(&wanted);
+            let mut previous: Option<&Vec<(usize, bool, usize)>> = None;
+            for (members, again) in records.iter().zip(&repeat) {
+                // Half the time the record before comes again: its keys match.
+                let members = match previous {
+                    Some(p) if *again => p,
+                    _ => members,
+                };
+                previous = Some(members);
+                let (text, expect) = object_of(members, &wanted);
+                let mut out = vec![None; wanted.len()];
+                scan_object(text.as_bytes(), &t, &mut out).unwrap();
+                let got: Vec<Option<String>> =
+                    out.iter().map(|f| f.map(|(s, e)| text[s as usize..e as usize].to_string())).collect();
+                prop_assert_eq!(got, expect, "{}", text);
             }
         }
 
