@@ -321,3 +321,40 @@ fn output_file() {
     let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
     assert_eq!(written.lines().count(), 1);
 }
+
+/// The output file is opened before the run: a path that cannot be written
+/// fails at once, before any input is read; and one that is also an input
+/// is refused, the input left as it was.
+#[test]
+fn output_file_checked_before_the_run() {
+    let recs = [signin(SP, "u", "203.0.113.7"), graph("u", "198.51.100.9", 200, T)];
+    let t = Test::new().records("in.json", &recs).args(["run", "--now", NOW, "-o", "no/such/dir/out.jsonl", "in.json"]);
+    let run = t.run();
+    run.code(2);
+    assert!(run.stderr.starts_with("error: no/such/dir/out.jsonl: "), "{}", run.stderr);
+    assert!(!run.stderr.contains("read "), "no input was read: {}", run.stderr);
+
+    let t = Test::new().records("in.json", &recs).args(["run", "--now", NOW, "-o", "in.json", "."]);
+    let before = std::fs::read(t.path("in.json")).unwrap();
+    let run = t.run();
+    run.code(2);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: in.json: the output file is also an input; write the alerts somewhere else"
+    );
+    assert_eq!(std::fs::read(t.path("in.json")).unwrap(), before);
+
+    // An existing output file is emptied, then written.
+    let t = Test::new().records("in.json", &recs).file("out.jsonl", "x".repeat(100_000)).args([
+        "run",
+        "--now",
+        NOW,
+        "-o",
+        "out.jsonl",
+        "in.json",
+    ]);
+    t.run().code(0);
+    let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 1);
+    assert!(written.starts_with("{\"rule\":"), "{written}");
+}

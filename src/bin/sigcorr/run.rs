@@ -80,6 +80,13 @@ pub fn run(args: RunArgs) -> u8 {
         }
     }
     let inputs = found.files;
+    // The output file is opened before the run, so a path that cannot be
+    // written fails now rather than after it; its old contents are cut
+    // away on another thread while the run goes on.
+    let output = match args.output.as_deref().map(|path| Output::open(path, &inputs)).transpose() {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
     let plan = sigcorr::plan::plan(rules, &catalog);
     let progress = Progress::new(&inputs);
     let report_progress = |bytes: u64| progress.update(bytes);
@@ -87,14 +94,12 @@ pub fn run(args: RunArgs) -> u8 {
     let outcome = sigcorr::engine::run_with(&plan, &inputs, now, options);
     progress.finish();
 
-    let written = match &args.output {
-        Some(path) => std::fs::File::create(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
-            .and_then(|f| {
-                let mut w = BufWriter::new(f);
-                emit::write(&mut w, args.format, &plan, &outcome.alerts, &inputs)?;
-                w.flush()
-            }),
+    let written = match output {
+        Some(output) => output.emptied().and_then(|f| {
+            let mut w = BufWriter::new(f);
+            emit::write(&mut w, args.format, &plan, &outcome.alerts, &inputs)?;
+            w.flush()
+        }),
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -120,6 +125,48 @@ pub fn run(args: RunArgs) -> u8 {
             exit::ERROR
         }
     }
+}
+
+/// The `--output` file, opened for writing and being emptied.
+struct Output {
+    path: PathBuf,
+    emptying: std::thread::JoinHandle<io::Result<std::fs::File>>,
+}
+
+impl Output {
+    /// Opens (or creates) `path`, which must not be one of the inputs, and
+    /// empties it on another thread.
+    fn open(path: &std::path::Path, inputs: &[InputFile]) -> io::Result<Output> {
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        if path.exists() && inputs.iter().any(|i| !i.is_stdin() && same_file(&i.path, path)) {
+            return Err(io::Error::other(format!(
+                "{}: the output file is also an input; write the alerts somewhere else",
+                path.display()
+            )));
+        }
+        let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(named)?;
+        let emptying = std::thread::spawn(move || file.set_len(0).map(|()| file));
+        Ok(Output { path: path.to_path_buf(), emptying })
+    }
+
+    /// The file, once emptied.
+    fn emptied(self) -> io::Result<std::fs::File> {
+        let emptied = self.emptying.join().unwrap_or_else(|_| Err(io::Error::other("the output file was not emptied")));
+        emptied.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+}
+
+/// Whether two existing paths name one file (hard links included, on Unix).
+#[cfg(unix)]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &std::path::Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+    matches!((id(a), id(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// A progress bar on stderr (bytes read of the inputs' total), shown once a
