@@ -254,8 +254,13 @@ impl Templates {
     }
 }
 
-/// The keys of the last object scanned with a trie, by position.
+/// The keys of the last object scanned with a trie, by position: the
+/// first [`REMEMBERED`] of them.
 type Template = Vec<Expect>;
+
+/// How many of an object's keys a template remembers: a record with a
+/// million keys costs each thread no more than this.
+const REMEMBERED: usize = 256;
 
 /// A remembered key: its text and the `":` after it, and its node.
 struct Expect {
@@ -385,7 +390,8 @@ impl Scanner<'_> {
                         let template = &mut self.templates.tries[t].1;
                         match template.get_mut(n) {
                             Some(e) => *e = expect,
-                            None => template.push(expect),
+                            None if n < REMEMBERED => template.push(expect),
+                            None => {}
                         }
                         node.unwrap_or(u32::MAX)
                     };
@@ -992,6 +998,22 @@ mod tests {
         text.push('}');
         let expect = wanted.iter().map(|w| last.get(*w).map(|v| v.to_string())).collect();
         (text, expect)
+    }
+
+    #[test]
+    fn templates_remember_at_most_their_bound_of_keys() {
+        let keys: Vec<String> = (0..REMEMBERED + 50).map(|i| format!("k{i}")).collect();
+        let text = format!("{{{}}}", keys.iter().map(|k| format!("\"{k}\":1")).collect::<Vec<_>>().join(","));
+        let last = keys.last().unwrap().as_str();
+        let t = trie(&["k0", last]);
+        for _ in 0..2 {
+            let mut out = vec![None; 2];
+            scan_object(text.as_bytes(), &t, &mut out).unwrap();
+            let got: Vec<&str> = out.iter().map(|f| f.map_or("", |(s, e)| &text[s as usize..e as usize])).collect();
+            assert_eq!(got, ["1", "1"]);
+        }
+        let remembered = SCRATCH.with_borrow(|s| s.templates.tries.iter().find(|(u, _)| *u == t.uid).unwrap().1.len());
+        assert_eq!(remembered, REMEMBERED);
     }
 
     #[test]
