@@ -359,8 +359,8 @@ impl Scanner<'_> {
             self.i += 1;
             return Ok(());
         }
-        // With wanted keys: this trie's template, and the key's position.
-        let template = keys.map(|k| self.templates.of(k.uid));
+        // With wanted keys: the trie, its template, and the key's position.
+        let template = keys.map(|k| (k, self.templates.of(k.uid)));
         let mut n = 0;
         loop {
             if self.peek() != Some(b'"') {
@@ -369,8 +369,8 @@ impl Scanner<'_> {
                     return Err(self.err("expected a string key"));
                 }
             }
-            let node = match (keys, template) {
-                (Some(k), Some(t)) => {
+            let node = match template {
+                Some((k, t)) => {
                     let at = self.i + 1;
                     let known = match self.templates.tries[t].1.get(n) {
                         Some(e) if e.matches(self.b, at) => Some((e.len, e.node)),
@@ -398,7 +398,7 @@ impl Scanner<'_> {
                     n += 1;
                     (found != u32::MAX).then(|| &k.keys[found as usize].1)
                 }
-                _ => {
+                None => {
                     self.key()?;
                     None
                 }

@@ -344,6 +344,15 @@ fn output_file_checked_before_the_run() {
     );
     assert_eq!(std::fs::read(t.path("in.json")).unwrap(), before);
 
+    // Not a regular file: written as it is (here the pipe the test reads).
+    #[cfg(target_os = "linux")]
+    {
+        let t = Test::new().records("in.json", &recs).args(["run", "--now", NOW, "-q", "-o", "/dev/stdout", "in.json"]);
+        let run = t.run();
+        run.code(0);
+        assert_eq!(run.stdout.lines().count(), 1, "{}", run.stderr);
+    }
+
     // An existing output file is emptied, then written.
     let t = Test::new().records("in.json", &recs).file("out.jsonl", "x".repeat(100_000)).args([
         "run",

@@ -135,17 +135,21 @@ struct Output {
 
 impl Output {
     /// Opens (or creates) `path`, which must not be one of the inputs, and
-    /// empties it on another thread.
+    /// empties it on another thread when it is a regular file (a pipe or
+    /// `/dev/stdout` is written as it is).
     fn open(path: &std::path::Path, inputs: &[InputFile]) -> io::Result<Output> {
         let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-        if path.exists() && inputs.iter().any(|i| !i.is_stdin() && same_file(&i.path, path)) {
+        if let Some(out) = file_id(path)
+            && inputs.iter().any(|i| !i.is_stdin() && file_id(&i.path).as_ref() == Some(&out))
+        {
             return Err(io::Error::other(format!(
                 "{}: the output file is also an input; write the alerts somewhere else",
                 path.display()
             )));
         }
         let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(named)?;
-        let emptying = std::thread::spawn(move || file.set_len(0).map(|()| file));
+        let regular = file.metadata().map_err(named)?.is_file();
+        let emptying = std::thread::spawn(move || if regular { file.set_len(0).map(|()| file) } else { Ok(file) });
         Ok(Output { path: path.to_path_buf(), emptying })
     }
 
@@ -156,17 +160,17 @@ impl Output {
     }
 }
 
-/// Whether two existing paths name one file (hard links included, on Unix).
+/// What makes an existing path the file it is: device and inode on Unix
+/// (hard links are one file), the canonical path elsewhere.
 #[cfg(unix)]
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    let id = |p: &std::path::Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
-    matches!((id(a), id(b)), (Ok(x), Ok(y)) if x == y)
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 #[cfg(not(unix))]
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+fn file_id(path: &std::path::Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
 }
 
 /// A progress bar on stderr (bytes read of the inputs' total), shown once a
