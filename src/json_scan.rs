@@ -233,10 +233,11 @@ struct Templates {
 }
 
 impl Templates {
-    /// Forgets them all when there are many: tries come and go (a run
-    /// has one or two; tests make many).
+    /// Forgets them all when there are many: tries come and go (a run has
+    /// one, and one per object path its fields pass through, such as
+    /// `properties`; tests make many).
     fn prune(&mut self) {
-        if self.tries.len() > 16 {
+        if self.tries.len() > 64 {
             self.tries.clear();
         }
     }
@@ -268,7 +269,8 @@ struct Expect {
     text: [u64; 4],
     /// All ones over the bytes of `text`, zero after.
     mask: [u64; 4],
-    /// The bytes' length (at most 32); 0: nothing remembered.
+    /// The bytes' length (at most 32: a key of up to 30 bytes); 0: nothing
+    /// remembered.
     len: u8,
     /// The key's index in the trie's `keys`; `u32::MAX`: not wanted.
     node: u32,

@@ -344,6 +344,33 @@ fn output_file_checked_before_the_run() {
     );
     assert_eq!(std::fs::read(t.path("in.json")).unwrap(), before);
 
+    // Standard input redirected from the output file is the output file too.
+    let t = Test::new().records("in.json", &recs);
+    let before = std::fs::read(t.path("in.json")).unwrap();
+    let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("sigcorr"))
+        .current_dir(t.path(""))
+        .args(["run", "--now", NOW, "-o", "in.json", "-"])
+        .stdin(std::fs::File::open(t.path("in.json")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr).trim_end(),
+        "error: in.json: the output file is also an input; write the alerts somewhere else"
+    );
+    assert_eq!(std::fs::read(t.path("in.json")).unwrap(), before);
+
+    // A FIFO is opened after the run (opening it waits for its reader), and written as it is.
+    #[cfg(target_os = "linux")]
+    {
+        let t = Test::new().records("in.json", &recs).args(["run", "--now", NOW, "-q", "-o", "alerts.fifo", "in.json"]);
+        let fifo = t.path("alerts.fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let reader = std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap());
+        t.run().code(0);
+        assert_eq!(reader.join().unwrap().lines().count(), 1);
+    }
+
     // Not a regular file: written as it is (here the pipe the test reads).
     #[cfg(target_os = "linux")]
     {

@@ -127,49 +127,70 @@ pub fn run(args: RunArgs) -> u8 {
     }
 }
 
-/// The `--output` file, opened for writing and being emptied.
+/// The `--output` file: a regular file (or a new one) opened before the run
+/// and emptied on another thread while it goes on; anything else (a FIFO,
+/// `/dev/stdout`) opened after the run, as it is, since opening a FIFO
+/// waits for its reader.
 struct Output {
     path: PathBuf,
-    emptying: std::thread::JoinHandle<io::Result<std::fs::File>>,
+    emptying: Option<std::thread::JoinHandle<io::Result<std::fs::File>>>,
 }
 
 impl Output {
-    /// Opens (or creates) `path`, which must not be one of the inputs, and
-    /// empties it on another thread when it is a regular file (a pipe or
-    /// `/dev/stdout` is written as it is).
+    /// Checks that `path` is not one of the inputs (standard input
+    /// included), and opens it now when it is a regular file or new.
     fn open(path: &std::path::Path, inputs: &[InputFile]) -> io::Result<Output> {
-        let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        let input = |i: &InputFile| if i.is_stdin() { file_id(STDIN) } else { file_id(&i.path) };
         if let Some(out) = file_id(path)
-            && inputs.iter().any(|i| !i.is_stdin() && file_id(&i.path).as_ref() == Some(&out))
+            && inputs.iter().any(|i| input(i).as_ref() == Some(&out))
         {
             return Err(io::Error::other(format!(
                 "{}: the output file is also an input; write the alerts somewhere else",
                 path.display()
             )));
         }
-        let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(named)?;
-        let regular = file.metadata().map_err(named)?.is_file();
-        let emptying = std::thread::spawn(move || if regular { file.set_len(0).map(|()| file) } else { Ok(file) });
-        Ok(Output { path: path.to_path_buf(), emptying })
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Ok(Output { path: path.to_path_buf(), emptying: None });
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| named(path, e))?;
+        let emptying = std::thread::spawn(move || file.set_len(0).map(|()| file));
+        Ok(Output { path: path.to_path_buf(), emptying: Some(emptying) })
     }
 
-    /// The file, once emptied.
+    /// The file, empty.
     fn emptied(self) -> io::Result<std::fs::File> {
-        let emptied = self.emptying.join().unwrap_or_else(|_| Err(io::Error::other("the output file was not emptied")));
-        emptied.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+        let file = match self.emptying {
+            Some(emptying) => {
+                emptying.join().unwrap_or_else(|_| Err(io::Error::other("the output file was not emptied")))
+            }
+            None => std::fs::File::create(&self.path),
+        };
+        file.map_err(|e| named(&self.path, e))
     }
+}
+
+/// Standard input as a path, to compare it with the output file.
+const STDIN: &str = "/dev/stdin";
+
+fn named(path: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// What makes an existing path the file it is: device and inode on Unix
 /// (hard links are one file), the canonical path elsewhere.
 #[cfg(unix)]
-fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+fn file_id(path: impl AsRef<std::path::Path>) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 #[cfg(not(unix))]
-fn file_id(path: &std::path::Path) -> Option<PathBuf> {
+fn file_id(path: impl AsRef<std::path::Path>) -> Option<PathBuf> {
     std::fs::canonicalize(path).ok()
 }
 
