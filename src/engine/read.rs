@@ -14,14 +14,24 @@ use super::{
     output,
 };
 use crate::input::record;
-use crate::input::{Block, Data, InputFile, LineError, ParsedRecord, Reader, Shape, Unit};
+use crate::input::{Block, Data, InputFile, LineError, ParsedRecord, Reader, Shape, Unit, Units, lines_in};
 use crate::json_scan::Found;
 use crate::plan::{FieldSource, Plan};
 use crate::pred::{BATCH, BatchColumns};
 use crate::types::Type;
 use crate::value::{JsonScalar, Value};
 
+/// Records of a JSON document parsed as one task.
 const CHUNK_UNITS: usize = 2048;
+
+/// Marks a line number as counted from its chunk's start (1: the chunk's
+/// first line): NDJSON lines are numbered by the task that splits them,
+/// which does not know how many came before. Merging the chunk, in input
+/// order, makes them the file's ([`Chunk::fix_lines`]).
+const LOCAL: u32 = 1 << 31;
+
+/// The highest line number: past it lines are numbered so (reported once).
+const MAX_LINE: u32 = LOCAL - 1;
 
 /// Reads the inputs this pass reads. Returns whether a build record turned
 /// up in the stream pass. Bytes (and progress) count each input once, in the
@@ -66,16 +76,26 @@ pub(super) fn read_inputs(
                 progress(out.stats.bytes + read.load(Ordering::Relaxed));
             }
         };
-        let mut merge_chunk = |chunk: Chunk, out: &mut Outcome| {
+        // NDJSON lines merged so far: the line before the next chunk's first.
+        let mut lines = 0u64;
+        let mut merge_chunk = |mut chunk: Chunk, out: &mut Outcome| {
             late |= chunk.late;
+            if lines + chunk.lines > MAX_LINE as u64 && lines <= MAX_LINE as u64 {
+                let message = format!("more than {MAX_LINE} lines: the lines after it are all numbered {MAX_LINE}");
+                file_problem(MAX_LINE, message, out);
+            }
+            chunk.fix_lines(lines.min(MAX_LINE as u64) as u32);
+            lines += chunk.lines;
             merge(cx, chunk, file_no, out, kept, deferred);
         };
         let reader = parse_file(cx, reader, file_no, &mut merge_chunk, &mut on_block, out);
         if counts {
-            out.stats.lines += reader.lines();
+            out.stats.lines += reader.lines() + lines;
             out.stats.bytes += read.load(Ordering::Relaxed);
         }
         if let Some((line, message)) = reader.error() {
+            // The reader counts from the end of the blocks it handed out.
+            let line = (lines + line as u64).min(MAX_LINE as u64) as u32;
             file_problem(line, message.to_string(), out);
         } else if reader.decoded() == 0 {
             file_problem(0, "empty file".to_string(), out);
@@ -122,15 +142,23 @@ fn parse_file(
         rayon::in_place_scope_fifo(|scope| {
             for (b, block) in blocks_rx.iter().enumerate() {
                 let block = Arc::new(block);
-                let chunks = block.units.len().div_ceil(CHUNK_UNITS);
+                let chunks = match &block.units {
+                    Units::Records(units) => units.len().div_ceil(CHUNK_UNITS),
+                    Units::Lines(ranges) => ranges.len(),
+                };
                 for c in 0..chunks {
                     let (block, done) = (block.clone(), done_tx.clone());
                     scope.spawn_fifo(move |_| {
-                        let end = ((c + 1) * CHUNK_UNITS).min(block.units.len());
+                        let work = match &block.units {
+                            Units::Records(units) => {
+                                Work::Records(&units[c * CHUNK_UNITS..((c + 1) * CHUNK_UNITS).min(units.len())])
+                            }
+                            Units::Lines(ranges) => Work::Lines(ranges[c].clone()),
+                        };
                         // A panic (a bug) is sent on, not swallowed: the
                         // merge waits for every chunk, and would wait forever.
                         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            read_chunk(cx, &block.data, &block.units[c * CHUNK_UNITS..end], file_no)
+                            read_chunk(cx, &block.data, work, file_no)
                         }));
                         // The block is let go before the chunk is sent, so
                         // the merge of its last chunk finds it unshared.
@@ -273,11 +301,31 @@ pub(super) struct Chunk {
     problems: Vec<Problem>,
     bad_values: u64,
     bad_value_problems: Vec<Problem>,
+    /// NDJSON lines split by this chunk (numbered [`LOCAL`] until merged).
+    lines: u64,
 }
 
 impl Chunk {
     pub(super) fn new(plan: &Plan) -> Chunk {
         Chunk { records: vec![0; plan.tables.len()], ..Chunk::default() }
+    }
+
+    /// Numbers this chunk's lines in the file: its first line follows line
+    /// `before`. Every position the chunk made from its own records is
+    /// [`LOCAL`]; those of build rows it joined with are the file's already.
+    fn fix_lines(&mut self, before: u32) {
+        if self.lines == 0 {
+            return;
+        }
+        let fix = |p: &mut Pos| {
+            if p.line & LOCAL != 0 {
+                p.line = before.saturating_add(p.line & !LOCAL).min(MAX_LINE);
+            }
+        };
+        self.problems.iter_mut().chain(&mut self.bad_value_problems).for_each(|p| fix(&mut p.pos));
+        self.alerts.iter_mut().flat_map(|a| &mut a.evidence).for_each(fix);
+        self.deferred.iter_mut().for_each(|d| fix(&mut d.pos));
+        self.kept.iter_mut().for_each(|k| fix(&mut k.row.pos));
     }
 
     fn malformed(&mut self, pos: Pos, message: String) {
@@ -286,46 +334,79 @@ impl Chunk {
     }
 }
 
-fn read_chunk(cx: &Ctx, data: &[u8], units: &[Unit], file: u32) -> Chunk {
+/// What one task parses: records of a document, or a run of NDJSON lines.
+enum Work<'b> {
+    Records(&'b [Unit]),
+    Lines(std::ops::Range<usize>),
+}
+
+/// How far ahead of the record being parsed its bytes are prefetched: two
+/// records (about 2.4 KB at 1.2 KB a record) measured best; one ahead is
+/// too late, four too early (see bench/RESULTS.md).
+const AHEAD: usize = 2400;
+
+fn read_chunk(cx: &Ctx, data: &[u8], work: Work, file: u32) -> Chunk {
     let mut out = Chunk::new(cx.plan);
     let mut fields = Scratch::default();
-    for (i, u) in units.iter().enumerate() {
-        // Two records ahead (about 2.4 KB at 1.2 KB a record) measured best:
-        // one ahead is too late, four too early (see bench/RESULTS.md).
-        if let Some(ahead) = units.get(i + 2) {
-            prefetch(&data[ahead.start..ahead.end]);
-        }
-        let pos = Pos { file, line: u.line };
-        let text = match record::record_text(&data[u.start..u.end]) {
-            Ok(t) => t,
-            Err(e) => {
-                if cx.counts(file) {
-                    out.entries += 1;
-                    out.malformed(pos, e.to_string());
+    match work {
+        Work::Records(units) => {
+            for (i, u) in units.iter().enumerate() {
+                if let Some(ahead) = units.get(i + 2) {
+                    prefetch(&data[ahead.start..ahead.end]);
                 }
-                continue;
+                read_unit(cx, &data[u.start..u.end], Pos { file, line: u.line }, &mut fields, &mut out);
             }
-        };
-        if !record::is_records_body(text) {
-            read_record(cx, text, pos, None, &mut fields, true, &mut out);
-            continue;
         }
-        match record::records_of_body(text) {
-            Ok(records) => {
-                for (i, text) in records.into_iter().enumerate() {
-                    read_record(cx, text, pos, Some(i), &mut fields, true, &mut out);
+        Work::Lines(range) => {
+            // Each line is split off and parsed at once, while its bytes
+            // are in the cache; the bytes after it are prefetched as they go.
+            let end = range.end;
+            let mut fetched = range.start;
+            for (n, (start, stop)) in lines_in(data, range).enumerate() {
+                let until = (stop + AHEAD).min(end);
+                if until > fetched {
+                    prefetch(&data[fetched.max(stop)..until]);
+                    fetched = until;
                 }
-            }
-            Err(e) => {
-                if cx.counts(file) {
-                    out.entries += 1;
-                    out.malformed(pos, format!("{e} (in a `{{\"records\": [...]}}` body)"));
-                }
+                let line = LOCAL | (n as u32 + 1).min(MAX_LINE);
+                read_unit(cx, &data[start..stop], Pos { file, line }, &mut fields, &mut out);
+                out.lines += 1;
             }
         }
     }
     evaluate(cx, &mut fields, &mut out);
     out
+}
+
+/// One line, or one record of a document: a record, or a `{"records":
+/// [...]}` body of them.
+fn read_unit<'a>(cx: &Ctx, unit: &'a [u8], pos: Pos, fields: &mut Scratch<'a>, out: &mut Chunk) {
+    let text = match record::record_text(unit) {
+        Ok(t) => t,
+        Err(e) => {
+            if cx.counts(pos.file) {
+                out.entries += 1;
+                out.malformed(pos, e.to_string());
+            }
+            return;
+        }
+    };
+    if !record::is_records_body(text) {
+        return read_record(cx, text, pos, None, fields, true, out);
+    }
+    match record::records_of_body(text) {
+        Ok(records) => {
+            for (i, text) in records.into_iter().enumerate() {
+                read_record(cx, text, pos, Some(i), fields, true, out);
+            }
+        }
+        Err(e) => {
+            if cx.counts(pos.file) {
+                out.entries += 1;
+                out.malformed(pos, format!("{e} (in a `{{\"records\": [...]}}` body)"));
+            }
+        }
+    }
 }
 
 /// Asks the CPU to load `bytes` into its caches: the record two ahead, while

@@ -5,7 +5,8 @@
 //! - **NDJSON** (LF or CRLF, optional UTF-8 BOM): one record per line, or one
 //!   Event Hub body `{"records": [...]}` per line. Read in blocks of
 //!   [`BLOCK`] bytes cut at a line end, so memory stays at a few blocks
-//!   whatever the input's size.
+//!   whatever the input's size; each block is cut into runs of lines for the
+//!   parse, which splits and numbers the lines itself ([`Units::Lines`]).
 //! - **A JSON document**: an array of records (`az monitor log-analytics
 //!   query`), a `{"records": [...]}` body, or a pretty-printed record, possibly
 //!   over many lines. Chosen when the input starts with `[`, or its first line
@@ -60,8 +61,25 @@ pub struct Unit {
 #[derive(Debug)]
 pub struct Block {
     pub data: Data,
-    pub units: Vec<Unit>,
+    pub units: Units,
 }
+
+/// A block's records.
+#[derive(Debug)]
+pub enum Units {
+    /// One per record, each with its line: a JSON document's records.
+    Records(Vec<Unit>),
+    /// Runs of whole lines of NDJSON, about [`RANGE`] bytes each, in input
+    /// order. They are split into lines ([`lines_in`]) and numbered by
+    /// whoever parses them, each block's first line following the last of
+    /// the block before: the reader touches no byte of them, so the parse
+    /// is the first to read each line and finds it in the cache right after.
+    Lines(Vec<std::ops::Range<usize>>),
+}
+
+/// The size of a run of lines ([`Units::Lines`]): the work of one parallel
+/// task, about 1,700 records of 1.2 KB.
+pub const RANGE: usize = 2 << 20;
 
 /// A block's bytes: read into a buffer, or a window of a memory-mapped file.
 #[derive(Debug)]
@@ -107,12 +125,13 @@ pub struct Reader {
     filled: usize,
     /// Buffers of blocks the caller is done with ([`Reader::recycle`]).
     spare: Vec<Vec<u8>>,
-    /// The line `buf` starts on.
-    next_line: u32,
     layout: Layout,
     eof: bool,
     pub gzip: bool,
+    /// The problem, and its line counted from the end of the blocks handed
+    /// out (their lines are the parser's to count).
     error: Option<(u32, String)>,
+    /// Lines of a JSON document.
     lines: u64,
     decoded: u64,
 }
@@ -184,7 +203,6 @@ impl Reader {
             buf: Vec::new(),
             filled: 0,
             spare: Vec::new(),
-            next_line: 1,
             layout: Layout::Unknown,
             eof: false,
             gzip,
@@ -224,7 +242,7 @@ impl Reader {
             Ok(map) => Some(Data::Mapped { map, start: skip, end: skip + len }),
             Err(e) => {
                 self.eof = true;
-                self.error = Some((self.next_line, format!("read error ({e}); the rest of the file is lost")));
+                self.error = Some((1, format!("read error ({e}); the rest of the file is lost")));
                 None
             }
         }
@@ -242,7 +260,7 @@ impl Reader {
             let data = self.map_window(offset, (len - offset) as usize)?;
             self.finish_mapped(len - offset);
             self.lines = count_lines(&data);
-            let units = scan_document(&data);
+            let units = Units::Records(scan_document(&data));
             return Some(Block { data, units });
         }
         let mut want = block_bytes() as u64;
@@ -263,9 +281,7 @@ impl Reader {
             owned => owned,
         };
         self.finish_mapped(cut as u64);
-        let units = line_units(&data, self.next_line);
-        self.next_line += units.len() as u32;
-        self.lines += units.len() as u64;
+        let units = Units::Lines(line_ranges(&data));
         Some(Block { data, units })
     }
 
@@ -279,12 +295,14 @@ impl Reader {
     }
 
     /// A problem reading the stream (a truncated gzip member, an I/O error),
-    /// and the line it happened on.
+    /// and the line it happened on, counted from the end of the blocks
+    /// handed out: 1 is the line after their last.
     pub fn error(&self) -> Option<(u32, &str)> {
         self.error.as_ref().map(|(l, m)| (*l, m.as_str()))
     }
 
-    /// Lines read so far.
+    /// Lines of a JSON document read so far (lines of NDJSON blocks are
+    /// counted by whoever splits them).
     pub fn lines(&self) -> u64 {
         self.lines
     }
@@ -320,7 +338,7 @@ impl Reader {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.eof = true;
-                    let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf[..self.filled]).count() as u32;
+                    let line = 1 + memchr::memchr_iter(b'\n', &self.buf[..self.filled]).count() as u32;
                     let msg = if self.gzip {
                         format!("truncated or corrupt gzip stream ({e}); the rest of the file is lost")
                     } else {
@@ -376,7 +394,7 @@ impl Reader {
                 data.truncate(self.filled);
                 self.filled = 0;
                 self.lines = count_lines(&data);
-                let units = scan_document(&data);
+                let units = Units::Records(scan_document(&data));
                 return Some(Block { data: Data::Owned(data), units });
             }
         }
@@ -409,9 +427,7 @@ impl Reader {
         let mut data = std::mem::replace(&mut self.buf, next);
         self.filled = rest;
         data.truncate(cut);
-        let units = line_units(&data, self.next_line);
-        self.next_line += units.len() as u32;
-        self.lines += units.len() as u64;
+        let units = Units::Lines(line_ranges(&data));
         Some(Block { data: Data::Owned(data), units })
     }
 }
@@ -440,20 +456,35 @@ fn count_lines(data: &[u8]) -> u64 {
     n + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
 }
 
-/// One unit per line, without the line ending (`\n` or `\r\n`). A final
-/// line without a newline counts; a trailing newline does not start another.
-pub fn line_units(data: &[u8], first_line: u32) -> Vec<Unit> {
-    let mut out = Vec::with_capacity(data.len() / 512);
+/// The lines of `data[range]` (whole lines), as byte ranges of `data`
+/// without their line ending (`\n` or `\r\n`). A final line without a
+/// newline counts; a trailing newline does not start another.
+pub fn lines_in(data: &[u8], range: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = range.start;
+    std::iter::from_fn(move || {
+        if start >= range.end {
+            return None;
+        }
+        let line = start;
+        let (end, next) = match memchr::memchr(b'\n', &data[start..range.end]) {
+            Some(i) => (start + i, start + i + 1),
+            None => (range.end, range.end),
+        };
+        start = next;
+        let end = if end > line && data[end - 1] == b'\r' && end < next { end - 1 } else { end };
+        Some((line, end))
+    })
+}
+
+/// `data` (whole lines) cut into runs of about [`RANGE`] bytes at line ends.
+pub fn line_ranges(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::with_capacity(data.len() / RANGE + 1);
     let mut start = 0;
-    let mut line = first_line;
-    for nl in memchr::memchr_iter(b'\n', data) {
-        let end = if nl > start && data[nl - 1] == b'\r' { nl - 1 } else { nl };
-        out.push(Unit { start, end, line });
-        line += 1;
-        start = nl + 1;
-    }
-    if start < data.len() {
-        out.push(Unit { start, end: data.len(), line });
+    while start < data.len() {
+        let at = (start + RANGE).min(data.len());
+        let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i + 1);
+        out.push(start..end);
+        start = end;
     }
     out
 }
@@ -605,22 +636,66 @@ mod tests {
         units.iter().map(|u| (String::from_utf8_lossy(&data[u.start..u.end]).into_owned(), u.line)).collect()
     }
 
+    /// A block's records as (text, line), NDJSON lines numbered on from
+    /// `next_line` as the parser numbers them.
+    fn block_texts(b: &Block, next_line: &mut u32) -> Vec<(String, u32)> {
+        match &b.units {
+            Units::Records(units) => texts(&b.data, units),
+            Units::Lines(ranges) => {
+                let lines = ranges.iter().flat_map(|r| lines_in(&b.data, r.clone()));
+                let units: Vec<Unit> =
+                    lines.zip(*next_line..).map(|((start, end), line)| Unit { start, end, line }).collect();
+                *next_line += units.len() as u32;
+                texts(&b.data, &units)
+            }
+        }
+    }
+
     fn read_all(bytes: Vec<u8>) -> (Vec<(String, u32)>, Reader) {
         let mut r = Reader::new(io::Cursor::new(bytes)).unwrap();
-        let mut out = Vec::new();
+        let (mut out, mut line) = (Vec::new(), 1);
         while let Some(b) = r.next_block() {
-            out.extend(texts(&b.data, &b.units));
+            out.extend(block_texts(&b, &mut line));
         }
         (out, r)
     }
 
     #[test]
     fn line_splitting() {
-        let t = |d: &[u8]| texts(d, &line_units(d, 1));
-        assert_eq!(t(b"a\nb\r\nc"), vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]);
-        assert_eq!(t(b"a\n"), vec![("a".into(), 1)]);
-        assert_eq!(t(b"a\n\nb\n"), vec![("a".into(), 1), ("".into(), 2), ("b".into(), 3)]);
-        assert_eq!(t(b""), vec![]);
+        let t = |d: &[u8], from: usize| {
+            let lines: Vec<&[u8]> = lines_in(d, from..d.len()).map(|(s, e)| &d[s..e]).collect();
+            lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(t(b"a\nb\r\nc", 0), ["a", "b", "c"]);
+        assert_eq!(t(b"a\nb\r\nc\r", 2), ["b", "c\r"], "a range from a line start; a last \\r without \\n stays");
+        assert_eq!(t(b"a\n", 0), ["a"]);
+        assert_eq!(t(b"a\n\nb\n", 0), ["a", "", "b"]);
+        assert_eq!(t(b"", 0), Vec::<String>::new());
+    }
+
+    #[test]
+    fn line_ranges_cover_the_block_at_line_ends() {
+        let line = format!("{{\"a\":\"{}\"}}\n", "x".repeat(700));
+        let data = format!(
+            "{}{{\"long\":\"{}\"}}\n{}",
+            line.repeat(RANGE / line.len() + 2),
+            "y".repeat(RANGE),
+            line.repeat(3)
+        );
+        let data = data.as_bytes();
+        let ranges = line_ranges(data);
+        assert!(ranges.len() >= 3, "{}", ranges.len());
+        assert_eq!(ranges[0].start, 0);
+        assert_eq!(ranges.last().unwrap().end, data.len());
+        for w in ranges.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            assert_eq!(data[w[0].end - 1], b'\n', "cut after a line end");
+        }
+        assert!(ranges.iter().all(|r| r.len() >= RANGE.min(data.len() - r.start) || r.end == data.len()));
+        let lines: usize = ranges.iter().map(|r| lines_in(data, r.clone()).count()).sum();
+        assert_eq!(lines, RANGE / line.len() + 2 + 1 + 3);
+        assert_eq!(line_ranges(b"no newline"), vec![0..10]);
+        assert!(line_ranges(b"").is_empty());
     }
 
     #[test]
@@ -693,9 +768,9 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let count = Arc::new(AtomicU64::new(0));
         let mut r = Reader::open(&InputFile { path }, count.clone()).unwrap();
-        let mut units = Vec::new();
+        let (mut units, mut line) = (Vec::new(), 1);
         while let Some(b) = r.next_block() {
-            units.extend(texts(&b.data, &b.units));
+            units.extend(block_texts(&b, &mut line));
             r.recycle(b.data);
         }
         let (streamed, s) = read_all(bytes.to_vec());
@@ -734,7 +809,7 @@ mod tests {
         text.push_str(&format!("{{\"long\":\"{}\"}}\n", "y".repeat(BLOCK + 5)));
         text.push_str(&line.repeat(5));
         let (units, r) = read_both(text.as_bytes());
-        assert_eq!(units.len() as u64, r.lines());
+        assert_eq!(r.lines(), 0, "NDJSON lines are the parser's to count");
         assert_eq!(units.len(), BLOCK / line.len() + 3 + 1 + 5);
         assert!(units.iter().enumerate().all(|(i, (_, l))| *l == i as u32 + 1));
         assert!(units.iter().all(|(t, _)| t.ends_with('}')));
@@ -747,6 +822,6 @@ mod tests {
         let (units, r) = read_all(line.repeat(n).into_bytes());
         assert_eq!(units.len(), n);
         assert!(units.iter().enumerate().all(|(i, (t, l))| *l == i as u32 + 1 && t.len() == line.len() - 1));
-        assert_eq!(r.lines(), n as u64);
+        assert_eq!(r.lines(), 0);
     }
 }

@@ -9,7 +9,7 @@ pub mod record;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use container::{Block, Data, Reader, Unit};
+pub use container::{Block, Data, Reader, Unit, Units, lines_in};
 pub use record::{FieldIndex, Fields, LineError, ParsedRecord, parse_line, parse_record};
 
 /// The two shapes Entra records come in.

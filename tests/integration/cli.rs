@@ -394,3 +394,56 @@ fn output_file_checked_before_the_run() {
     assert_eq!(written.lines().count(), 1);
     assert!(written.starts_with("{\"rule\":"), "{written}");
 }
+
+/// NDJSON lines are numbered by the tasks that parse them and renumbered
+/// as their chunks merge: over hundreds of 4 KiB blocks (and over one
+/// block), each alert's evidence and each broken line's warning name the
+/// line they are on, CRLF and empty lines included, and every line is
+/// counted once.
+#[test]
+fn line_numbers_hold_across_chunks() {
+    let mut lines: Vec<String> = Vec::new();
+    let mut want_activity = Vec::new();
+    let (mut want_broken, mut want_empty) = (Vec::new(), Vec::new());
+    for i in 0..3000 {
+        let uti = format!("uti-{i}");
+        match i % 500 {
+            7 => {
+                lines.push("{\"Type\": broken".into());
+                want_broken.push(lines.len());
+            }
+            8 => {
+                lines.push(String::new());
+                want_empty.push(lines.len());
+            }
+            _ => {}
+        }
+        lines.push(graph(&uti, "198.51.100.9", 200, T).to_string());
+        if i % 100 == 0 {
+            want_activity.push(lines.len());
+        }
+    }
+    for i in (0..3000).step_by(100) {
+        lines.push(signin(SP, &format!("uti-{i}"), "203.0.113.7").to_string());
+    }
+    let text = lines.join("\r\n") + "\r\n";
+    for block in [None, Some("4096")] {
+        let mut t = Test::new().file("in.json", &text).args(["run", "--now", NOW, "in.json"]);
+        if let Some(b) = block {
+            t = t.env("SIGCORR_BLOCK_BYTES", b);
+        }
+        let run = t.run();
+        run.code(3);
+        let mut got: Vec<usize> =
+            run.alerts().iter().map(|a| a.evidence["activity"].rsplit(':').next().unwrap().parse().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, want_activity, "{block:?}");
+        for &line in &want_broken {
+            assert!(run.stderr.contains(&format!("in.json:{line}: invalid JSON")), "{line} {block:?}: {}", run.stderr);
+        }
+        for &line in &want_empty {
+            assert!(run.stderr.contains(&format!("in.json:{line}: empty line")), "{line} {block:?}: {}", run.stderr);
+        }
+        assert!(run.stderr.contains(&format!("read {} lines", lines.len())), "{}", run.stderr);
+    }
+}
