@@ -311,15 +311,23 @@ fn table_and_csv_formats() {
     assert!(table.stdout.contains("): 1 alert\nTimeGenerated"), "{}", table.stdout);
 }
 
+/// A new output file, and an old one (emptied, then written).
 #[test]
 fn output_file() {
     let recs = [signin(SP, "u", "203.0.113.7"), graph("u", "198.51.100.9", 200, T)];
-    let t = Test::new().records("in.json", &recs).args(["run", "--now", NOW, "-o", "out.jsonl", "in.json"]);
-    let run = t.run();
-    run.code(0);
-    assert!(run.stdout.is_empty());
-    let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
-    assert_eq!(written.lines().count(), 1);
+    for old in [None, Some("x".repeat(100_000))] {
+        let mut t = Test::new().records("in.json", &recs);
+        if let Some(old) = &old {
+            t = t.file("out.jsonl", old);
+        }
+        let t = t.args(["run", "--now", NOW, "-o", "out.jsonl", "in.json"]);
+        let run = t.run();
+        run.code(0);
+        assert!(run.stdout.is_empty());
+        let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
+        assert_eq!(written.lines().count(), 1);
+        assert!(written.starts_with("{\"rule\":"), "{written}");
+    }
 }
 
 /// The output file is opened before the run: a path that cannot be written
@@ -379,20 +387,6 @@ fn output_file_checked_before_the_run() {
         run.code(0);
         assert_eq!(run.stdout.lines().count(), 1, "{}", run.stderr);
     }
-
-    // An existing output file is emptied, then written.
-    let t = Test::new().records("in.json", &recs).file("out.jsonl", "x".repeat(100_000)).args([
-        "run",
-        "--now",
-        NOW,
-        "-o",
-        "out.jsonl",
-        "in.json",
-    ]);
-    t.run().code(0);
-    let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
-    assert_eq!(written.lines().count(), 1);
-    assert!(written.starts_with("{\"rule\":"), "{written}");
 }
 
 /// NDJSON lines are numbered by the tasks that parse them and renumbered
