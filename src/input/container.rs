@@ -237,9 +237,12 @@ impl Reader {
         // SAFETY: the map is read-only and sigcorr never writes its inputs.
         // Another process changing the file while it is read breaks the
         // assumption that the bytes do not change (see the module docs).
-        let map = unsafe { MmapOptions::new().offset(aligned).len(skip + len).populate().map(file) };
+        let map = unsafe { MmapOptions::new().offset(aligned).len(skip + len).map(file) };
         match map {
-            Ok(map) => Some(Data::Mapped { map, start: skip, end: skip + len }),
+            Ok(map) => {
+                fault_in(&map);
+                Some(Data::Mapped { map, start: skip, end: skip + len })
+            }
             Err(e) => {
                 self.eof = true;
                 self.error = Some((1, format!("read error ({e}); the rest of the file is lost")));
@@ -436,6 +439,30 @@ impl Reader {
 /// size on every platform memmap2 supports.
 const MAP_ALIGN: u64 = 64 << 10;
 
+/// What the kernel maps on one page fault in a file mapping: its
+/// `fault_around_bytes`, 64 KiB by default since Linux 3.15.
+const FAULT_AROUND: usize = 64 << 10;
+
+/// Faults a fresh mapping in, one read per [`FAULT_AROUND`] window, on the
+/// reader thread, so that the tasks parsing it find its pages mapped. This
+/// costs less than `MAP_POPULATE`, which walks the mapping a page at a time
+/// (`bench/RESULTS.md`); a page left unmapped (a kernel that maps less per
+/// fault) is faulted in by its reader instead.
+fn fault_in(map: &[u8]) {
+    for at in window_starts(map.as_ptr() as usize, map.len(), FAULT_AROUND) {
+        // SAFETY: `at` is inside the map; the read is volatile so that it
+        // is not optimised away.
+        unsafe { std::ptr::read_volatile(map.as_ptr().add(at)) };
+    }
+}
+
+/// Offsets into `len` bytes at address `base`: 0, then each address that
+/// is a multiple of `window`.
+fn window_starts(base: usize, len: usize, window: usize) -> impl Iterator<Item = usize> {
+    let first = (base / window + 1) * window - base;
+    std::iter::once(0).chain((first..len).step_by(window)).take_while(move |&at| at < len)
+}
+
 /// NDJSON or one JSON document, from the first bytes of an input.
 pub fn detect(head: &[u8]) -> Layout {
     let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else { return Layout::Lines };
@@ -631,6 +658,19 @@ impl Scan<'_> {
 mod tests {
     use super::*;
     use crate::input::InputFile;
+
+    #[test]
+    fn a_mapping_is_read_once_in_each_fault_window() {
+        let w = FAULT_AROUND;
+        for (base, len) in [(0, 0), (4096, 1), (w, 3 * w), (w - 4096, 4096), (w - 4096, 4097), (5 * 4096, 10 * w + 7)] {
+            let starts: Vec<usize> = window_starts(base, len, w).collect();
+            // Every window the bytes touch is read once, at the first byte in it.
+            let windows: Vec<usize> =
+                (base..base + len).map(|a| a / w).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            let firsts: Vec<usize> = windows.iter().map(|&k| (k * w).max(base) - base).collect();
+            assert_eq!(starts, firsts, "base {base}, len {len}");
+        }
+    }
 
     fn texts(data: &[u8], units: &[Unit]) -> Vec<(String, u32)> {
         units.iter().map(|u| (String::from_utf8_lossy(&data[u.start..u.end]).into_owned(), u.line)).collect()
