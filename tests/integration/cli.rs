@@ -328,6 +328,15 @@ fn output_file() {
         assert_eq!(written.lines().count(), 1);
         assert!(written.starts_with("{\"rule\":"), "{written}");
     }
+    // An old file is emptied and written in place, not replaced by a new
+    // one: a hard link to it sees the alerts.
+    let t = Test::new().records("in.json", &recs).file("out.jsonl", "x".repeat(100_000));
+    std::fs::hard_link(t.path("out.jsonl"), t.path("link.jsonl")).unwrap();
+    let t = t.args(["run", "--now", NOW, "-o", "out.jsonl", "in.json"]);
+    t.run().code(0);
+    let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 1);
+    assert_eq!(std::fs::read_to_string(t.path("link.jsonl")).unwrap(), written);
 }
 
 /// The output file is opened before the run: a path that cannot be written
