@@ -396,6 +396,21 @@ fn output_file_checked_before_the_run() {
         run.code(0);
         assert_eq!(run.stdout.lines().count(), 1, "{}", run.stderr);
     }
+
+    // Standard output redirected to a file (here appended to, as `>>`
+    // does): what the file held stays, the alerts follow it.
+    let t = Test::new().records("in.json", &recs).file("out.jsonl", "earlier\n");
+    let out = std::fs::OpenOptions::new().append(true).open(t.path("out.jsonl")).unwrap();
+    let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("sigcorr"))
+        .current_dir(t.path(""))
+        .args(["run", "--now", NOW, "-q", "in.json"])
+        .stdout(out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 2, "{written}");
+    assert!(written.starts_with("earlier\n{\"rule\":"), "{written}");
 }
 
 /// NDJSON lines are numbered by the tasks that parse them and renumbered

@@ -87,6 +87,9 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
+    if output.is_none() {
+        unmark_stdout();
+    }
     let plan = sigcorr::plan::plan(rules, &catalog);
     let progress = Progress::new(&inputs);
     let report_progress = |bytes: u64| progress.update(bytes);
@@ -189,6 +192,18 @@ fn empty(path: &std::path::Path, file: &std::fs::File) -> io::Result<()> {
     match std::fs::OpenOptions::new().write(true).open(path) {
         Ok(cutter) if same_file(&cutter, file) => cutter.set_len(0),
         _ => file.set_len(0),
+    }
+}
+
+/// Standard output redirected to a file the shell cut to zero length
+/// (`> alerts.jsonl`) carries the mark [`empty`] describes, and the end of
+/// the run would wait on the flush: a descriptor of the file opened and
+/// closed now, while the file is still empty, takes the mark with it.
+fn unmark_stdout() {
+    #[cfg(target_os = "linux")]
+    if std::fs::metadata("/dev/stdout").is_ok_and(|m| m.is_file()) {
+        let reopen = |write: bool| std::fs::OpenOptions::new().read(!write).write(write).open("/dev/stdout");
+        let _ = reopen(false).or_else(|_| reopen(true));
     }
 }
 
