@@ -6,9 +6,11 @@
 //! which of them kept the row, so a streamed record computes its key and
 //! looks it up once for all of them.
 //! Keys are stored as bytes, inline when short (a 22-character token id),
-//! so a probe compares them without following a pointer.
+//! so a probe compares them without following a pointer. The table is cut
+//! into [`PARTS`] by bits of the keys' hash, and the parts are built in
+//! parallel.
 
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 
@@ -30,10 +32,31 @@ pub(super) struct Member {
 pub(super) struct Join {
     members: Vec<Member>,
     as_real: Vec<bool>,
-    rows: hashbrown::HashMap<KeyBytes, Slot, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+    /// The keys, by [`part_of`] their hash.
+    parts: Vec<Part>,
+}
+
+/// One part of a [`Join`]'s table: its keys and their entries.
+#[derive(Default)]
+struct Part {
+    rows: hashbrown::HashTable<(KeyBytes, Slot)>,
     /// The entries after a key's first, each with the index + 1 of the next
     /// of its key (0: none).
     more: Vec<(Entry, u32)>,
+}
+
+/// How many parts a table is built in. The probe pass waits for the table,
+/// and inserting the benchmark's 321,105 sign-ins into one took most of
+/// the 64 ms its build took, on one core, each insert a cache miss in a
+/// table of 18 MB. A part of 1/64 of it fits in the L2 cache, and parts are
+/// built on every core: the build takes 42 ms (`bench/RESULTS.md`).
+const PARTS: usize = 64;
+
+/// The part of a key's hash: bits 40 to 45, which a part's own table does
+/// not use (it indexes with the low bits, and tags with the top 7).
+fn part_of(hash: u64) -> usize {
+    (hash >> 40) as usize % PARTS
 }
 
 /// A build row, and which members (bit `i`: `members[i]`) kept it.
@@ -144,14 +167,8 @@ pub(super) fn build_join<'p>(
             encode(keys, first.build, &as_real, &one, now, &mut buf).then(|| KeyBytes::new(buf.bytes()))
         })
         .collect();
-    let mut join = Join { members, as_real, rows: Default::default(), more: Vec::new() };
-    join.rows.reserve(kept.len());
-    for (k, e) in encoded.into_iter().zip(kept) {
-        if let Some(k) = k {
-            join.insert(k, e);
-        }
-    }
-    join
+    let keyed = encoded.into_iter().zip(kept).filter_map(|(k, e)| Some((k?, e)));
+    Join::new(members, as_real, keyed)
 }
 
 impl Join {
@@ -160,31 +177,61 @@ impl Join {
         self.members.iter().position(|m| m.rule == rule).map(|i| 1 << i)
     }
 
-    fn insert(&mut self, key: KeyBytes, e: Entry) {
-        match self.rows.entry(key) {
-            hashbrown::hash_map::Entry::Vacant(v) => {
-                v.insert(Slot { first: e, more: 0 });
-            }
-            hashbrown::hash_map::Entry::Occupied(mut o) => {
-                let slot = o.get_mut();
-                self.more.push((e, slot.more));
-                slot.more = self.more.len() as u32;
-            }
+    /// A table of `keyed` entries, inserted in their order: they are dealt
+    /// to their parts in order, then the parts are built in parallel.
+    fn new(members: Vec<Member>, as_real: Vec<bool>, keyed: impl Iterator<Item = (KeyBytes, Entry)>) -> Join {
+        let hasher = foldhash::fast::RandomState::default();
+        let mut dealt: Vec<Vec<(u64, KeyBytes, Entry)>> = (0..PARTS).map(|_| Vec::new()).collect();
+        for (key, e) in keyed {
+            let hash = hasher.hash_one(key.as_slice());
+            dealt[part_of(hash)].push((hash, key, e));
         }
+        let parts = dealt.into_par_iter().map(|keyed| Part::new(keyed, &hasher)).collect();
+        Join { members, as_real, hasher, parts }
     }
 
     /// The entries of `key`: the first inserted, then the others, latest
     /// first (alerts are sorted at the end).
     fn entries(&self, key: &[u8]) -> impl Iterator<Item = Entry> + '_ {
+        let hash = self.hasher.hash_one(key);
+        let part = &self.parts[part_of(hash)];
         // A short key is compared as the stored one is, padded to its fixed
         // size: one vector compare rather than a call to `memcmp`.
-        let slot = if key.len() <= INLINE { self.rows.get(&KeyBytes::new(key)) } else { self.rows.get(key) };
+        let found = if key.len() <= INLINE {
+            let key = KeyBytes::new(key);
+            part.rows.find(hash, |(k, _)| *k == key)
+        } else {
+            part.rows.find(hash, |(k, _)| k.as_slice() == key)
+        };
+        let slot = found.map(|(_, slot)| slot);
         let mut next = slot.map_or(0, |s| s.more);
         slot.map(|s| s.first).into_iter().chain(std::iter::from_fn(move || {
-            let (e, after) = *self.more.get(next.checked_sub(1)? as usize)?;
+            let (e, after) = *part.more.get(next.checked_sub(1)? as usize)?;
             next = after;
             Some(e)
         }))
+    }
+}
+
+impl Part {
+    /// A part holding `keyed` (each key with its hash), inserted in order.
+    fn new(keyed: Vec<(u64, KeyBytes, Entry)>, hasher: &foldhash::fast::RandomState) -> Part {
+        let rehash = |(k, _): &(KeyBytes, Slot)| hasher.hash_one(k.as_slice());
+        let mut part = Part::default();
+        part.rows.reserve(keyed.len(), rehash);
+        for (hash, key, e) in keyed {
+            match part.rows.entry(hash, |(k, _)| *k == key, rehash) {
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert((key, Slot { first: e, more: 0 }));
+                }
+                hashbrown::hash_table::Entry::Occupied(mut o) => {
+                    let slot = &mut o.get_mut().1;
+                    part.more.push((e, slot.more));
+                    slot.more = part.more.len() as u32;
+                }
+            }
+        }
+        part
     }
 }
 
@@ -326,19 +373,6 @@ impl KeyBytes {
     }
 }
 
-impl Hash for KeyBytes {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        // As the `[u8]` a probe looks up with.
-        self.as_slice().hash(h);
-    }
-}
-
-impl hashbrown::Equivalent<KeyBytes> for [u8] {
-    fn equivalent(&self, key: &KeyBytes) -> bool {
-        self == key.as_slice()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,14 +424,12 @@ mod tests {
 
     #[test]
     fn a_key_finds_every_entry_inserted_under_it() {
-        let mut join = Join { members: Vec::new(), as_real: Vec::new(), rows: Default::default(), more: Vec::new() };
         let entry = |index: u32| Entry { row: RowRef { table: 0, index }, members: 1 << index };
         // Keys of the longest inline length and longer, stored on the heap.
         let (k31, k32, k33) = ("k".repeat(31), "k".repeat(32), format!("{}x", "k".repeat(32)));
         let keys = [("a", 0), ("b", 1), ("a", 2), ("a", 3), ("c", 4), (&k31, 5), (&k32, 6), (&k33, 7), (&k32, 8)];
-        for (key, index) in keys {
-            join.insert(KeyBytes::new(key.as_bytes()), entry(index));
-        }
+        let keyed = keys.iter().map(|&(key, index)| (KeyBytes::new(key.as_bytes()), entry(index)));
+        let join = Join::new(Vec::new(), Vec::new(), keyed);
         let found = |key: &str| {
             let mut rows: Vec<(u32, u64)> = join.entries(key.as_bytes()).map(|e| (e.row.index, e.members)).collect();
             rows.sort_unstable();
@@ -413,6 +445,30 @@ mod tests {
         assert_eq!(found(&"k".repeat(30)), []);
         // The first entry of a key is its first inserted.
         assert_eq!(join.entries(b"a").next().map(|e| e.row.index), Some(0));
+    }
+
+    /// Over every part: each key finds its own entries, its first inserted
+    /// first and the rest latest first, and no other key's.
+    #[test]
+    fn keys_in_every_part_find_their_entries_in_order() {
+        let entry = |index: u32| Entry { row: RowRef { table: 1, index }, members: 1 };
+        // Key `i` has `i % 3 + 1` entries, inserted interleaved with other keys'.
+        let mut keyed = Vec::new();
+        for round in 0..3u32 {
+            for i in (0..5000u32).filter(|i| i % 3 >= round) {
+                keyed.push((format!("token-{i}"), round * 5000 + i));
+            }
+        }
+        let join =
+            Join::new(Vec::new(), Vec::new(), keyed.iter().map(|(k, n)| (KeyBytes::new(k.as_bytes()), entry(*n))));
+        assert!(join.parts.iter().all(|p| !p.rows.is_empty()), "5,000 keys reach every part");
+        for i in 0..5000u32 {
+            let found: Vec<u32> = join.entries(format!("token-{i}").as_bytes()).map(|e| e.row.index).collect();
+            let mut want: Vec<u32> = (0..=i % 3).map(|round| round * 5000 + i).collect();
+            want[1..].reverse();
+            assert_eq!(found, want, "token-{i}");
+        }
+        assert_eq!(join.entries(b"token-5000").count(), 0);
     }
 
     #[test]
@@ -434,17 +490,9 @@ mod tests {
         let bytes = enc(&[(1, "ab"), (1, &long)]);
         assert_eq!(bytes.len(), 2 * 5 + 2 + 100);
         assert!(bytes.ends_with(long.as_bytes()));
-        // Stored keys compare and hash as their bytes, inline or not.
+        // Stored keys keep their bytes, inline or not.
         for b in [&bytes[..], &bytes[..20], &[][..]] {
-            let k = KeyBytes::new(b);
-            assert_eq!(k.as_slice(), b);
-            assert!(hashbrown::Equivalent::equivalent(b, &k));
-            let hash = |x: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                x(&mut h);
-                h.finish()
-            };
-            assert_eq!(hash(&|h| k.hash(h)), hash(&|h| b.hash(h)));
+            assert_eq!(KeyBytes::new(b).as_slice(), b);
         }
     }
 }
