@@ -70,7 +70,7 @@ struct Entry {
 /// a probe then follows no pointer to reach it), the rest chained in `more`.
 struct Slot {
     first: Entry,
-    /// Index + 1 into [`Join::more`] of the key's second entry; 0: none.
+    /// Index + 1 into [`Part::more`] of the key's second entry; 0: none.
     more: u32,
 }
 
@@ -181,7 +181,9 @@ impl Join {
     /// to their parts in order, then the parts are built in parallel.
     fn new(members: Vec<Member>, as_real: Vec<bool>, keyed: impl Iterator<Item = (KeyBytes, Entry)>) -> Join {
         let hasher = foldhash::fast::RandomState::default();
-        let mut dealt: Vec<Vec<(u64, KeyBytes, Entry)>> = (0..PARTS).map(|_| Vec::new()).collect();
+        // A part's share, and some: the vectors do not double past it.
+        let share = keyed.size_hint().1.unwrap_or(0) / PARTS * 9 / 8 + 16;
+        let mut dealt: Vec<Vec<(u64, KeyBytes, Entry)>> = (0..PARTS).map(|_| Vec::with_capacity(share)).collect();
         for (key, e) in keyed {
             let hash = hasher.hash_one(key.as_slice());
             dealt[part_of(hash)].push((hash, key, e));

@@ -411,6 +411,24 @@ fn output_file_checked_before_the_run() {
     let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
     assert_eq!(written.lines().count(), 2, "{written}");
     assert!(written.starts_with("earlier\n{\"rule\":"), "{written}");
+
+    // `-o /dev/stdout` with standard output appended to a file: written as
+    // standard output, not cut.
+    #[cfg(target_os = "linux")]
+    {
+        let t = Test::new().records("in.json", &recs).file("out.jsonl", "earlier\n");
+        let out = std::fs::OpenOptions::new().append(true).open(t.path("out.jsonl")).unwrap();
+        let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("sigcorr"))
+            .current_dir(t.path(""))
+            .args(["run", "--now", NOW, "-q", "-o", "/dev/stdout", "in.json"])
+            .stdout(out)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+        let written = std::fs::read_to_string(t.path("out.jsonl")).unwrap();
+        assert!(written.starts_with("earlier\n{\"rule\":"), "{written}");
+        assert_eq!(written.lines().count(), 2, "{written}");
+    }
 }
 
 /// NDJSON lines are numbered by the tasks that parse them and renumbered

@@ -87,7 +87,7 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    if output.is_none() {
+    if output.as_ref().is_none_or(Output::is_stdout) {
         unmark_stdout();
     }
     let plan = sigcorr::plan::plan(rules, &catalog);
@@ -97,7 +97,7 @@ pub fn run(args: RunArgs) -> u8 {
     let outcome = sigcorr::engine::run_with(&plan, &inputs, now, options);
     progress.finish();
 
-    let written = match output {
+    let written = match output.filter(|o| !o.is_stdout()) {
         Some(output) => output.emptied().and_then(|f| {
             let mut w = BufWriter::new(f);
             emit::write(&mut w, args.format, &plan, &outcome.alerts, &inputs)?;
@@ -131,12 +131,14 @@ pub fn run(args: RunArgs) -> u8 {
 }
 
 /// The `--output` file: a regular file (or a new one) opened before the run
-/// and emptied on another thread while it goes on; anything else (a FIFO,
-/// `/dev/stdout`) opened after the run, as it is, since opening a FIFO
-/// waits for its reader.
+/// and emptied on another thread while it goes on; standard output (say
+/// `/dev/stdout`) written as standard output, not cut, whatever it is;
+/// anything else (a FIFO) opened after the run, as it is, since opening a
+/// FIFO waits for its reader.
 struct Output {
     path: PathBuf,
     emptying: Option<std::thread::JoinHandle<io::Result<std::fs::File>>>,
+    stdout: bool,
 }
 
 impl Output {
@@ -152,8 +154,9 @@ impl Output {
                 path.display()
             )));
         }
-        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            return Ok(Output { path: path.to_path_buf(), emptying: None });
+        let stdout = file_id(path).is_some_and(|out| file_id(STDOUT) == Some(out));
+        if stdout || std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Ok(Output { path: path.to_path_buf(), emptying: None, stdout });
         }
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -161,10 +164,14 @@ impl Output {
             .truncate(false)
             .open(path)
             .map_err(|e| named(path, e))?;
-        let path = path.to_path_buf();
-        let cut = path.clone();
-        let emptying = std::thread::spawn(move || empty(&cut, &file).map(|()| file));
-        Ok(Output { path, emptying: Some(emptying) })
+        let emptying = std::thread::spawn(move || empty(&file).map(|()| file));
+        Ok(Output { path: path.to_path_buf(), emptying: Some(emptying), stdout: false })
+    }
+
+    /// The output is standard output (`-o /dev/stdout`): it is written as
+    /// standard output is, so that a file it is appended to keeps what it held.
+    fn is_stdout(&self) -> bool {
+        self.stdout
     }
 
     /// The file, empty.
@@ -179,19 +186,18 @@ impl Output {
     }
 }
 
-/// Empties `file`, open at `path`, through a second descriptor of it,
-/// closed at once. A file system (ext4, XFS, btrfs) marks a file cut to
-/// zero length to be flushed to disk when a descriptor of it is closed,
-/// and writing the alerts through the cutting descriptor made the run wait
-/// on that flush at its end (0.07-0.13 s for 124-372 MB, `bench/RESULTS.md`).
-/// Closed while the file is empty, the cutting descriptor takes the mark
-/// with it; the alerts are then written back like a new file's. When the
-/// path no longer names `file` (it was replaced meanwhile), `file` is cut
-/// itself.
-fn empty(path: &std::path::Path, file: &std::fs::File) -> io::Result<()> {
-    match std::fs::OpenOptions::new().write(true).open(path) {
-        Ok(cutter) if same_file(&cutter, file) => cutter.set_len(0),
-        _ => file.set_len(0),
+/// Empties `file` through a second descriptor of it, closed at once. A
+/// file system (ext4, XFS, btrfs) marks a file cut to zero length to be
+/// flushed to disk when a descriptor of it is closed, and writing the
+/// alerts through the cutting descriptor made the run wait on that flush at
+/// its end (0.142 s for 372 MB, `bench/RESULTS.md`). Closed while the file
+/// is empty, the cutting descriptor takes the mark with it; the alerts are
+/// then written back like a new file's. Without a second descriptor, `file`
+/// is cut itself.
+fn empty(file: &std::fs::File) -> io::Result<()> {
+    match reopen(file, true) {
+        Some(cutter) => cutter.set_len(0),
+        None => file.set_len(0),
     }
 }
 
@@ -201,27 +207,29 @@ fn empty(path: &std::path::Path, file: &std::fs::File) -> io::Result<()> {
 /// closed now, while the file is still empty, takes the mark with it.
 fn unmark_stdout() {
     #[cfg(target_os = "linux")]
-    if std::fs::metadata("/dev/stdout").is_ok_and(|m| m.is_file()) {
-        let reopen = |write: bool| std::fs::OpenOptions::new().read(!write).write(write).open("/dev/stdout");
-        let _ = reopen(false).or_else(|_| reopen(true));
+    if std::fs::metadata("/proc/self/fd/1").is_ok_and(|m| m.is_file()) {
+        let stdout = io::stdout();
+        drop(reopen(&stdout, false).or_else(|| reopen(&stdout, true)));
     }
 }
 
-#[cfg(unix)]
-fn same_file(a: &std::fs::File, b: &std::fs::File) -> bool {
-    match (a.metadata(), b.metadata()) {
-        (Ok(a), Ok(b)) => inode(&a) == inode(&b),
-        _ => false,
-    }
+/// A second descriptor of the file `fd` is open on (Linux: through
+/// `/proc/self/fd`, so it is that file, whatever its path names now), for
+/// writing or for reading; `None` when it cannot be had.
+#[cfg(target_os = "linux")]
+fn reopen(fd: &impl std::os::fd::AsRawFd, write: bool) -> Option<std::fs::File> {
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    std::fs::OpenOptions::new().read(!write).write(write).open(path).ok()
 }
 
-#[cfg(not(unix))]
-fn same_file(_: &std::fs::File, _: &std::fs::File) -> bool {
-    false
+#[cfg(not(target_os = "linux"))]
+fn reopen<T>(_: &T, _: bool) -> Option<std::fs::File> {
+    None
 }
 
-/// Standard input as a path, to compare it with the output file.
+/// Standard input and output as paths, to compare them with the output file.
 const STDIN: &str = "/dev/stdin";
+const STDOUT: &str = "/dev/stdout";
 
 fn named(path: &std::path::Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
