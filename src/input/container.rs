@@ -217,7 +217,7 @@ impl Reader {
     /// `false` when the file cannot be mapped: the caller streams it.
     fn map_head(&mut self) -> bool {
         let Source::Map { len, .. } = self.source else { return false };
-        let Some(head) = self.map_window(0, (block_bytes() as u64).min(len) as usize) else { return false };
+        let Some(head) = self.map_window(0, (block_bytes() as u64).min(len) as usize, false) else { return false };
         let bom = head.starts_with(b"\xef\xbb\xbf");
         let text = if bom { &head[3..] } else { &head[..] };
         self.layout = detect(text);
@@ -228,9 +228,9 @@ impl Reader {
     }
 
     /// Maps `len` bytes of the file from `at` (any offset: the mapping
-    /// starts at the page boundary below it). On failure the reader stops
-    /// with an error.
-    fn map_window(&mut self, at: u64, len: usize) -> Option<Data> {
+    /// starts at the page boundary below it), faulted in when `fault` (to be
+    /// parsed, not only peeked at). On failure the reader stops with an error.
+    fn map_window(&mut self, at: u64, len: usize, fault: bool) -> Option<Data> {
         let Source::Map { file, .. } = &self.source else { return None };
         let aligned = at - at % MAP_ALIGN;
         let skip = (at - aligned) as usize;
@@ -240,7 +240,9 @@ impl Reader {
         let map = unsafe { MmapOptions::new().offset(aligned).len(skip + len).map(file) };
         match map {
             Ok(map) => {
-                fault_in(&map);
+                if fault {
+                    fault_in(&map);
+                }
                 Some(Data::Mapped { map, start: skip, end: skip + len })
             }
             Err(e) => {
@@ -260,7 +262,7 @@ impl Reader {
         }
         if self.layout == Layout::Document {
             // A document is parsed whole.
-            let data = self.map_window(offset, (len - offset) as usize)?;
+            let data = self.map_window(offset, (len - offset) as usize, true)?;
             self.finish_mapped(len - offset);
             self.lines = count_lines(&data);
             let units = Units::Records(scan_document(&data));
@@ -269,7 +271,7 @@ impl Reader {
         let mut want = block_bytes() as u64;
         let (data, cut) = loop {
             let n = want.min(len - offset);
-            let data = self.map_window(offset, n as usize)?;
+            let data = self.map_window(offset, n as usize, true)?;
             if offset + n == len {
                 break (data, n as usize);
             }
@@ -368,7 +370,7 @@ impl Reader {
     pub fn sample(&mut self, n: usize) -> Option<Vec<u8>> {
         if let Source::Map { len, offset, .. } = self.source {
             let n = (n as u64).min(len - offset) as usize;
-            let data = self.map_window(offset, n)?;
+            let data = self.map_window(offset, n, true)?;
             self.finish_mapped(n as u64);
             return Some(data.to_vec());
         }
