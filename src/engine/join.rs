@@ -53,6 +53,11 @@ struct Part {
 /// built on every core: the build takes 42 ms (`bench/RESULTS.md`).
 const PARTS: usize = 64;
 
+/// A key's hash, the same whether it is stored, looked up or rehashed.
+fn key_hash(hasher: &foldhash::fast::RandomState, key: &[u8]) -> u64 {
+    hasher.hash_one(key)
+}
+
 /// The part of a key's hash: bits 40 to 45, which a part's own table does
 /// not use (it indexes with the low bits, and tags with the top 7).
 fn part_of(hash: u64) -> usize {
@@ -185,7 +190,7 @@ impl Join {
         let share = keyed.size_hint().1.unwrap_or(0) / PARTS * 9 / 8 + 16;
         let mut dealt: Vec<Vec<(u64, KeyBytes, Entry)>> = (0..PARTS).map(|_| Vec::with_capacity(share)).collect();
         for (key, e) in keyed {
-            let hash = hasher.hash_one(key.as_slice());
+            let hash = key_hash(&hasher, key.as_slice());
             dealt[part_of(hash)].push((hash, key, e));
         }
         let parts = dealt.into_par_iter().map(|keyed| Part::new(keyed, &hasher)).collect();
@@ -195,7 +200,7 @@ impl Join {
     /// The entries of `key`: the first inserted, then the others, latest
     /// first (alerts are sorted at the end).
     fn entries(&self, key: &[u8]) -> impl Iterator<Item = Entry> + '_ {
-        let hash = self.hasher.hash_one(key);
+        let hash = key_hash(&self.hasher, key);
         let part = &self.parts[part_of(hash)];
         // A short key is compared as the stored one is, padded to its fixed
         // size: one vector compare rather than a call to `memcmp`.
@@ -218,7 +223,7 @@ impl Join {
 impl Part {
     /// A part holding `keyed` (each key with its hash), inserted in order.
     fn new(keyed: Vec<(u64, KeyBytes, Entry)>, hasher: &foldhash::fast::RandomState) -> Part {
-        let rehash = |(k, _): &(KeyBytes, Slot)| hasher.hash_one(k.as_slice());
+        let rehash = |(k, _): &(KeyBytes, Slot)| key_hash(hasher, k.as_slice());
         let mut part = Part::default();
         part.rows.reserve(keyed.len(), rehash);
         for (hash, key, e) in keyed {
