@@ -226,7 +226,7 @@ fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Values;
+    use crate::engine::{Evidence, Values};
 
     fn plan() -> Plan {
         let correlation = "  sources:\n    a: MicrosoftGraphActivityLogs\n  output:\n    Ip: a.IPAddress\n    Code: a.ResponseStatusCode\n";
@@ -237,7 +237,7 @@ mod tests {
         (1..=n)
             .map(|line| Alert {
                 rule: 0,
-                evidence: vec![Pos { file: 0, line }],
+                evidence: Evidence::one(Pos { file: 0, line }),
                 fields: Values::from_json_texts(&[&format!("\"10.0.0.{}\"", line % 256), &line.to_string()]),
             })
             .collect()

@@ -14,7 +14,7 @@ use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 
-use super::{Alert, One, Pair, Preds, Row, RowRef, output};
+use super::{Alert, Evidence, One, Pair, Preds, Row, RowRef, output};
 use crate::check::{JoinKey, TKind};
 use crate::eval::{self, Columns};
 use crate::plan::{Plan, TablePlan};
@@ -283,7 +283,7 @@ pub(super) fn probe(
             }
             alerts.push(Alert {
                 rule: r,
-                evidence: vec![pair.rows[0].pos, pair.rows[1].pos],
+                evidence: Evidence::two(pair.rows[0].pos, pair.rows[1].pos),
                 fields: output(rule, &pair, now),
             });
         }

@@ -10,8 +10,8 @@ use std::sync::{Arc, mpsc};
 use super::join::probe;
 use super::sample::{FileRole, hint};
 use super::{
-    Alert, Ctx, Deferred, Kept, MAX_PROBLEMS, One, Options, Outcome, Pair, Pass, Pos, Problem, Role, Row, RowRef,
-    output,
+    Alert, Ctx, Deferred, Evidence, Kept, MAX_PROBLEMS, One, Options, Outcome, Pair, Pass, Pos, Problem, Role, Row,
+    RowRef, output,
 };
 use crate::input::record;
 use crate::input::{Block, Data, InputFile, LineError, ParsedRecord, Reader, Shape, Unit, Units, lines_in};
@@ -323,7 +323,7 @@ impl Chunk {
             }
         };
         self.problems.iter_mut().chain(&mut self.bad_value_problems).for_each(|p| fix(&mut p.pos));
-        self.alerts.iter_mut().flat_map(|a| &mut a.evidence).for_each(fix);
+        self.alerts.iter_mut().flat_map(|a| a.evidence.iter_mut()).for_each(fix);
         self.deferred.iter_mut().for_each(|d| fix(&mut d.pos));
         self.kept.iter_mut().for_each(|k| fix(&mut k.row.pos));
     }
@@ -600,7 +600,7 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
                         bits &= bits - 1;
                         let pair = Pair { rows: [row, row], tables: [table, table] };
                         let fields = output(&plan.rules[rule], &pair, cx.now);
-                        out.alerts.push(Alert { rule, evidence: vec![row.pos], fields });
+                        out.alerts.push(Alert { rule, evidence: Evidence::one(row.pos), fields });
                     }
                     continue;
                 }
