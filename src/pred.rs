@@ -13,7 +13,7 @@ use crate::ast::{BinaryOp, InOp, StrOp, UnaryOp};
 use crate::check::{ColumnRef, TExpr, TKind};
 use crate::eval::{self, Columns};
 use crate::functions::{self, Func};
-use crate::search::{self, Needle};
+use crate::search::{self, Needle, Terms};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -111,7 +111,7 @@ pub enum TextTest {
         negated: bool,
         case_insensitive: bool,
     },
-    HasAny(Vec<Needle>),
+    HasAny(Terms),
     Empty(bool),
     /// `ipv4_is_in_range(column, "net/bits")`: null when the text is no address.
     Ipv4InRange([u8; 4], u32),
@@ -162,6 +162,7 @@ impl Pred {
                 TextTest::In { set, .. } => 2 + set.len() / 2,
                 TextTest::Op { op: StrOp::StartsWith | StrOp::EndsWith, .. } => 2,
                 TextTest::Op { .. } => 10,
+                TextTest::HasAny(terms) if terms.in_one_pass() => 12,
                 TextTest::HasAny(terms) => 10 * terms.len(),
                 TextTest::Ipv4InRange(..) | TextTest::Ipv4Private => 5,
                 TextTest::Ipv6Match(..) => 8,
@@ -359,10 +360,7 @@ fn text_test(test: &TextTest, s: &str, ascii: bool) -> Option<bool> {
         TextTest::In { set, negated, case_insensitive: true } => {
             set.iter().any(|k| search::eq_ignore_case(s, k)) != *negated
         }
-        TextTest::HasAny(terms) => {
-            let ascii = ascii || s.is_ascii();
-            terms.iter().any(|t| t.test_known(StrOp::Has, s, ascii))
-        }
+        TextTest::HasAny(terms) => terms.any_in(s, ascii),
         TextTest::Empty(negated) => s.is_empty() != *negated,
     })
 }
@@ -712,9 +710,8 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
                     Some(text_pred(c, TextTest::In { set, negated, case_insensitive }))
                 }
                 (InOp::HasAny, Type::String) => {
-                    let terms =
-                        items.into_iter().map(|v| Some(Needle::new(&text(v)?, false))).collect::<Option<Vec<_>>>()?;
-                    Some(text_pred(c, TextTest::HasAny(terms)))
+                    let terms = items.into_iter().map(text).collect::<Option<Vec<_>>>()?;
+                    Some(text_pred(c, TextTest::HasAny(Terms::new(&terms))))
                 }
                 _ => None,
             }

@@ -8,6 +8,7 @@
 //! contains `"k"`). Both paths give the same answers; tests check them
 //! against each other and against a walk over every offset.
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use memchr::memmem;
 
 use crate::ast::StrOp;
@@ -210,6 +211,82 @@ impl Needle {
     }
 }
 
+/// `has_any`'s constant terms, prepared once: a needle per term, and, for
+/// two or more ASCII terms, one automaton (Aho-Corasick, ASCII case folded)
+/// that finds every occurrence of all of them in one pass over ASCII text,
+/// instead of one search per term. Rules list tens of terms (tool names,
+/// user agents, IOCs); the 20-rule benchmark tests four on every Graph
+/// record's user agent.
+#[derive(Debug)]
+pub struct Terms {
+    needles: Vec<Needle>,
+    all: Option<AllTerms>,
+}
+
+#[derive(Debug)]
+struct AllTerms {
+    automaton: AhoCorasick,
+    /// Per pattern: whether its first and its last byte are alphanumeric
+    /// (only then must the text's byte beside it not be, for a whole term).
+    edges: Vec<(bool, bool)>,
+}
+
+impl Terms {
+    pub fn new(terms: &[String]) -> Terms {
+        let needles = terms.iter().map(|t| Needle::new(t, false)).collect();
+        // An empty term is never a whole term: it is left out.
+        let patterns: Vec<&str> = terms.iter().map(String::as_str).filter(|t| !t.is_empty()).collect();
+        let all = (patterns.len() >= 2 && patterns.iter().all(|t| t.is_ascii()))
+            .then(|| {
+                let automaton = AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&patterns)
+                    .ok()?;
+                let edge = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+                let edges = patterns.iter().map(|t| (edge(t.as_bytes().first()), edge(t.as_bytes().last()))).collect();
+                Some(AllTerms { automaton, edges })
+            })
+            .flatten();
+        Terms { needles, all }
+    }
+
+    pub fn len(&self) -> usize {
+        self.needles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
+    /// Whether one automaton finds all the terms (else one search each).
+    pub fn in_one_pass(&self) -> bool {
+        self.all.is_some()
+    }
+
+    /// Kusto's `has_any`: some term occurs in `hay` as a whole term (see
+    /// [`has_term`]); `ascii`: `hay` is known to be ASCII (`false`: not known).
+    pub fn any_in(&self, hay: &str, ascii: bool) -> bool {
+        let ascii = ascii || hay.is_ascii();
+        match &self.all {
+            Some(all) if ascii => all.any_in(hay.as_bytes()),
+            _ => self.needles.iter().any(|n| n.test_known(StrOp::Has, hay, ascii)),
+        }
+    }
+}
+
+impl AllTerms {
+    /// Some occurrence (overlapping ones too, as [`has_term`] tries them)
+    /// is a whole term of `h`, which is ASCII.
+    fn any_in(&self, h: &[u8]) -> bool {
+        let alnum = |i: usize| h.get(i).is_some_and(u8::is_ascii_alphanumeric);
+        self.automaton.find_overlapping_iter(h).any(|m| {
+            let (first, last) = self.edges[m.pattern().as_usize()];
+            (!first || m.start() == 0 || !alnum(m.start() - 1)) && (!last || !alnum(m.end()))
+        })
+    }
+}
+
 impl Folded {
     /// The first case-insensitive occurrence at or after `from` (`h` ASCII).
     #[inline]
@@ -312,6 +389,47 @@ mod tests {
                 proptest::prop_assert_eq!(needle.test(op, &h), str_test(op, &h, &n, cs), "{:?}", op);
             }
         }
+    }
+
+    proptest::proptest! {
+        /// `has_any` in one pass answers as a `has` per term does: terms and
+        /// texts over letters of both cases, digits and separators, so terms
+        /// overlap, repeat, share prefixes and meet the text's ends; an empty
+        /// term; and non-ASCII text (`K`, the Kelvin sign, folds to `k`),
+        /// which takes the per-term path.
+        #[test]
+        fn has_any_in_one_pass_agrees_with_has_per_term(
+            h in "[aAbBk1 ./-]{0,40}|[aAbk1 -]{0,10}\u{212a}[aAbk1 -]{0,10}",
+            terms in proptest::collection::vec("[aAbBkK1./-]{0,4}", 0..6),
+        ) {
+            let compiled = Terms::new(&terms);
+            let expected = terms.iter().any(|t| has_term(&h, t, false));
+            proptest::prop_assert_eq!(compiled.any_in(&h, false), expected, "{:?} in {:?}", terms, h);
+            if h.is_ascii() {
+                proptest::prop_assert_eq!(compiled.any_in(&h, true), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn has_any_finds_whole_terms_in_one_pass() {
+        let terms = |t: &[&str]| Terms::new(&t.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let tools = terms(&["AADInternals", "ROADtools", "GraphRunner", "TokenTactics"]);
+        assert!(tools.in_one_pass());
+        assert!(tools.any_in("Mozilla/5.0 (roadtools/1.2)", true));
+        assert!(tools.any_in("aadinternals", true), "the whole text");
+        assert!(!tools.any_in("xAADInternals", true) && !tools.any_in("ROADtools2", true), "not a whole term");
+        assert!(!tools.any_in("python-requests/2.31", true));
+        // An occurrence that is not a whole term does not hide a later one that is.
+        let ab = terms(&["ab-ab", "zz"]);
+        assert!(ab.any_in("xab-ab-ab", true));
+        // Terms that begin or end with a separator need no boundary there.
+        let sep = terms(&["/users/", "$batch"]);
+        assert!(sep.any_in("v1.0/users/x", true) && sep.any_in("a$batch", true));
+        assert!(!terms(&["", "x"]).any_in("ab", true) && terms(&["", "x"]).any_in("a x", true));
+        assert!(!terms(&["only"]).in_one_pass(), "one term: its needle");
+        assert!(!terms(&["é", "x"]).in_one_pass(), "non-ASCII terms fold Unicode case: per term");
+        assert!(terms(&["é", "x"]).any_in("É", false));
     }
 
     #[test]
