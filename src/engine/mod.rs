@@ -99,9 +99,10 @@ pub struct Alert {
 /// its rule (a rule has one or two), held inline: alerts are sorted and
 /// written by them, and a vector of its own per alert was a pointer to
 /// follow each time (in the 20-rule benchmark, 555,594 of them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy)]
 pub struct Evidence {
     len: u8,
+    /// The positions; past `len`, a copy of the first, which nothing reads.
     pos: [Pos; 2],
 }
 
@@ -135,6 +136,23 @@ impl<'a> IntoIterator for &'a Evidence {
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
+    }
+}
+
+/// Equality, hashing and order are the positions' (the slice's), never
+/// the slot past `len`, which may be stale once the positions are changed
+/// through `DerefMut`.
+impl PartialEq for Evidence {
+    fn eq(&self, other: &Evidence) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl Eq for Evidence {}
+
+impl std::hash::Hash for Evidence {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self[..].hash(state);
     }
 }
 
@@ -913,5 +931,12 @@ mod tests {
         let mut e = Evidence::two(a, b);
         e.iter_mut().for_each(|p| p.line += 1);
         assert_eq!(&e[..], &[Pos { file: 0, line: 8 }, Pos { file: 1, line: 3 }]);
+        // One position changed in place equals the same position made afresh.
+        let mut one = Evidence::one(a);
+        one.iter_mut().for_each(|p| p.line = 9);
+        let fresh = Evidence::one(Pos { file: 0, line: 9 });
+        assert!(one == fresh && one.cmp(&fresh).is_eq());
+        let state = std::hash::RandomState::new();
+        assert_eq!(std::hash::BuildHasher::hash_one(&state, one), std::hash::BuildHasher::hash_one(&state, fresh));
     }
 }
