@@ -8,7 +8,7 @@
 //! contains `"k"`). Both paths give the same answers; tests check them
 //! against each other and against a walk over every offset.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::AhoCorasick;
 use memchr::memmem;
 
 use crate::ast::StrOp;
@@ -238,11 +238,9 @@ impl Terms {
         let patterns: Vec<&str> = terms.iter().map(String::as_str).filter(|t| !t.is_empty()).collect();
         let all = (patterns.len() >= 2 && patterns.iter().all(|t| t.is_ascii()))
             .then(|| {
-                let automaton = AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .ok()?;
+                // The crate picks the automaton: a DFA for a few terms, a
+                // smaller one for long lists (thousands of IOCs).
+                let automaton = AhoCorasick::builder().ascii_case_insensitive(true).build(&patterns).ok()?;
                 let edge = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
                 let edges = patterns.iter().map(|t| (edge(t.as_bytes().first()), edge(t.as_bytes().last()))).collect();
                 Some(AllTerms { automaton, edges })
@@ -430,6 +428,11 @@ mod tests {
         assert!(!terms(&["only"]).in_one_pass(), "one term: its needle");
         assert!(!terms(&["é", "x"]).in_one_pass(), "non-ASCII terms fold Unicode case: per term");
         assert!(terms(&["é", "x"]).any_in("É", false));
+        // A list of IOCs, thousands long, is one pass too.
+        let iocs: Vec<String> = (0..5000).map(|i| format!("ioc{i}.example")).collect();
+        let iocs = Terms::new(&iocs);
+        assert!(iocs.in_one_pass() && iocs.any_in("GET https://IOC4321.example/x", true));
+        assert!(!iocs.any_in("ioc43210.example", true) && !iocs.any_in("xioc1.example", true));
     }
 
     #[test]
