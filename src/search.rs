@@ -108,22 +108,36 @@ fn has_term_in(hay: &str, needle: &str, mut find: impl FnMut(usize) -> Option<us
     if needle.is_empty() {
         return false;
     }
-    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    let first_alnum = alnum(needle.chars().next());
-    let last_alnum = alnum(needle.chars().next_back());
+    let edges = term_edges(needle);
     // Every occurrence, overlapping ones included: in "xab-ab-ab" the first
     // "ab-ab" is not a whole term, the one at offset 4 is.
     let mut from = 0;
     while let Some(start) = find(from) {
-        let end = start + needle.len();
-        let before = hay[..start].chars().next_back();
-        let after = hay.get(end..).and_then(|rest| rest.chars().next());
-        if (!first_alnum || !alnum(before)) && (!last_alnum || !alnum(after)) {
+        if whole_term(hay, start, start + needle.len(), edges) {
             return true;
         }
         from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
     }
     false
+}
+
+/// Whether a term's first and last characters are alphanumeric: only
+/// there must the text's character beside an occurrence not be.
+fn term_edges(term: &str) -> (bool, bool) {
+    (
+        term.chars().next().is_some_and(char::is_alphanumeric),
+        term.chars().next_back().is_some_and(char::is_alphanumeric),
+    )
+}
+
+/// Whether the occurrence `hay[start..end]` of a term with `edges` (see
+/// [`term_edges`]) is a whole term: no alphanumeric character beside it
+/// where the term has one at its edge.
+fn whole_term(hay: &str, start: usize, end: usize, (first, last): (bool, bool)) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let before = hay.get(..start).and_then(|head| head.chars().next_back());
+    let after = hay.get(end..).and_then(|rest| rest.chars().next());
+    (!first || !alnum(before)) && (!last || !alnum(after))
 }
 
 /// Kusto's `=~`.
@@ -226,8 +240,7 @@ pub struct Terms {
 #[derive(Debug)]
 struct AllTerms {
     automaton: AhoCorasick,
-    /// Per pattern: whether its first and its last byte are alphanumeric
-    /// (only then must the text's byte beside it not be, for a whole term).
+    /// Per pattern, its [`term_edges`].
     edges: Vec<(bool, bool)>,
 }
 
@@ -241,8 +254,7 @@ impl Terms {
                 // The crate picks the automaton: a DFA for a few terms, a
                 // smaller one for long lists (thousands of IOCs).
                 let automaton = AhoCorasick::builder().ascii_case_insensitive(true).build(&patterns).ok()?;
-                let edge = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
-                let edges = patterns.iter().map(|t| (edge(t.as_bytes().first()), edge(t.as_bytes().last()))).collect();
+                let edges = patterns.iter().map(|t| term_edges(t)).collect();
                 Some(AllTerms { automaton, edges })
             })
             .flatten();
@@ -267,7 +279,7 @@ impl Terms {
     pub fn any_in(&self, hay: &str, ascii: bool) -> bool {
         let ascii = ascii || hay.is_ascii();
         match &self.all {
-            Some(all) if ascii => all.any_in(hay.as_bytes()),
+            Some(all) if ascii => all.any_in(hay),
             _ => self.needles.iter().any(|n| n.test_known(StrOp::Has, hay, ascii)),
         }
     }
@@ -275,13 +287,11 @@ impl Terms {
 
 impl AllTerms {
     /// Some occurrence (overlapping ones too, as [`has_term`] tries them)
-    /// is a whole term of `h`, which is ASCII.
-    fn any_in(&self, h: &[u8]) -> bool {
-        let alnum = |i: usize| h.get(i).is_some_and(u8::is_ascii_alphanumeric);
-        self.automaton.find_overlapping_iter(h).any(|m| {
-            let (first, last) = self.edges[m.pattern().as_usize()];
-            (!first || m.start() == 0 || !alnum(m.start() - 1)) && (!last || !alnum(m.end()))
-        })
+    /// is a whole term of `hay`, which is ASCII.
+    fn any_in(&self, hay: &str) -> bool {
+        self.automaton
+            .find_overlapping_iter(hay)
+            .any(|m| whole_term(hay, m.start(), m.end(), self.edges[m.pattern().as_usize()]))
     }
 }
 
