@@ -3,7 +3,7 @@
 //! kept, probed or turned into alerts according to the pass.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 
@@ -296,7 +296,9 @@ pub(super) struct Chunk {
     entries: u64,
     records: Vec<u64>,
     shapes: [u64; 2],
-    other: HashMap<String, u64>,
+    /// Records per table no rule reads, by name: looked up by `&str`, so a
+    /// record of a known one allocates nothing (foldhash, not SipHash).
+    other: hashbrown::HashMap<String, u64>,
     malformed: u64,
     problems: Vec<Problem>,
     bad_values: u64,
@@ -478,7 +480,12 @@ pub(super) fn read_record<'a>(
         Ok(Route::Table(t, shape)) => (t, shape),
         Ok(Route::Other(name)) => {
             if count {
-                *out.other.entry(name.into_owned()).or_default() += 1;
+                match out.other.get_mut(&*name) {
+                    Some(n) => *n += 1,
+                    None => {
+                        out.other.insert(name.into_owned(), 1);
+                    }
+                }
             }
             return;
         }

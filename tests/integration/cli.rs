@@ -174,6 +174,23 @@ fn other_tables_and_bad_lines_are_counted_not_fatal() {
     assert!(run.stderr.contains("read 6 lines from 1 file"), "{}", run.stderr);
 }
 
+#[test]
+fn records_of_other_tables_are_counted_per_table_across_chunks() {
+    // Enough lines to be parsed in several chunks on two threads: each
+    // table's count is the sum over chunks, one name each.
+    let mut text = String::new();
+    for i in 0..20_000 {
+        let table = if i % 1000 == 7 { "AuditLogs" } else { "SigninLogs" };
+        text += &json!({"Type": table, "IPAddress": "1.2.3.4", "Id": i}).to_string();
+        text.push('\n');
+    }
+    text += &format!("{}\n{}\n", signin(SP, "u", "203.0.113.7"), graph("u", "198.51.100.9", 200, T));
+    let run = Test::new().file("in.json", text).args(["run", "--threads", "2", "--now", NOW, "in.json"]).run();
+    run.code(0);
+    assert_eq!(run.alerts().len(), 1);
+    assert!(run.stderr.contains("20000  other tables, skipped (AuditLogs 20, SigninLogs 19980)"), "{}", run.stderr);
+}
+
 /// A one-source rule over MicrosoftGraphActivityLogs with `filter`.
 fn filter_rule(filter: &str) -> String {
     format!(
