@@ -598,6 +598,35 @@ fn check_escape(b: &[u8], i: usize) -> Result<(), ScanError> {
     }
 }
 
+/// Instruction-set levels of stage one: portable (SSE2 on x86_64), AVX2,
+/// AVX-512 (BW); the last two with PCLMULQDQ.
+const NONE: u8 = 0;
+#[cfg(target_arch = "x86_64")]
+const AVX2: u8 = 1;
+#[cfg(target_arch = "x86_64")]
+const AVX512: u8 = 2;
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Simd {
+    None,
+    Avx2,
+    Avx512,
+}
+
+/// The best level this CPU has, detected once.
+#[cfg(target_arch = "x86_64")]
+static SIMD: std::sync::LazyLock<Simd> = std::sync::LazyLock::new(|| {
+    use std::arch::is_x86_feature_detected as has;
+    if !has!("pclmulqdq") || !has!("avx2") {
+        Simd::None
+    } else if has!("avx512bw") && has!("avx512f") {
+        Simd::Avx512
+    } else {
+        Simd::Avx2
+    }
+});
+
 /// Stage one: where the unescaped quotes are, a bit per byte, found
 /// sixty-four bytes at a time. Control characters inside strings and bad
 /// escapes are rejected here.
@@ -612,11 +641,21 @@ struct QuoteIndex {
 impl QuoteIndex {
     fn build(&mut self, text: &[u8]) -> Result<(), ScanError> {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("pclmulqdq") {
-            // SAFETY: the CPU has the features `build_avx2` is compiled for.
-            return unsafe { self.build_avx2(text) };
+        match *SIMD {
+            // SAFETY: the CPU has the features each is compiled for.
+            Simd::Avx512 => return unsafe { self.build_avx512(text) },
+            Simd::Avx2 => return unsafe { self.build_avx2(text) },
+            Simd::None => {}
         }
-        self.build_with::<false>(text)
+        self.build_with::<NONE>(text)
+    }
+
+    /// [`QuoteIndex::build`] compiled for AVX-512 (BW) and carry-less
+    /// multiply: a block's four masks in four compares of one load.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512bw,avx512f,avx2,pclmulqdq")]
+    unsafe fn build_avx512(&mut self, text: &[u8]) -> Result<(), ScanError> {
+        self.build_with::<AVX512>(text)
     }
 
     /// [`QuoteIndex::build`] compiled for AVX2 and carry-less multiply: 32
@@ -624,28 +663,29 @@ impl QuoteIndex {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,pclmulqdq")]
     unsafe fn build_avx2(&mut self, text: &[u8]) -> Result<(), ScanError> {
-        self.build_with::<true>(text)
+        self.build_with::<AVX2>(text)
     }
 
-    /// Stage one. `AVX2` may be true only inside [`QuoteIndex::build_avx2`],
-    /// which is compiled for (and only called on) CPUs with AVX2 and
-    /// PCLMULQDQ: the AVX2 helpers are inlined into it.
+    /// Stage one at instruction-set level `L` ([`NONE`], [`AVX2`],
+    /// [`AVX512`]). A level above `NONE` is used only inside the `build_*`
+    /// compiled for it, which is only called on CPUs that have it: its
+    /// helpers are inlined into it.
     #[inline(always)]
-    fn build_with<const AVX2: bool>(&mut self, text: &[u8]) -> Result<(), ScanError> {
+    fn build_with<const L: u8>(&mut self, text: &[u8]) -> Result<(), ScanError> {
         self.quotes.clear();
         self.quotes.reserve(text.len().div_ceil(64));
         let mut st = Stage1::default();
         let mut blocks = text.chunks_exact(64);
         let mut k = 0;
         for block in blocks.by_ref() {
-            st.step::<AVX2>(block.try_into().expect("64 bytes"), k, text, &mut self.quotes);
+            st.step::<L>(block.try_into().expect("64 bytes"), k, text, &mut self.quotes);
             k += 1;
         }
         let tail = blocks.remainder();
         if !tail.is_empty() {
             let mut padded = [b' '; 64];
             padded[..tail.len()].copy_from_slice(tail);
-            st.step::<AVX2>(&padded, k, text, &mut self.quotes);
+            st.step::<L>(&padded, k, text, &mut self.quotes);
         }
         self.has_backslash = st.has_backslash;
         if st.bad != 0 {
@@ -694,10 +734,15 @@ struct Stage1 {
 impl Stage1 {
     /// Block `k` (bytes `64k..64k + 64` of `text`, space-padded at the end).
     #[inline(always)]
-    fn step<const AVX2: bool>(&mut self, block: &[u8; 64], k: usize, text: &[u8], quotes: &mut Vec<u64>) {
+    fn step<const L: u8>(&mut self, block: &[u8; 64], k: usize, text: &[u8], quotes: &mut Vec<u64>) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX2 is only true inside `build_avx2`, compiled for AVX2 and PCLMULQDQ.
-        let (q, b, c, h) = if AVX2 { unsafe { masks64_avx2(block) } } else { masks64(block) };
+        // SAFETY: a level above NONE is only used inside the `build_*`
+        // compiled for it (each includes PCLMULQDQ).
+        let (q, b, c, h) = match L {
+            AVX512 => unsafe { masks64_avx512(block) },
+            AVX2 => unsafe { masks64_avx2(block) },
+            _ => masks64(block),
+        };
         #[cfg(not(target_arch = "x86_64"))]
         let (q, b, c, h) = masks64(block);
         self.high |= h;
@@ -719,7 +764,7 @@ impl Stage1 {
         let q = q & !escaped;
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
-        let in_string = if AVX2 { unsafe { prefix_xor_clmul(q) } } else { prefix_xor(q) } ^ self.string_carry;
+        let in_string = if L != NONE { unsafe { prefix_xor_clmul(q) } } else { prefix_xor(q) } ^ self.string_carry;
         #[cfg(not(target_arch = "x86_64"))]
         let in_string = prefix_xor(q) ^ self.string_carry;
         self.string_carry = 0u64.wrapping_sub(in_string >> 63);
@@ -811,6 +856,21 @@ fn masks64_avx2(block: &[u8; 64]) -> (u64, u64, u64, u64) {
         b |= bits(_mm256_cmpeq_epi8(v, backslash));
         c |= bits(_mm256_cmpeq_epi8(_mm256_max_epu8(v, low), low));
     }
+    (q, b, c, h)
+}
+
+/// [`masks64`] with AVX-512: one load, each mask straight from a compare.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,avx512f")]
+#[inline]
+fn masks64_avx512(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+    use std::arch::x86_64::*;
+    // SAFETY: the load reads the block's 64 bytes.
+    let v = unsafe { _mm512_loadu_si512(block.as_ptr() as *const __m512i) };
+    let q = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8));
+    let b = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8));
+    let c = _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0x1f));
+    let h = _mm512_movepi8_mask(v);
     (q, b, c, h)
 }
 
@@ -1152,18 +1212,30 @@ mod tests {
             }
         }
 
-        /// The portable stage one and the one this CPU runs (AVX2 where it
-        /// has it) index the same quotes and find the same errors, on any bytes.
+        /// The portable stage one and every one this CPU can run (AVX2,
+        /// AVX-512) index the same quotes and find the same errors, on any
+        /// bytes; and `build` picks one of them.
         #[test]
         fn stage_one_is_the_same_on_every_path(
-            bytes in prop::collection::vec(prop::sample::select(b"\"\\ \x01\xc3a{}:,nu0".to_vec()), 0..300)
+            bytes in prop::collection::vec(prop::sample::select(b"\"\\ \x01\x1f\x7f\xc3a{}:,nu0".to_vec()), 0..300)
         ) {
-            let (mut fast, mut portable) = (QuoteIndex::default(), QuoteIndex::default());
-            let (f, p) = (fast.build(&bytes), portable.build_with::<false>(&bytes));
-            prop_assert_eq!(f, p);
-            if f.is_ok() {
-                prop_assert_eq!(&fast.quotes, &portable.quotes);
-                prop_assert_eq!((fast.has_backslash, fast.has_high), (portable.has_backslash, portable.has_high));
+            let run = |build: &dyn Fn(&mut QuoteIndex) -> Result<(), ScanError>| {
+                let mut index = QuoteIndex::default();
+                let r = build(&mut index);
+                (r, r.is_ok().then(|| (index.quotes.clone(), index.has_backslash, index.has_high)))
+            };
+            let portable = run(&|i| i.build_with::<NONE>(&bytes));
+            prop_assert_eq!(&run(&|i| i.build(&bytes)), &portable);
+            #[cfg(target_arch = "x86_64")]
+            {
+                if *SIMD != Simd::None {
+                    // SAFETY: the CPU has AVX2 and PCLMULQDQ.
+                    prop_assert_eq!(&run(&|i| unsafe { i.build_avx2(&bytes) }), &portable);
+                }
+                if *SIMD == Simd::Avx512 {
+                    // SAFETY: the CPU has AVX-512 BW and PCLMULQDQ.
+                    prop_assert_eq!(&run(&|i| unsafe { i.build_avx512(&bytes) }), &portable);
+                }
             }
         }
     }
