@@ -702,16 +702,28 @@ impl QuoteIndex {
     }
 
     /// The first unescaped quote at or after `from`.
+    ///
+    /// Most strings end within 64 bytes, but whether in the same word of
+    /// `quotes` or the next varies from value to value: a branch on it
+    /// mispredicted about a third of the time (cachegrind's branch
+    /// simulation). So the two words are read as one 128-bit window, and
+    /// the loop only runs for a string longer than that.
     #[inline(always)]
     fn next_quote(&self, from: usize) -> Option<usize> {
-        let mut w = from / 64;
-        let mut bits = *self.quotes.get(w)? & (!0u64 << (from % 64));
+        let w = from / 64;
+        let lo = *self.quotes.get(w)?;
+        let hi = self.quotes.get(w + 1).copied().unwrap_or(0);
+        let window = ((hi as u128) << 64 | lo as u128) >> (from % 64);
+        if window != 0 {
+            return Some(from + window.trailing_zeros() as usize);
+        }
+        let mut w = w + 2;
         loop {
+            let bits = *self.quotes.get(w)?;
             if bits != 0 {
                 return Some(w * 64 + bits.trailing_zeros() as usize);
             }
             w += 1;
-            bits = *self.quotes.get(w)?;
         }
     }
 }
@@ -1209,6 +1221,24 @@ mod tests {
         fn escaped_bits_match_the_byte_loop(runs in any::<u64>(), sparse in any::<u64>(), carry in any::<bool>()) {
             for b in [runs, runs & sparse, runs | 1 << 63, !0, 0] {
                 prop_assert_eq!(escaped_bits(b, carry), escaped_bits_reference(b, carry), "{:064b} {}", b, carry);
+            }
+        }
+
+        /// The next quote at or after any position is the first one a byte
+        /// loop finds: in the same word, the next, or many words on.
+        #[test]
+        fn next_quote_finds_the_first_quote_at_or_after(gaps in prop::collection::vec(0usize..300, 0..8), tail in 0usize..130) {
+            let mut text = Vec::new();
+            for g in &gaps {
+                text.extend(std::iter::repeat_n(b'a', *g));
+                text.push(b'"');
+            }
+            text.extend(std::iter::repeat_n(b'a', tail));
+            let mut index = QuoteIndex::default();
+            index.build_with::<NONE>(&text).unwrap();
+            for from in 0..text.len() + 2 {
+                let want = text.get(from..).and_then(|t| t.iter().position(|&b| b == b'"')).map(|p| from + p);
+                prop_assert_eq!(index.next_quote(from), want, "from {}", from);
             }
         }
 
