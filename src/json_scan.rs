@@ -361,8 +361,32 @@ impl Scanner<'_> {
             self.i += 1;
             return Ok(());
         }
-        // With wanted keys: the trie, its template, and the key's position.
-        let template = keys.map(|k| (k, self.templates.of(k.uid)));
+        match keys {
+            None => self.members(None, out, depth),
+            Some(k) => {
+                // The trie's template is taken out for the object's scan, so
+                // that the loop holds it, not a path to it through
+                // `self.templates` (loaded again at every key); a nested
+                // object's trie is another one, with its own template.
+                let t = self.templates.of(k.uid);
+                let mut template = std::mem::take(&mut self.templates.tries[t].1);
+                let scanned = self.members(Some((k, &mut template)), out, depth);
+                self.templates.tries[t].1 = template;
+                scanned
+            }
+        }
+    }
+
+    /// An object's members, after its `{` and any whitespace, to its `}`,
+    /// not empty. With wanted keys: the trie and its template.
+    #[inline(always)]
+    fn members(
+        &mut self,
+        mut template: Option<(&KeyTrie, &mut Template)>,
+        out: &mut [Found],
+        depth: usize,
+    ) -> Result<(), ScanError> {
+        // The key's position in the object.
         let mut n = 0;
         loop {
             if self.peek() != Some(b'"') {
@@ -371,10 +395,11 @@ impl Scanner<'_> {
                     return Err(self.err("expected a string key"));
                 }
             }
-            let node = match template {
-                Some((k, t)) => {
+            let node = match &mut template {
+                Some((k, template)) => {
+                    let k: &KeyTrie = k;
                     let at = self.i + 1;
-                    let known = match self.templates.tries[t].1.get(n) {
+                    let known = match template.get(n) {
                         Some(e) if e.matches(self.b, at) => Some((e.len, e.node)),
                         _ => None,
                     };
@@ -389,7 +414,6 @@ impl Scanner<'_> {
                         let compact =
                             self.b[ke + 1] == b':' && !(self.index.has_backslash && self.b[ks..ke].contains(&b'\\'));
                         let expect = if compact { Expect::new(&self.b[ks..ke + 2], node) } else { Expect::NONE };
-                        let template = &mut self.templates.tries[t].1;
                         match template.get_mut(n) {
                             Some(e) => *e = expect,
                             None if n < REMEMBERED => template.push(expect),
