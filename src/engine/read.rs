@@ -480,12 +480,7 @@ pub(super) fn read_record<'a>(
         Ok(Route::Table(t, shape)) => (t, shape),
         Ok(Route::Other(name)) => {
             if count {
-                match out.other.get_mut(&*name) {
-                    Some(n) => *n += 1,
-                    None => {
-                        out.other.insert(name.into_owned(), 1);
-                    }
-                }
+                *out.other.entry_ref(&*name).or_insert(0) += 1;
             }
             return;
         }
