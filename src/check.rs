@@ -784,3 +784,408 @@ fn literal_type(l: &Literal) -> Type {
         Literal::Timespan(_) => Type::Timespan,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::test_rule;
+
+    const GRAPH: &str = "  sources:\n    a: MicrosoftGraphActivityLogs\n";
+    const TWO: &str = "  sources:\n    activity: MicrosoftGraphActivityLogs\n    signin: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]\n";
+    const JOIN: &str = "  join: activity.SignInActivityId == signin.UniqueTokenIdentifier\n";
+
+    fn load(correlation: &str) -> RuleDoc {
+        crate::rule::load(&test_rule(0, correlation)).unwrap_or_else(|e| panic!("the rule should load: {e:#?}"))
+    }
+
+    fn checked(correlation: &str) -> CheckedRule {
+        check(&load(correlation), &Catalog::builtin()).unwrap_or_else(|e| panic!("the rule should check: {e:#?}")).0
+    }
+
+    fn errors(correlation: &str) -> Vec<Diagnostic> {
+        match check(&load(correlation), &Catalog::builtin()) {
+            Ok(_) => panic!("the rule should not check:\n{correlation}"),
+            Err(errors) => errors,
+        }
+    }
+
+    /// The span of `needle` inside `context`, which occurs exactly once in the
+    /// `correlation` section of the file `d` points into.
+    fn span_of(d: &Diagnostic, context: &str, needle: &str) -> Span {
+        let text = &d.file.as_ref().expect("the diagnostic names its file").text;
+        let section = text.find("\ncorrelation:").expect("a correlation section");
+        let hits: Vec<_> = text[section..].match_indices(context).collect();
+        assert_eq!(hits.len(), 1, "`{context}` should occur once in the correlation section");
+        let start = section + hits[0].0 + context.find(needle).expect("the needle is in its context");
+        Span::new(start, start + needle.len())
+    }
+
+    /// The one error `check` reports: its code, and that it points at `needle` in `context`.
+    fn one_error(correlation: &str, code: Code, context: &str, needle: &str) -> Diagnostic {
+        let errors = errors(correlation);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let d = errors.into_iter().next().unwrap();
+        assert_eq!(d.code, code, "{d}");
+        assert_eq!(d.span, Some(span_of(&d, context, needle)), "{d}");
+        d
+    }
+
+    /// `output: X: <expr>` of a rule over Graph activity, whose single error is `code` at `needle`.
+    fn output_error(expr: &str, code: Code, needle: &str) -> Diagnostic {
+        one_error(&format!("{GRAPH}  output:\n    X: {expr}\n"), code, &format!("X: {expr}"), needle)
+    }
+
+    #[test]
+    fn types_arithmetic_time_comparisons_and_function_results() {
+        let cases = [
+            ("ResponseStatusCode + DurationMs", Type::Long),
+            ("ResponseStatusCode % 7", Type::Long),
+            ("ResponseStatusCode * 1.5", Type::Real),
+            ("2.5 - DurationMs", Type::Real),
+            ("-DurationMs", Type::Long),
+            ("TimeGenerated - TokenIssuedAt", Type::Timespan),
+            ("TimeGenerated + 1h", Type::DateTime),
+            ("1h + TimeGenerated", Type::DateTime),
+            ("TimeGenerated - 30m", Type::DateTime),
+            ("2 * 30m", Type::Timespan),
+            ("1h / 30m", Type::Real),
+            ("(TimeGenerated - TokenIssuedAt) > 70m", Type::Bool),
+            ("TimeGenerated > ago(1d)", Type::Bool),
+            ("ResponseStatusCode >= 2.5", Type::Bool),
+            ("RequestUri has \"users\"", Type::Bool),
+            ("ResponseStatusCode between (100 .. 300)", Type::Bool),
+            ("ResponseStatusCode in (401, 403)", Type::Bool),
+            ("RequestUri matches regex \"^https\"", Type::Bool),
+            ("now()", Type::DateTime),
+            ("ago(30d)", Type::DateTime),
+            ("strlen(IPAddress)", Type::Long),
+            ("tostring(ResponseStatusCode)", Type::String),
+            ("tolong(IPAddress)", Type::Long),
+            ("todouble(DurationMs)", Type::Real),
+            ("todatetime(RequestId)", Type::DateTime),
+            ("coalesce(DurationMs, 0)", Type::Long),
+            ("ipv4_is_in_range(IPAddress, \"10.0.0.0/8\")", Type::Bool),
+            ("isnull(ResponseStatusCode) or isempty(IPAddress)", Type::Bool),
+            ("null", Type::Null),
+        ];
+        let outputs: String =
+            cases.iter().enumerate().map(|(i, (e, _))| format!("    X{i}: '{}'\n", e.replace('\'', "''"))).collect();
+        let rule = checked(&format!("{GRAPH}  output:\n{outputs}"));
+        assert_eq!(rule.output.len(), cases.len());
+        for (i, ((text, ty), out)) in cases.iter().zip(&rule.output).enumerate() {
+            assert_eq!(out.name, format!("X{i}"), "outputs keep their order");
+            assert_eq!(out.expr.ty, *ty, "{text}");
+        }
+    }
+
+    #[test]
+    fn resolves_fields_of_a_union_and_paths_into_json() {
+        let rule = checked(
+            "  sources:\n    s: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]\n  output:\n    \
+             T: TimeGenerated\n    I: s.IPAddress\n    C: LocationDetails.city.name\n    A: s.AutonomousSystemNumber\n",
+        );
+        assert_eq!(rule.sources.len(), 1);
+        assert_eq!(rule.sources[0].alias, "s");
+        assert_eq!(rule.sources[0].tables, ["AADServicePrincipalSignInLogs", "AADManagedIdentitySignInLogs"]);
+        let col = |i: usize| rule.output[i].expr.as_column().expect("a bare column").clone();
+        let t = col(0);
+        assert_eq!((t.source, t.column.as_str(), t.path.len()), (0, "TimeGenerated", 0));
+        assert_eq!(rule.output[0].expr.ty, Type::DateTime);
+        let ip = col(1);
+        assert_eq!((ip.source, ip.column.as_str()), (0, "IPAddress"));
+        assert_eq!(rule.output[1].expr.ty, Type::String);
+        let city = col(2);
+        assert_eq!(city.column, "LocationDetails");
+        assert_eq!(city.path, ["city", "name"]);
+        assert_eq!(rule.output[2].expr.ty, Type::Dynamic, "a path into a JSON column is dynamic");
+        // A column only one table of the union has is still a column of the source.
+        assert_eq!(col(3).column, "AutonomousSystemNumber");
+    }
+
+    #[test]
+    fn checks_a_join_rule_and_orients_keys_left_to_the_first_source() {
+        let rule = checked(&format!(
+            "{TWO}  filter:\n    activity: ResponseStatusCode between (100 .. 300)\n    signin: isnotempty(IPAddress)\n  \
+             join: signin.UniqueTokenIdentifier == activity.SignInActivityId and activity.AppId == signin.AppId\n  \
+             mismatch: signin.IPAddress != activity.IPAddress\n  output:\n    T: activity.TimeGenerated\n"
+        ));
+        assert_eq!(rule.sources.iter().map(|s| s.alias.as_str()).collect::<Vec<_>>(), ["activity", "signin"]);
+        for (i, s) in rule.sources.iter().enumerate() {
+            let f = s.filter.as_ref().expect("each source has its filter");
+            assert_eq!(f.ty, Type::Bool);
+            assert_eq!(f.sources(), [i], "unqualified names in a filter read its own source");
+        }
+        assert_eq!(rule.join.len(), 2, "one key per conjunct");
+        let names = |k: &JoinKey| {
+            let (l, r) = (k.left.as_column().unwrap(), k.right.as_column().unwrap());
+            ((l.source, l.column.clone()), (r.source, r.column.clone()))
+        };
+        assert_eq!(
+            names(&rule.join[0]),
+            ((0, "SignInActivityId".to_string()), (1, "UniqueTokenIdentifier".to_string())),
+            "a key written right-to-left is turned around"
+        );
+        assert_eq!(names(&rule.join[1]), ((0, "AppId".to_string()), (1, "AppId".to_string())));
+        let m = rule.mismatch.as_ref().unwrap();
+        assert_eq!(m.ty, Type::Bool);
+        assert_eq!(m.sources(), [1, 0]);
+    }
+
+    #[test]
+    fn unknown_table_points_at_the_name_with_a_hint() {
+        let d = one_error(
+            "  sources:\n    a: MicrosoftGraphActivityLog\n  filter:\n    a: isnotempty(IPAddress)\n  output:\n    T: a.TimeGenerated\n",
+            Code::UnknownTable,
+            "MicrosoftGraphActivityLog\n",
+            "MicrosoftGraphActivityLog",
+        );
+        assert_eq!(d.message, "unknown table `MicrosoftGraphActivityLog`");
+        assert_eq!(d.help.as_deref(), Some("did you mean `MicrosoftGraphActivityLogs`?"));
+        let d = one_error(
+            "  sources:\n    a: [MicrosoftGraphActivityLogs, Banana]\n  output:\n    T: a.TimeGenerated\n",
+            Code::UnknownTable,
+            "Banana",
+            "Banana",
+        );
+        assert!(d.help.as_deref().unwrap().contains("--tables"), "{d}");
+    }
+
+    #[test]
+    fn unknown_source_aliases_are_located_with_a_hint() {
+        let d = one_error(
+            &format!(
+                "{TWO}  filter:\n    activty: isnotempty(IPAddress)\n{JOIN}  output:\n    T: activity.TimeGenerated\n"
+            ),
+            Code::UnknownSource,
+            "activty",
+            "activty",
+        );
+        assert_eq!(d.message, "unknown source `activty`");
+        assert_eq!(d.help.as_deref(), Some("did you mean `activity`?"));
+        let d = one_error(
+            &format!(
+                "{TWO}{JOIN}  mismatch: signon.IPAddress != activity.IPAddress\n  output:\n    T: activity.TimeGenerated\n"
+            ),
+            Code::UnknownSource,
+            "signon.IPAddress",
+            "signon",
+        );
+        assert_eq!(d.help.as_deref(), Some("did you mean `signin`?"));
+    }
+
+    #[test]
+    fn unknown_column_points_at_the_column_with_a_hint() {
+        // The README's example.
+        let d = one_error(
+            &format!(
+                "{TWO}{JOIN}  mismatch: signin.IPAdress != activity.IPAddress\n  output:\n    T: activity.TimeGenerated\n"
+            ),
+            Code::UnknownColumn,
+            "signin.IPAdress",
+            "IPAdress",
+        );
+        assert_eq!(
+            d.message,
+            "unknown column `IPAdress` in table `AADServicePrincipalSignInLogs` or `AADManagedIdentitySignInLogs`"
+        );
+        assert_eq!(d.help.as_deref(), Some("did you mean `IPAddress`?"));
+        assert_eq!(d.code.as_str(), "E202");
+        // An unqualified name in a filter is a column of that source.
+        let d = one_error(
+            &format!("{GRAPH}  filter:\n    a: ResponseStatus == 200\n  output:\n    T: a.TimeGenerated\n"),
+            Code::UnknownColumn,
+            "ResponseStatus ==",
+            "ResponseStatus",
+        );
+        assert_eq!(d.help.as_deref(), Some("did you mean `ResponseStatusCode`?"));
+    }
+
+    #[test]
+    fn a_source_alias_alone_is_not_a_column() {
+        let d =
+            one_error(&format!("{TWO}{JOIN}  output:\n    X: signin\n"), Code::UnknownColumn, "X: signin", "signin");
+        assert_eq!(d.message, "`signin` is a source, not a column");
+    }
+
+    #[test]
+    fn unknown_function_is_located_with_a_hint() {
+        let d = output_error("isnotemtpy(IPAddress)", Code::UnknownFunction, "isnotemtpy");
+        assert_eq!(d.message, "unknown function `isnotemtpy`");
+        assert_eq!(d.help.as_deref(), Some("did you mean `isnotempty`?"));
+    }
+
+    #[test]
+    fn wrong_arity_spans_the_call_and_names_the_count() {
+        let d = output_error("isnotempty(IPAddress, UserAgent)", Code::Arity, "isnotempty(IPAddress, UserAgent)");
+        assert_eq!(d.message, "`isnotempty` takes 1 argument, got 2");
+        let d = output_error("ipv6_is_match(IPAddress)", Code::Arity, "ipv6_is_match(IPAddress)");
+        assert_eq!(d.message, "`ipv6_is_match` takes 2 to 3 arguments, got 1");
+        let d = output_error("strcat()", Code::Arity, "strcat()");
+        assert!(d.message.contains("at least 1"), "{d}");
+        output_error("now(1h, 2h)", Code::Arity, "now(1h, 2h)");
+    }
+
+    #[test]
+    fn fields_in_two_source_expressions_must_name_their_source() {
+        let d = one_error(
+            &format!(
+                "{TWO}{JOIN}  mismatch: IPAddress != activity.IPAddress\n  output:\n    T: activity.TimeGenerated\n"
+            ),
+            Code::Unqualified,
+            "mismatch: IPAddress",
+            "IPAddress",
+        );
+        assert_eq!(d.help.as_deref(), Some("write `activity.IPAddress` or `signin.IPAddress`"));
+    }
+
+    #[test]
+    fn a_filter_reads_only_its_own_source() {
+        let d = one_error(
+            &format!(
+                "{TWO}  filter:\n    activity: signin.IPAddress == \"1.2.3.4\"\n{JOIN}  output:\n    T: activity.TimeGenerated\n"
+            ),
+            Code::WrongSource,
+            "activity: signin.IPAddress",
+            "signin.IPAddress",
+        );
+        assert_eq!(d.message, "the filter of `activity` reads source `signin`");
+    }
+
+    #[test]
+    fn comparison_type_mismatch_spans_the_comparison_with_a_hint() {
+        let d = output_error("TimeGenerated > \"2026-07-16\"", Code::TypeMismatch, "TimeGenerated > \"2026-07-16\"");
+        assert_eq!(d.message, "cannot compare a datetime with a string using `>`");
+        assert!(d.help.as_deref().unwrap().contains("datetime("), "{d}");
+        let d = output_error("ResponseStatusCode == \"200\"", Code::TypeMismatch, "ResponseStatusCode == \"200\"");
+        assert!(d.help.as_deref().unwrap().contains("tolong("), "{d}");
+        let d = output_error("TimeGenerated < 1h", Code::TypeMismatch, "TimeGenerated < 1h");
+        assert!(d.help.as_deref().unwrap().contains("ago("), "{d}");
+        let d = output_error("IPAddress == true", Code::TypeMismatch, "IPAddress == true");
+        assert_eq!(d.help, None);
+    }
+
+    #[test]
+    fn function_argument_type_mismatch_points_at_the_argument() {
+        let d = output_error("ago(\"1d\")", Code::TypeMismatch, "\"1d\"");
+        assert_eq!(d.message, "`ago` needs a timespan such as `30d` or `1h` as argument 1, this is a string");
+        let d = output_error("ipv4_is_in_range(IPAddress, 10)", Code::TypeMismatch, "10");
+        assert!(d.message.contains("as argument 2, this is a long"), "{d}");
+        output_error("coalesce(ResponseStatusCode, \"x\")", Code::TypeMismatch, "\"x\"");
+        output_error("strlen(TimeGenerated)", Code::TypeMismatch, "TimeGenerated");
+    }
+
+    #[test]
+    fn operator_operand_type_mismatches() {
+        let d = output_error("IPAddress + 1", Code::TypeMismatch, "IPAddress + 1");
+        assert_eq!(d.message, "cannot apply `+` to a string and a long");
+        output_error("TimeGenerated + TokenIssuedAt", Code::TypeMismatch, "TimeGenerated + TokenIssuedAt");
+        let d = output_error("-IPAddress", Code::TypeMismatch, "IPAddress");
+        assert_eq!(d.message, "cannot negate a string");
+        let d = output_error("ResponseStatusCode =~ \"x\"", Code::TypeMismatch, "ResponseStatusCode");
+        assert_eq!(d.message, "`=~` needs a string, this is a long");
+        output_error("RequestUri contains 5", Code::TypeMismatch, "5");
+        output_error("not(ResponseStatusCode)", Code::TypeMismatch, "(ResponseStatusCode)");
+        output_error("ResponseStatusCode and true", Code::TypeMismatch, "ResponseStatusCode");
+    }
+
+    #[test]
+    fn between_and_in_operand_types() {
+        let d = output_error("IPAddress between (1 .. 2)", Code::TypeMismatch, "IPAddress");
+        assert!(d.help.as_deref().unwrap().contains("tolong("), "{d}");
+        let d = output_error("ResponseStatusCode between (1 .. \"9\")", Code::TypeMismatch, "\"9\"");
+        assert_eq!(d.message, "`between` bound is a string, the value a long");
+        let d = output_error("RequestMethod in (\"GET\", 1)", Code::TypeMismatch, "1");
+        assert_eq!(d.message, "list item is a long, the value a string");
+        output_error("ResponseStatusCode in~ (\"1\")", Code::TypeMismatch, "ResponseStatusCode");
+    }
+
+    #[test]
+    fn only_json_columns_have_fields() {
+        let d = output_error("ResponseStatusCode.value", Code::TypeMismatch, "value");
+        assert_eq!(d.message, "`ResponseStatusCode` is a long; only dynamic (JSON) columns have fields");
+    }
+
+    #[test]
+    fn filters_and_mismatches_must_be_boolean() {
+        let d = one_error(
+            &format!("{GRAPH}  filter:\n    a: ResponseStatusCode + 1\n  output:\n    T: a.TimeGenerated\n"),
+            Code::NotBoolean,
+            "a: ResponseStatusCode + 1",
+            "ResponseStatusCode + 1",
+        );
+        assert_eq!(d.message, "`filter` must be a boolean expression, this is a long");
+        let d = one_error(
+            &format!("{TWO}{JOIN}  mismatch: signin.IPAddress\n  output:\n    T: activity.TimeGenerated\n"),
+            Code::NotBoolean,
+            "mismatch: signin.IPAddress",
+            "signin.IPAddress",
+        );
+        assert_eq!(d.message, "`mismatch` must be a boolean expression, this is a string");
+    }
+
+    #[test]
+    fn bad_regex_points_at_the_pattern() {
+        let d = output_error("RequestUri matches regex \"(unclosed\"", Code::BadRegex, "\"(unclosed\"");
+        assert!(d.message.starts_with("invalid regex: "), "{d}");
+        output_error("RequestUri matches regex RequestMethod", Code::TypeMismatch, "RequestMethod");
+    }
+
+    #[test]
+    fn join_key_problems_are_reported_per_key() {
+        let rule = |join: &str| format!("{TWO}  join: {join}\n  output:\n    T: activity.TimeGenerated\n");
+        let key = "activity.ResponseStatusCode == signin.IPAddress";
+        let d = one_error(&rule(key), Code::JoinTypes, key, key);
+        assert_eq!(d.message, "join key types differ: long on the left, string on the right");
+        let key = "activity.IPAddress == activity.UserAgent";
+        let d = one_error(&rule(key), Code::JoinOneSide, key, key);
+        assert_eq!(d.message, "this join key compares `activity` with itself");
+        let key = "activity.IPAddress == \"1.2.3.4\"";
+        let d = one_error(&rule(key), Code::JoinOneSide, key, key);
+        assert_eq!(d.message, "each side of a join key must read exactly one source");
+        // Only the conjunct that is not an equality is reported.
+        let bad = "activity.IPAddress != signin.IPAddress";
+        one_error(
+            &rule(&format!("activity.SignInActivityId == signin.UniqueTokenIdentifier and {bad}")),
+            Code::JoinShape,
+            bad,
+            bad,
+        );
+        let join = "activity.AppId == signin.AppId or activity.IPAddress == signin.IPAddress";
+        one_error(&rule(join), Code::JoinShape, join, join);
+    }
+
+    #[test]
+    fn source_count_join_and_mismatch_shape() {
+        // Three sources, no sources: the finding is about the whole correlation.
+        let three = "  sources:\n    a: MicrosoftGraphActivityLogs\n    b: AADServicePrincipalSignInLogs\n    \
+                     c: AADManagedIdentitySignInLogs\n  output:\n    X: '1'\n";
+        one_error(three, Code::SourceCount, "correlation:", "correlation");
+        one_error("  sources: {}\n  output:\n    X: '1'\n", Code::SourceCount, "correlation:", "correlation");
+        let d = one_error(
+            &format!("{TWO}  output:\n    T: activity.TimeGenerated\n"),
+            Code::MissingJoin,
+            "correlation:",
+            "correlation",
+        );
+        assert_eq!(d.help.as_deref(), Some("e.g. `join: activity.<column> == signin.<column>`"));
+        let join = "a.IPAddress == a.UserAgent";
+        one_error(&format!("{GRAPH}  join: {join}\n  output:\n    X: '1'\n"), Code::JoinShape, join, join);
+        let mismatch = "a.IPAddress != a.UserAgent";
+        one_error(
+            &format!("{GRAPH}  mismatch: {mismatch}\n  output:\n    X: '1'\n"),
+            Code::MismatchWithoutJoin,
+            mismatch,
+            mismatch,
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported_not_just_the_first() {
+        let errors = errors(&format!(
+            "{GRAPH}  filter:\n    a: IPAdress == \"x\"\n  output:\n    X: ago(\"1d\")\n    Y: nosuch(1)\n"
+        ));
+        let codes: Vec<_> = errors.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::UnknownColumn, Code::TypeMismatch, Code::UnknownFunction]);
+        assert!(errors.iter().all(|d| d.is_error() && d.span.is_some()));
+    }
+}

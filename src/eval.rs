@@ -250,3 +250,354 @@ fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
         _ => Null,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::CheckedRule;
+    use crate::datetime::{TICKS_PER_DAY, TICKS_PER_SECOND};
+    use crate::table::Catalog;
+    use serde_json::json;
+
+    const NOW: i64 = 20_000 * TICKS_PER_DAY;
+    const HOUR: i64 = 3600 * TICKS_PER_SECOND;
+    const GRAPH: &str = "MicrosoftGraphActivityLogs";
+    const SIGNIN: &str = "AADServicePrincipalSignInLogs";
+
+    fn quote(expr: &str) -> String {
+        format!("'{}'", expr.replace('\'', "''"))
+    }
+
+    /// Checks a rule and numbers each (source, column) it reads: `names[id]`.
+    fn checked(correlation: &str) -> (CheckedRule, Vec<(usize, String)>) {
+        let file = crate::plan::test_rule(0, correlation);
+        let doc = crate::rule::load(&file).unwrap_or_else(|e| panic!("the rule should load: {e:#?}"));
+        let (mut rule, _) =
+            crate::check::check(&doc, &Catalog::builtin()).unwrap_or_else(|e| panic!("the rule should check: {e:#?}"));
+        let mut names: Vec<(usize, String)> = Vec::new();
+        let mut number = |e: &mut TExpr| {
+            if let TKind::Column(c) = &mut e.kind {
+                let key = (c.source, c.column.clone());
+                c.id = match names.iter().position(|n| *n == key) {
+                    Some(i) => i as u32,
+                    None => {
+                        names.push(key);
+                        names.len() as u32 - 1
+                    }
+                };
+            }
+        };
+        for source in &mut rule.sources {
+            source.filter.iter_mut().for_each(|f| f.walk_mut(&mut number));
+        }
+        rule.mismatch.iter_mut().for_each(|m| m.walk_mut(&mut number));
+        rule.output.iter_mut().for_each(|o| o.expr.walk_mut(&mut number));
+        (rule, names)
+    }
+
+    /// A record (or joined pair): values by source and column name; a column
+    /// not listed is absent.
+    struct Row {
+        names: Vec<(usize, String)>,
+        values: Vec<(usize, &'static str, Value<'static>)>,
+    }
+
+    impl Columns for Row {
+        fn column_ref(&self, source: usize, id: u32) -> Option<&Value<'_>> {
+            let (s, name) = &self.names[id as usize];
+            assert_eq!(*s, source, "column {id} belongs to source {s}");
+            self.values.iter().find(|(vs, n, _)| vs == s && n == name).map(|(_, _, v)| v)
+        }
+    }
+
+    /// `expr`, the one output of a rule over `table`, evaluated on a record
+    /// holding `values` (every other column absent).
+    fn eval_in(table: &str, expr: &str, values: &[(&'static str, Value<'static>)]) -> Value<'static> {
+        let (rule, names) = checked(&format!("  sources:\n    a: {table}\n  output:\n    X: {}\n", quote(expr)));
+        let row = Row { names, values: values.iter().map(|(n, v)| (0, *n, v.clone())).collect() };
+        eval(&rule.output[0].expr, &row, NOW).into_owned()
+    }
+
+    fn ev(expr: &str, values: &[(&'static str, Value<'static>)]) -> Value<'static> {
+        eval_in(GRAPH, expr, values)
+    }
+
+    /// Whether `expr`, as a filter, keeps the record.
+    fn keeps(expr: &str, values: &[(&'static str, Value<'static>)]) -> bool {
+        let (rule, names) =
+            checked(&format!("  sources:\n    a: {GRAPH}\n  filter:\n    a: {}\n  output:\n    X: '1'\n", quote(expr)));
+        let row = Row { names, values: values.iter().map(|(n, v)| (0, *n, v.clone())).collect() };
+        holds(rule.sources[0].filter.as_ref().unwrap(), &row, NOW)
+    }
+
+    fn s(x: &str) -> Value<'static> {
+        Value::Str(Cow::Owned(x.to_string()))
+    }
+
+    const T: Value<'static> = Value::Bool(true);
+    const F: Value<'static> = Value::Bool(false);
+
+    #[test]
+    fn equality_is_case_sensitive_and_tilde_forms_ignore_case() {
+        let get = [("RequestMethod", s("get"))];
+        assert_eq!(ev("RequestMethod == \"GET\"", &get), F);
+        assert_eq!(ev("RequestMethod == \"get\"", &get), T);
+        assert_eq!(ev("RequestMethod != \"GET\"", &get), T);
+        assert_eq!(ev("RequestMethod =~ \"GET\"", &get), T);
+        assert_eq!(ev("RequestMethod !~ \"GET\"", &get), F);
+        assert_eq!(ev("RequestMethod !~ \"POST\"", &get), T);
+    }
+
+    #[test]
+    fn an_absent_string_is_empty_not_null() {
+        // The README: `"" != "1.2.3.4"` is true.
+        assert_eq!(ev("IPAddress != \"1.2.3.4\"", &[]), T);
+        assert!(keeps("IPAddress != \"1.2.3.4\"", &[]));
+        assert_eq!(ev("IPAddress == \"\"", &[]), T);
+        assert_eq!(ev("IPAddress", &[]), s(""));
+        assert_eq!(ev("isempty(IPAddress)", &[]), T);
+        assert_eq!(ev("isnull(IPAddress)", &[]), F);
+        assert_eq!(ev("isnotempty(IPAddress)", &[("IPAddress", s("1.2.3.4"))]), T);
+    }
+
+    #[test]
+    fn a_comparison_with_a_null_number_or_datetime_is_null_and_is_not_kept() {
+        for expr in ["ResponseStatusCode == 200", "ResponseStatusCode != 200", "ResponseStatusCode < 200"] {
+            assert_eq!(ev(expr, &[]), Value::Null, "{expr} on an absent value");
+            assert_eq!(ev(expr, &[("ResponseStatusCode", Value::Null)]), Value::Null, "{expr} on null");
+            assert!(!keeps(expr, &[]), "{expr}");
+        }
+        assert_eq!(ev("TimeGenerated > ago(30d)", &[]), Value::Null);
+        // `not` of null is null: the filter keeps neither a comparison nor its negation.
+        assert_eq!(ev("not(ResponseStatusCode == 200)", &[]), Value::Null);
+        assert!(!keeps("not(ResponseStatusCode == 200)", &[]));
+        assert_eq!(ev("isnull(ResponseStatusCode)", &[]), T);
+        assert_eq!(ev("isempty(ResponseStatusCode)", &[]), T);
+        assert_eq!(ev("isnotnull(ResponseStatusCode)", &[("ResponseStatusCode", Value::Long(0))]), T);
+    }
+
+    #[test]
+    fn and_or_not_follow_three_valued_logic() {
+        let null = "(ResponseStatusCode > 1)";
+        assert_eq!(ev(&format!("{null} and false"), &[]), F);
+        assert_eq!(ev(&format!("false and {null}"), &[]), F);
+        assert_eq!(ev(&format!("{null} and true"), &[]), Value::Null);
+        assert_eq!(ev(&format!("{null} or true"), &[]), T);
+        assert_eq!(ev(&format!("true or {null}"), &[]), T);
+        assert_eq!(ev(&format!("{null} or false"), &[]), Value::Null);
+        assert!(keeps(&format!("{null} or true"), &[]));
+        assert!(!keeps(&format!("{null} and true"), &[]));
+        assert_eq!(ev("true and not(false)", &[]), T);
+        assert_eq!(ev("false or not(true)", &[]), F);
+    }
+
+    #[test]
+    fn string_operators_ignore_case_unless_cs() {
+        let ua = [("UserAgent", s("Mozilla/5.0 ROADtools x"))];
+        assert_eq!(ev("UserAgent contains \"roadtool\"", &ua), T);
+        assert_eq!(ev("UserAgent contains_cs \"roadtool\"", &ua), F);
+        assert_eq!(ev("UserAgent contains_cs \"ROADtool\"", &ua), T);
+        assert_eq!(ev("UserAgent !contains \"road\"", &ua), F);
+        assert_eq!(ev("UserAgent !contains \"graph\"", &ua), T);
+        assert_eq!(ev("UserAgent startswith \"MOZILLA\"", &ua), T);
+        assert_eq!(ev("UserAgent startswith_cs \"moz\"", &ua), F);
+        assert_eq!(ev("UserAgent !startswith \"Moz\"", &ua), F);
+        assert_eq!(ev("UserAgent endswith \" X\"", &ua), T);
+        assert_eq!(ev("UserAgent endswith \"tools\"", &ua), F);
+    }
+
+    #[test]
+    fn has_matches_whole_terms_only() {
+        let ua = [("UserAgent", s("Mozilla/5.0 ROADtools x"))];
+        assert_eq!(ev("UserAgent has \"roadtools\"", &ua), T);
+        assert_eq!(ev("UserAgent has \"mozilla\"", &ua), T);
+        assert_eq!(ev("UserAgent has \"road\"", &ua), F, "a prefix of a term is not the term");
+        assert_eq!(ev("UserAgent !has \"road\"", &ua), T);
+        assert_eq!(ev("UserAgent has_cs \"ROADtools\"", &ua), T);
+        assert_eq!(ev("UserAgent has_cs \"roadtools\"", &ua), F);
+        assert_eq!(ev("UserAgent has_any (\"GraphRunner\", \"roadtools\")", &ua), T);
+        assert_eq!(ev("UserAgent has_any (\"road\", \"zilla\")", &ua), F);
+    }
+
+    #[test]
+    fn in_lists_compare_exactly_and_in_tilde_ignores_case() {
+        let post = [("RequestMethod", s("Post"))];
+        assert_eq!(ev("RequestMethod in (\"POST\", \"PATCH\")", &post), F);
+        assert_eq!(ev("RequestMethod in (\"PATCH\", \"Post\")", &post), T);
+        assert_eq!(ev("RequestMethod !in (\"POST\")", &post), T);
+        assert_eq!(ev("RequestMethod in~ (\"post\", \"patch\")", &post), T);
+        assert_eq!(ev("RequestMethod !in~ (\"POST\")", &post), F);
+        let code = [("ResponseStatusCode", Value::Long(403))];
+        assert_eq!(ev("ResponseStatusCode in (401, 403)", &code), T);
+        assert_eq!(ev("ResponseStatusCode !in (401, 403)", &code), F);
+        assert_eq!(ev("ResponseStatusCode in (dynamic([401, 403]))", &code), T);
+        assert_eq!(ev("ResponseStatusCode in (400, 404)", &code), F);
+        assert_eq!(ev("ResponseStatusCode in (403.0)", &code), T, "a long equals the same real");
+    }
+
+    #[test]
+    fn matches_regex_searches_case_sensitively() {
+        let uri = [("RequestUri", s("https://graph.microsoft.com/v1.0/users/42"))];
+        assert_eq!(ev("RequestUri matches regex @\"users/\\d+$\"", &uri), T);
+        assert_eq!(ev("RequestUri matches regex \"graph\"", &uri), T, "unanchored: a match anywhere");
+        assert_eq!(ev("RequestUri matches regex \"USERS\"", &uri), F);
+        assert_eq!(ev("RequestUri matches regex \"^users\"", &uri), F);
+    }
+
+    #[test]
+    fn between_is_inclusive_at_both_ends() {
+        let code = |n: i64| [("ResponseStatusCode", Value::Long(n))];
+        assert_eq!(ev("ResponseStatusCode between (100 .. 300)", &code(100)), T);
+        assert_eq!(ev("ResponseStatusCode between (100 .. 300)", &code(300)), T);
+        assert_eq!(ev("ResponseStatusCode between (100 .. 300)", &code(301)), F);
+        assert_eq!(ev("ResponseStatusCode between (100 .. 300)", &code(99)), F);
+        assert_eq!(ev("ResponseStatusCode !between (100 .. 300)", &code(301)), T);
+        assert_eq!(ev("ResponseStatusCode !between (100 .. 300)", &code(300)), F);
+        assert_eq!(ev("ResponseStatusCode between (99.5 .. 100.5)", &code(100)), T);
+        assert_eq!(ev("ResponseStatusCode between (100 .. 300)", &[]), Value::Null);
+        assert!(!keeps("ResponseStatusCode !between (100 .. 300)", &[]));
+    }
+
+    #[test]
+    fn now_and_ago_read_the_runs_fixed_time() {
+        assert_eq!(ev("now()", &[]), Value::DateTime(NOW));
+        assert_eq!(ev("now(-1h)", &[]), Value::DateTime(NOW - HOUR));
+        assert_eq!(ev("ago(1d)", &[]), Value::DateTime(NOW - TICKS_PER_DAY));
+        assert_eq!(ev("ago(30m)", &[]), Value::DateTime(NOW - HOUR / 2));
+        let at = |t: i64| [("TimeGenerated", Value::DateTime(t))];
+        let week = "TimeGenerated between (ago(7d) .. now())";
+        assert_eq!(ev(week, &at(NOW - 7 * TICKS_PER_DAY)), T);
+        assert_eq!(ev(week, &at(NOW)), T);
+        assert_eq!(ev(week, &at(NOW + 1)), F);
+        assert_eq!(ev(week, &at(NOW - 7 * TICKS_PER_DAY - 1)), F);
+        assert_eq!(ev("TimeGenerated > ago(1h)", &at(NOW - HOUR + 1)), T);
+        assert_eq!(ev("TimeGenerated > ago(1h)", &at(NOW - HOUR)), F);
+    }
+
+    #[test]
+    fn datetime_and_timespan_arithmetic() {
+        let pair = [("TimeGenerated", Value::DateTime(NOW)), ("TokenIssuedAt", Value::DateTime(NOW - 2 * HOUR))];
+        assert_eq!(ev("TimeGenerated - TokenIssuedAt", &pair), Value::Timespan(2 * HOUR));
+        assert_eq!(ev("TokenIssuedAt - TimeGenerated", &pair), Value::Timespan(-2 * HOUR));
+        assert_eq!(ev("TokenIssuedAt + 1h", &pair), Value::DateTime(NOW - HOUR));
+        assert_eq!(ev("1h + TokenIssuedAt", &pair), Value::DateTime(NOW - HOUR));
+        assert_eq!(ev("TimeGenerated - 90m", &pair), Value::DateTime(NOW - 3 * HOUR / 2));
+        assert_eq!(ev("(TimeGenerated - TokenIssuedAt) / 1h", &pair), Value::Real(2.0));
+        assert_eq!(ev("(TimeGenerated - TokenIssuedAt) / 4", &pair), Value::Timespan(HOUR / 2));
+        assert_eq!(ev("2 * 1h", &[]), Value::Timespan(2 * HOUR));
+        assert_eq!(ev("1h + 30m - 15m", &[]), Value::Timespan(5 * HOUR / 4));
+        assert_eq!(ev("-1h", &[]), Value::Timespan(-HOUR));
+        assert_eq!(ev("TimeGenerated - TokenIssuedAt > 70m", &pair), T);
+        assert_eq!(ev("TimeGenerated - TokenIssuedAt > 2h", &pair), F);
+        assert_eq!(ev("datetime(1970-01-02) - datetime(1970-01-01T00:00:00Z)", &[]), Value::Timespan(TICKS_PER_DAY));
+        // Datetimes keep all 7 fractional digits: one tick apart.
+        let ticks = "datetime(2026-07-16T02:00:45.0159703Z) - datetime(2026-07-16T02:00:45.0159702Z)";
+        assert_eq!(ev(ticks, &[]), Value::Timespan(1));
+        assert_eq!(ev("1s - 250ms", &[]), Value::Timespan(TICKS_PER_SECOND * 3 / 4));
+    }
+
+    #[test]
+    fn long_and_real_arithmetic() {
+        let v = [("ResponseStatusCode", Value::Long(7)), ("DurationMs", Value::Long(2))];
+        assert_eq!(ev("ResponseStatusCode + DurationMs", &v), Value::Long(9));
+        assert_eq!(ev("ResponseStatusCode - DurationMs", &v), Value::Long(5));
+        assert_eq!(ev("ResponseStatusCode * DurationMs", &v), Value::Long(14));
+        assert_eq!(ev("ResponseStatusCode / DurationMs", &v), Value::Long(3), "long division truncates");
+        assert_eq!(ev("ResponseStatusCode % DurationMs", &v), Value::Long(1));
+        assert_eq!(ev("ResponseStatusCode / 2.0", &v), Value::Real(3.5));
+        assert_eq!(ev("ResponseStatusCode + 0.5", &v), Value::Real(7.5));
+        assert_eq!(ev("-ResponseStatusCode", &v), Value::Long(-7));
+        assert_eq!(ev("1 + 2 * 3", &[]), Value::Long(7), "`*` binds tighter than `+`");
+        assert_eq!(ev("ResponseStatusCode > 6.5", &v), T);
+        assert_eq!(ev("ResponseStatusCode == 7.0", &v), T);
+        assert_eq!(ev("ResponseStatusCode >= 7", &v), T);
+        assert_eq!(ev("ResponseStatusCode <= 6", &v), F);
+    }
+
+    #[test]
+    fn arithmetic_on_null_is_null() {
+        assert_eq!(ev("ResponseStatusCode + 1", &[]), Value::Null);
+        assert_eq!(ev("1.5 * DurationMs", &[]), Value::Null);
+        assert_eq!(ev("-ResponseStatusCode", &[]), Value::Null);
+        assert_eq!(ev("TimeGenerated - 1h", &[]), Value::Null);
+        assert_eq!(ev("TimeGenerated - TokenIssuedAt", &[("TimeGenerated", Value::DateTime(NOW))]), Value::Null);
+    }
+
+    #[test]
+    fn json_paths_read_into_dynamic_values_and_json_text() {
+        let doc = json!({"city": "Paris", "geo": {"lat": 48.85, "n": 3}, "ok": true});
+        for value in [Value::Dynamic(Arc::new(doc.clone())), s(&doc.to_string())] {
+            let loc = [("LocationDetails", value)];
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.city", &loc), s("Paris"));
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.city == \"Paris\"", &loc), T);
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.city =~ \"PARIS\"", &loc), T);
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.geo.lat > 48", &loc), T);
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.geo.n + 1", &loc), Value::Long(4));
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.ok", &loc), T);
+            assert_eq!(
+                eval_in(SIGNIN, "LocationDetails.geo", &loc),
+                Value::Dynamic(Arc::new(json!({"lat": 48.85, "n": 3})))
+            );
+            assert_eq!(eval_in(SIGNIN, "isnull(LocationDetails.country)", &loc), T, "a missing key is null");
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.city.name", &loc), Value::Null);
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.country == \"FR\"", &loc), Value::Null);
+        }
+        let not_json = [("LocationDetails", s("Paris"))];
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.city", &not_json), Value::Null);
+        assert_eq!(eval_in(SIGNIN, "isempty(LocationDetails.city)", &[]), T);
+    }
+
+    #[test]
+    fn ip_functions() {
+        let ip = |a: &str| [("IPAddress", s(a))];
+        assert_eq!(ev("ipv4_is_in_range(IPAddress, \"10.0.0.0/8\")", &ip("10.1.2.3")), T);
+        assert_eq!(ev("ipv4_is_in_range(IPAddress, \"10.0.0.0/8\")", &ip("11.1.2.3")), F);
+        assert_eq!(ev("ipv4_is_in_range(IPAddress, \"192.168.1.128/25\")", &ip("192.168.1.127")), F);
+        assert_eq!(ev("ipv4_is_in_range(IPAddress, \"10.0.0.0/8\")", &[]), Value::Null, "no address: null");
+        assert_eq!(ev("ipv4_is_private(IPAddress)", &ip("172.16.0.1")), T);
+        assert_eq!(ev("ipv4_is_private(IPAddress)", &ip("172.32.0.1")), F);
+        assert_eq!(ev("ipv4_is_private(IPAddress)", &ip("8.8.8.8")), F);
+        assert_eq!(ev("ipv6_is_match(IPAddress, \"::ffff:10.1.2.3\")", &ip("10.1.2.3")), T);
+        assert_eq!(ev("ipv6_is_match(IPAddress, \"2001:db8::/32\")", &ip("2001:db8:1::1")), T);
+        assert_eq!(ev("ipv6_is_match(IPAddress, \"2001:db9::1\", 32)", &ip("2001:db8::1")), F);
+        assert_eq!(ev("ipv6_is_match(IPAddress, \"2001:db8::ff\", 120)", &ip("2001:db8::1")), T);
+    }
+
+    #[test]
+    fn coalesce_and_conversions() {
+        assert_eq!(ev("coalesce(IPAddress, \"none\")", &[]), s("none"), "an empty string is skipped");
+        assert_eq!(ev("coalesce(IPAddress, \"none\")", &[("IPAddress", s("1.2.3.4"))]), s("1.2.3.4"));
+        assert_eq!(ev("coalesce(ResponseStatusCode, DurationMs, 0)", &[]), Value::Long(0));
+        assert_eq!(
+            ev("coalesce(ResponseStatusCode, DurationMs, 0)", &[("DurationMs", Value::Long(5))]),
+            Value::Long(5)
+        );
+        assert_eq!(ev("tostring(ResponseStatusCode)", &[("ResponseStatusCode", Value::Long(200))]), s("200"));
+        assert_eq!(ev("tostring(ResponseStatusCode)", &[]), s(""), "null is \"\"");
+        assert_eq!(ev("tolong(\"42\") + 1", &[]), Value::Long(43));
+        assert_eq!(ev("tolong(RequestMethod)", &[("RequestMethod", s("GET"))]), Value::Null);
+        assert_eq!(ev("toreal(\"2.5\")", &[]), Value::Real(2.5));
+        assert_eq!(ev("todatetime(\"1970-01-02T00:00:00Z\")", &[]), Value::DateTime(TICKS_PER_DAY));
+        assert_eq!(ev("todatetime(\"yesterday\")", &[]), Value::Null);
+        let req = [("RequestMethod", s("get")), ("RequestUri", s("/v1.0/Users"))];
+        assert_eq!(ev("strcat(toupper(RequestMethod), \" \", tolower(RequestUri))", &req), s("GET /v1.0/users"));
+        assert_eq!(ev("strlen(RequestUri)", &req), Value::Long(11));
+    }
+
+    #[test]
+    fn a_mismatch_reads_each_side_of_the_pair() {
+        let (rule, names) = checked(
+            "  sources:\n    activity: MicrosoftGraphActivityLogs\n    signin: AADServicePrincipalSignInLogs\n  \
+             join: activity.SignInActivityId == signin.UniqueTokenIdentifier\n  \
+             mismatch: signin.IPAddress != activity.IPAddress\n  output:\n    T: activity.TimeGenerated\n",
+        );
+        let mismatch = rule.mismatch.as_ref().unwrap();
+        let pair = |a: &'static str, b: &'static str| Row {
+            names: names.clone(),
+            values: vec![(0, "IPAddress", s(a)), (1, "IPAddress", s(b))],
+        };
+        assert!(holds(mismatch, &pair("1.1.1.1", "2.2.2.2"), NOW));
+        assert!(!holds(mismatch, &pair("1.1.1.1", "1.1.1.1"), NOW));
+        assert!(holds(mismatch, &pair("1.1.1.1", ""), NOW), "an empty sign-in IP differs");
+    }
+}
