@@ -8,7 +8,8 @@ use crate::engine::{Alert, Pos};
 use crate::input::InputFile;
 use crate::plan::Plan;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// How alerts are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// One JSON object per alert: `{"rule":{...},"fields":{...},"evidence":{...}}`.
     Jsonl,
@@ -16,6 +17,15 @@ pub enum Format {
     Table,
     /// One header over all rules' output columns.
     Csv,
+}
+
+impl Format {
+    /// Every format, with its name (as the command line spells it) and what it writes.
+    pub const ALL: [(Format, &'static str, &'static str); 3] = [
+        (Format::Jsonl, "jsonl", "One JSON object per alert: {\"rule\":{...},\"fields\":{...},\"evidence\":{...}}"),
+        (Format::Table, "table", "One aligned table per rule, for reading in a terminal"),
+        (Format::Csv, "csv", "One header over all rules' output columns"),
+    ];
 }
 
 /// `path:line` of a record.
@@ -275,7 +285,7 @@ mod tests {
     #[test]
     fn batches_are_written_in_order_and_a_failed_write_stops_the_formatting() {
         let (plan, alerts) = (plan(), alerts(1000));
-        let files = [InputFile { path: "in.json".into() }];
+        let files = [InputFile::file("in.json")];
         let mut whole = Vec::new();
         jsonl(&mut whole, &plan, &alerts, &files, usize::MAX).unwrap();
         let whole = String::from_utf8(whole).unwrap();

@@ -31,7 +31,6 @@ pub mod engine;
 pub mod eval;
 pub mod functions;
 pub mod input;
-pub mod json_scan;
 pub mod lint;
 pub mod parser;
 pub mod plan;

@@ -18,8 +18,9 @@ pub type ColumnId = u32;
 /// No slot: the table has no such column.
 pub const NO_SLOT: u32 = u32::MAX;
 
-/// A record field's number in the run: an index into [`Plan::fields`].
-pub type FieldId = u32;
+/// A record field's number in the run: an index into [`Plan::fields`] (and
+/// into the [`crate::input::FieldIndex`] built from them).
+pub use crate::input::FieldId;
 
 /// Where a projected column's value is in a record of one shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,7 @@ use crate::span::Span;
 use crate::table::Catalog;
 
 /// What to compile to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// A KQL query over the Log Analytics tables (Sentinel, Azure Data Explorer).
     Kql,
@@ -39,13 +39,21 @@ pub enum Target {
 }
 
 impl Target {
+    /// Every target, with its name (as the command line spells it) and what it writes.
+    pub const ALL: [(Target, &'static str, &'static str); 4] = [
+        (Target::Kql, "kql", "A KQL query over the Log Analytics tables (Sentinel, Azure Data Explorer)"),
+        (
+            Target::Sentinel,
+            "sentinel",
+            "A Microsoft Sentinel scheduled analytics rule (Azure-Sentinel repository YAML)",
+        ),
+        (Target::SparkSql, "spark-sql", "Spark SQL over tables named like the Log Analytics tables"),
+        (Target::Duckdb, "duckdb", "DuckDB SQL; with `--data DIR` it reads the NDJSON under DIR itself"),
+    ];
+
+    /// The target's name, as the command line spells it.
     pub fn name(self) -> &'static str {
-        match self {
-            Target::Kql => "kql",
-            Target::Sentinel => "sentinel",
-            Target::SparkSql => "spark-sql",
-            Target::Duckdb => "duckdb",
-        }
+        Target::ALL.iter().find(|(t, ..)| *t == self).map_or("", |&(_, name, _)| name)
     }
 
     /// The line-comment marker of the target's language.

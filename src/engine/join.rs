@@ -14,10 +14,13 @@ use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 
-use super::{Alert, Evidence, One, Pair, Preds, Row, RowRef, output};
+use super::alert::{self, One, Pair};
+use super::context::Ctx;
+use super::outcome::Alert;
+use super::rows::{Row, RowRef};
 use crate::check::{JoinKey, TKind};
 use crate::eval::{self, Columns};
-use crate::plan::{Plan, TablePlan};
+use crate::plan::Plan;
 use crate::types::Type;
 use crate::value::Value;
 
@@ -242,50 +245,37 @@ impl Part {
     }
 }
 
-/// Probes a group's hash table with a record of the other side, for the
-/// members in `wanted` (bits, as [`Join::bit`]): an alert for every
-/// matching build record whose pair passes that member's mismatch.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn probe(
-    plan: &Plan,
-    preds: &Preds,
-    join: &Join,
-    wanted: u64,
-    rows: &[Vec<Row<'static>>],
-    row: &Row<'_>,
-    table: &TablePlan,
-    now: i64,
-    alerts: &mut Vec<Alert>,
-) {
-    let first = join.members[0];
-    let one = One { row, table };
-    let mut buf = KeyBuf::default();
-    if !encode(&plan.rules[first.rule].join, 1 - first.build, &join.as_real, &one, now, &mut buf) {
-        return;
-    }
-    for e in join.entries(buf.bytes()) {
-        let mut members = e.members & wanted;
-        while members != 0 {
-            let Member { rule: r, build } = join.members[members.trailing_zeros() as usize];
-            members &= members - 1;
-            let rule = &plan.rules[r];
-            let (brow, btable) =
-                (&rows[e.row.table as usize][e.row.index as usize], &plan.tables[e.row.table as usize]);
-            let pair = if build == 0 {
-                Pair { rows: [brow, row], tables: [btable, table] }
-            } else {
-                Pair { rows: [row, brow], tables: [table, btable] }
-            };
-            if let Some(m) = &preds.mismatch[r]
-                && !m.holds(&pair, now)
-            {
-                continue;
+impl Join {
+    /// Probes this hash table with `record`, of the other side, for the
+    /// members in `wanted` (bits, as [`Join::bit`]): an alert for every
+    /// matching build row (in `cx.built`) whose pair passes that member's
+    /// mismatch.
+    pub(super) fn probe(&self, cx: &Ctx, wanted: u64, record: &One, alerts: &mut Vec<Alert>) {
+        let (plan, now) = (cx.plan, cx.now);
+        let first = self.members[0];
+        let mut buf = KeyBuf::default();
+        if !encode(&plan.rules[first.rule].join, 1 - first.build, &self.as_real, record, now, &mut buf) {
+            return;
+        }
+        let (row, table) = (record.row, record.table);
+        for e in self.entries(buf.bytes()) {
+            let mut members = e.members & wanted;
+            while members != 0 {
+                let Member { rule: r, build } = self.members[members.trailing_zeros() as usize];
+                members &= members - 1;
+                let (brow, btable) = (cx.built.row(e.row), &plan.tables[e.row.table as usize]);
+                let pair = if build == 0 {
+                    Pair { rows: [brow, row], tables: [btable, table] }
+                } else {
+                    Pair { rows: [row, brow], tables: [table, btable] }
+                };
+                if let Some(m) = &cx.preds.mismatch[r]
+                    && !m.holds(&pair, now)
+                {
+                    continue;
+                }
+                alerts.push(alert::joined(r, &plan.rules[r], &pair, now));
             }
-            alerts.push(Alert {
-                rule: r,
-                evidence: Evidence::two(pair.rows[0].pos, pair.rows[1].pos),
-                fields: output(rule, &pair, now),
-            });
         }
     }
 }

@@ -1,12 +1,15 @@
-//! Containers: the bytes of one input (a file or standard input), gunzipped
-//! when they start with the gzip magic bytes, cut into blocks of whole
-//! records for the parallel parse.
+//! Containers: the bytes of one input (a file, standard input, or bytes or
+//! a reader in memory), gunzipped when they start with the gzip magic bytes,
+//! cut into blocks of whole records for the parallel parse. How inputs are
+//! read is the caller's choice ([`ReadOptions`]); the library reads no
+//! environment variable.
 //!
 //! - **NDJSON** (LF or CRLF, optional UTF-8 BOM): one record per line, or one
 //!   Event Hub body `{"records": [...]}` per line. Read in blocks of
-//!   [`BLOCK`] bytes cut at a line end, so memory stays at a few blocks
-//!   whatever the input's size; each block is cut into runs of lines for the
-//!   parse, which splits and numbers the lines itself ([`Units::Lines`]).
+//!   [`ReadOptions::block_bytes`] ([`BLOCK`] by default) cut at a line end,
+//!   so memory stays at a few blocks whatever the input's size; each block
+//!   is cut into runs of lines for the parse, which splits and numbers the
+//!   lines itself ([`Units::Lines`]).
 //! - **A JSON document**: an array of records (`az monitor log-analytics
 //!   query`), a `{"records": [...]}` body, or a pretty-printed record, possibly
 //!   over many lines. Chosen when the input starts with `[`, or its first line
@@ -14,12 +17,14 @@
 //!
 //! Plain regular files are memory-mapped a block at a time rather than
 //! copied into buffers (about 4% less CPU on the benchmark; the wall time
-//! was the same). Each block's mapping is dropped once the block is parsed,
-//! so resident memory stays at a few blocks. As with any memory map, the
-//! file must not change while it is read: a file truncated by another
-//! process makes the run fail with `SIGBUS`, and one rewritten in place can
-//! be read inconsistently. For live files, `SIGCORR_NO_MMAP=1` reads with
-//! `read()`; so does any file the file system cannot map.
+//! was the same), as ripgrep does. Each block's mapping is dropped once the
+//! block is parsed, so resident memory stays at a few blocks. As with any
+//! memory map, the file must not change while it is read: a file truncated
+//! by another process makes the run die with `SIGBUS`, and one rewritten in
+//! place can be read inconsistently. For live files, `--no-mmap` (on the
+//! command line) or [`ReadOptions::mmap`] `= false` reads with `read()`; so
+//! does any file the file system cannot map. Standard input, readers and
+//! in-memory bytes are read as streams (bytes are copied into blocks).
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -29,23 +34,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{Mmap, MmapOptions};
 
-use super::InputFile;
+use super::json_scan::string_end;
 use super::record::records_body_start;
+use super::{InputFile, Source};
 
 /// Bytes per block of NDJSON. 4 MiB ran within 2% of 16 MiB on the 1x
 /// benchmark, at 55-63 MiB less peak memory: up to five blocks are mapped
 /// (three parsing or waiting to merge, one queued, one being mapped).
 pub const BLOCK: usize = 4 << 20;
 
-/// The block size runs use: [`BLOCK`], or `SIGCORR_BLOCK_BYTES` (a number of
-/// bytes, at least 4 KiB; anything else is ignored) when set, to trade
-/// memory for speed or to test many blocks on a small input. Results do not
-/// depend on it.
-pub fn block_bytes() -> usize {
-    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *BYTES.get_or_init(|| {
-        std::env::var("SIGCORR_BLOCK_BYTES").ok().and_then(|v| v.parse().ok()).map_or(BLOCK, |n: usize| n.max(4096))
-    })
+/// The smallest block size [`ReadOptions::block_bytes`] gives.
+const MIN_BLOCK: usize = 4 << 10;
+
+/// How inputs are read. Results do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Bytes per block of NDJSON (at least 4 KiB; smaller values are raised
+    /// to it). Default [`BLOCK`]. Bigger blocks trade memory for speed;
+    /// small ones test many blocks on a small input.
+    pub block_bytes: usize,
+    /// Memory-map plain regular files (the default) rather than `read()`
+    /// them. The risk: a file truncated by another process while it is
+    /// mapped makes the run die with `SIGBUS`, and one rewritten in place
+    /// can be read inconsistently. ripgrep makes the same choice and offers
+    /// `--no-mmap`, as sigcorr's command line does.
+    pub mmap: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions { block_bytes: BLOCK, mmap: true }
+    }
+}
+
+impl ReadOptions {
+    /// The block size to use: [`ReadOptions::block_bytes`], at least 4 KiB.
+    fn block(&self) -> usize {
+        self.block_bytes.max(MIN_BLOCK)
+    }
 }
 
 /// The text of one record, or of one line holding a `{"records": [...]}`
@@ -100,7 +126,7 @@ impl Deref for Data {
 }
 
 /// Where a [`Reader`]'s bytes come from.
-enum Source {
+enum Feed {
     /// A stream: standard input, a pipe, a gzip member chain.
     Stream(Box<dyn Read + Send>),
     /// A plain regular file, mapped a block at a time from `offset`.
@@ -117,7 +143,9 @@ pub enum Layout {
 
 /// Reads one input as blocks of whole units.
 pub struct Reader {
-    source: Source,
+    source: Feed,
+    /// Bytes per block of NDJSON ([`ReadOptions::block_bytes`]).
+    block: usize,
     /// `buf[..filled]`: read but not yet handed out (a partial last line).
     /// Bytes past `filled` are initialised scratch, so reading into a
     /// reused buffer costs no zeroing.
@@ -152,34 +180,55 @@ impl<R: Read> Read for Counting<R> {
 }
 
 impl Reader {
-    /// Opens a file (`-` is standard input). `read` counts the raw bytes read.
-    pub fn open(file: &InputFile, read: Arc<AtomicU64>) -> io::Result<Reader> {
-        if file.is_stdin() {
-            return Reader::new(Counting { inner: io::stdin(), count: read });
+    /// Opens an input. `read` counts the raw bytes read (compressed bytes
+    /// for gzip). A reader input is taken on its first open: opening it
+    /// again is an error.
+    pub fn open(file: &InputFile, read: Arc<AtomicU64>, options: ReadOptions) -> io::Result<Reader> {
+        match &file.source {
+            Source::File => Reader::open_file(file, read, options),
+            Source::Stdin => Reader::stream(Counting { inner: io::stdin(), count: read }, options),
+            Source::Bytes(bytes) => {
+                Reader::stream(Counting { inner: io::Cursor::new(bytes.clone()), count: read }, options)
+            }
+            Source::Reader(shared) => {
+                let taken = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+                let inner = taken.ok_or_else(|| io::Error::other("already read"))?;
+                Reader::stream(Counting { inner, count: read }, options)
+            }
         }
+    }
+
+    /// Opens the file at the input's path: mapped when it is a plain
+    /// regular file that is not gzip and `options` allow it, else streamed.
+    fn open_file(file: &InputFile, read: Arc<AtomicU64>, options: ReadOptions) -> io::Result<Reader> {
         let mut f = File::open(&file.path)?;
         let meta = f.metadata()?;
         let mut head = [0u8; 2];
-        // Regular files that are not gzip are mapped, unless `SIGCORR_NO_MMAP`
-        // is set or the file system cannot map them; anything else streams.
-        let map = std::env::var_os("SIGCORR_NO_MMAP").is_none()
+        // A file the file system cannot map streams too.
+        let map = options.mmap
             && meta.is_file()
             && meta.len() >= 2
             && f.read_exact(&mut head).is_ok()
             && head != [0x1f, 0x8b];
         if map {
-            let source = Source::Map { file: f.try_clone()?, len: meta.len(), offset: 0, count: read.clone() };
-            let mut reader = Reader::with_source(source, false);
+            let source = Feed::Map { file: f.try_clone()?, len: meta.len(), offset: 0, count: read.clone() };
+            let mut reader = Reader::with_source(source, false, options);
             if reader.map_head() {
                 return Ok(reader);
             }
         }
         io::Seek::rewind(&mut f)?;
-        Reader::new(Counting { inner: f, count: read })
+        Reader::stream(Counting { inner: f, count: read }, options)
+    }
+
+    /// Reads from `raw` with the default [`ReadOptions`], gunzipping when
+    /// it starts with `1f 8b`.
+    pub fn new<R: Read + Send + 'static>(raw: R) -> io::Result<Reader> {
+        Reader::stream(raw, ReadOptions::default())
     }
 
     /// Reads from `raw`, gunzipping when it starts with `1f 8b`.
-    pub fn new<R: Read + Send + 'static>(mut raw: R) -> io::Result<Reader> {
+    fn stream<R: Read + Send + 'static>(mut raw: R, options: ReadOptions) -> io::Result<Reader> {
         let mut head = [0u8; 2];
         let mut n = 0;
         while n < 2 {
@@ -194,12 +243,13 @@ impl Reader {
         let chained = io::Cursor::new(head[..n].to_vec()).chain(raw);
         let inner: Box<dyn Read + Send> =
             if gzip { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { Box::new(chained) };
-        Ok(Reader::with_source(Source::Stream(inner), gzip))
+        Ok(Reader::with_source(Feed::Stream(inner), gzip, options))
     }
 
-    fn with_source(source: Source, gzip: bool) -> Reader {
+    fn with_source(source: Feed, gzip: bool, options: ReadOptions) -> Reader {
         Reader {
             source,
+            block: options.block(),
             buf: Vec::new(),
             filled: 0,
             spare: Vec::new(),
@@ -216,8 +266,8 @@ impl Reader {
     /// the first block's worth of bytes.
     /// `false` when the file cannot be mapped: the caller streams it.
     fn map_head(&mut self) -> bool {
-        let Source::Map { len, .. } = self.source else { return false };
-        let Some(head) = self.map_window(0, (block_bytes() as u64).min(len) as usize, false) else { return false };
+        let Feed::Map { len, .. } = self.source else { return false };
+        let Some(head) = self.map_window(0, (self.block as u64).min(len) as usize, false) else { return false };
         let bom = head.starts_with(b"\xef\xbb\xbf");
         let text = if bom { &head[3..] } else { &head[..] };
         self.layout = detect(text);
@@ -231,7 +281,7 @@ impl Reader {
     /// starts at the page boundary below it), faulted in when `fault` (to be
     /// parsed, not only peeked at). On failure the reader stops with an error.
     fn map_window(&mut self, at: u64, len: usize, fault: bool) -> Option<Data> {
-        let Source::Map { file, .. } = &self.source else { return None };
+        let Feed::Map { file, .. } = &self.source else { return None };
         let aligned = at - at % MAP_ALIGN;
         let skip = (at - aligned) as usize;
         // SAFETY: the map is read-only and sigcorr never writes its inputs.
@@ -253,10 +303,11 @@ impl Reader {
         }
     }
 
-    /// The next block of a mapped file: at least [`block_bytes`] (or the
-    /// rest of the file), cut after its last line end.
+    /// The next block of a mapped file: at least the block size
+    /// ([`ReadOptions::block_bytes`]) or the rest of the file, cut after its
+    /// last line end.
     fn next_mapped_block(&mut self) -> Option<Block> {
-        let Source::Map { len, offset, .. } = self.source else { return None };
+        let Feed::Map { len, offset, .. } = self.source else { return None };
         if self.eof || offset >= len {
             return None;
         }
@@ -268,7 +319,7 @@ impl Reader {
             let units = Units::Records(scan_document(&data));
             return Some(Block { data, units });
         }
-        let mut want = block_bytes() as u64;
+        let mut want = self.block as u64;
         let (data, cut) = loop {
             let n = want.min(len - offset);
             let data = self.map_window(offset, n as usize, true)?;
@@ -292,7 +343,7 @@ impl Reader {
 
     /// Counts `n` more bytes of a mapped file as read.
     fn finish_mapped(&mut self, n: u64) {
-        if let Source::Map { offset, count, .. } = &mut self.source {
+        if let Feed::Map { offset, count, .. } = &mut self.source {
             *offset += n;
             count.fetch_add(n, Ordering::Relaxed);
             self.decoded += n;
@@ -330,7 +381,7 @@ impl Reader {
             if self.buf.len() < end {
                 self.buf.resize(end, 0);
             }
-            let Source::Stream(inner) = &mut self.source else {
+            let Feed::Stream(inner) = &mut self.source else {
                 self.eof = true;
                 break;
             };
@@ -368,7 +419,7 @@ impl Reader {
     /// The first `n` bytes of (decompressed) text, for an estimate; the
     /// reader is spent afterwards.
     pub fn sample(&mut self, n: usize) -> Option<Vec<u8>> {
-        if let Source::Map { len, offset, .. } = self.source {
+        if let Feed::Map { len, offset, .. } = self.source {
             let n = (n as u64).min(len - offset) as usize;
             let data = self.map_window(offset, n, true)?;
             self.finish_mapped(n as u64);
@@ -380,11 +431,11 @@ impl Reader {
 
     /// The next block of whole units, or `None` at the end of the input.
     pub fn next_block(&mut self) -> Option<Block> {
-        if matches!(self.source, Source::Map { .. }) {
+        if matches!(self.source, Feed::Map { .. }) {
             return self.next_mapped_block();
         }
         if self.layout == Layout::Unknown {
-            self.fill(block_bytes());
+            self.fill(self.block);
             if self.buf[..self.filled].starts_with(b"\xef\xbb\xbf") {
                 self.buf.copy_within(3..self.filled, 0);
                 self.filled -= 3;
@@ -406,7 +457,7 @@ impl Reader {
         if self.layout == Layout::Document {
             return None;
         }
-        let block = block_bytes();
+        let block = self.block;
         let mut want = block.max(self.filled + block / 2);
         let cut = loop {
             self.fill(want);
@@ -600,26 +651,27 @@ impl Scan<'_> {
         }
     }
 
+    /// Just past the string whose opening quote is at `quote`, or the end
+    /// of the data when the string is not closed.
+    fn past_string(&self, quote: usize) -> usize {
+        string_end(self.data, quote).map_or(self.data.len(), |end| end + 1)
+    }
+
     /// Where the element at `pos` ends: at a `,`, `]` or `}` outside any
     /// string and nesting, or at the end of the data.
     fn element_end(&self) -> usize {
-        let (mut depth, mut in_str, mut i) = (0usize, false, self.pos);
+        let (mut depth, mut i) = (0usize, self.pos);
         while let Some(&b) = self.data.get(i) {
-            if in_str {
-                match b {
-                    b'\\' => i += 1,
-                    b'"' => in_str = false,
-                    _ => {}
+            match b {
+                b'"' => {
+                    i = self.past_string(i);
+                    continue;
                 }
-            } else {
-                match b {
-                    b'"' => in_str = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' if depth == 0 => return i,
-                    b'}' | b']' => depth -= 1,
-                    b',' if depth == 0 => return i,
-                    _ => {}
-                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth == 0 => return i,
+                b'}' | b']' => depth -= 1,
+                b',' if depth == 0 => return i,
+                _ => {}
             }
             i += 1;
         }
@@ -629,19 +681,11 @@ impl Scan<'_> {
     /// Skips to just after the bracket that closes `depth` open ones (with
     /// `depth` 0: the value at `pos`, which opens with a bracket).
     fn skip_value_rest(&mut self, depth: usize) {
-        let (mut depth, mut in_str, mut i) = (depth, false, self.pos);
+        let (mut depth, mut i) = (depth, self.pos);
         while let Some(&b) = self.data.get(i) {
             i += 1;
-            if in_str {
-                match b {
-                    b'\\' => i += 1,
-                    b'"' => in_str = false,
-                    _ => {}
-                }
-                continue;
-            }
             match b {
-                b'"' => in_str = true,
+                b'"' => i = self.past_string(i - 1),
                 b'{' | b'[' => depth += 1,
                 b'}' | b']' => {
                     depth = depth.saturating_sub(1);
@@ -660,6 +704,7 @@ impl Scan<'_> {
 mod tests {
     use super::*;
     use crate::input::InputFile;
+    use std::path::PathBuf;
 
     #[test]
     fn a_mapping_is_read_once_in_each_fault_window() {
@@ -802,31 +847,52 @@ mod tests {
         assert_eq!(read_all(Vec::new()).0, vec![]);
     }
 
-    /// Reads `bytes` as a file (mapped, unless gzip or under two bytes)
-    /// and as a stream: both must give the same units and line count.
+    /// What reading an input through [`Reader::open`] gave.
+    struct Got {
+        units: Vec<(String, u32)>,
+        reader: Reader,
+        /// Raw bytes counted as read.
+        counted: u64,
+        blocks: usize,
+    }
+
+    fn read_input(file: &InputFile, options: ReadOptions) -> io::Result<Got> {
+        let count = Arc::new(AtomicU64::new(0));
+        let mut reader = Reader::open(file, count.clone(), options)?;
+        let (mut units, mut line, mut blocks) = (Vec::new(), 1, 0);
+        while let Some(b) = reader.next_block() {
+            units.extend(block_texts(&b, &mut line));
+            reader.recycle(b.data);
+            blocks += 1;
+        }
+        Ok(Got { units, reader, counted: count.load(Ordering::Relaxed), blocks })
+    }
+
+    /// Reads `bytes` as a file (mapped, unless gzip or under two bytes),
+    /// as a file with `mmap` off, and as a stream: all must give the same
+    /// units and line count. Returns the mapped read.
     fn read_both(bytes: &[u8]) -> (Vec<(String, u32)>, Reader) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.json");
         std::fs::write(&path, bytes).unwrap();
-        let count = Arc::new(AtomicU64::new(0));
-        let mut r = Reader::open(&InputFile { path }, count.clone()).unwrap();
-        let (mut units, mut line) = (Vec::new(), 1);
-        while let Some(b) = r.next_block() {
-            units.extend(block_texts(&b, &mut line));
-            r.recycle(b.data);
-        }
+        let mapped = read_input(&InputFile::file(&path), ReadOptions::default()).unwrap();
+        let unmapped =
+            read_input(&InputFile::file(&path), ReadOptions { mmap: false, ..ReadOptions::default() }).unwrap();
+        assert!(matches!(unmapped.reader.source, Feed::Stream(_)), "mmap off: read()");
         let (streamed, s) = read_all(bytes.to_vec());
-        assert_eq!(units, streamed);
-        assert_eq!((r.lines(), r.decoded()), (s.lines(), s.decoded()));
-        assert_eq!(count.load(Ordering::Relaxed), bytes.len() as u64, "every byte counted as read");
-        (units, r)
+        for r in [&mapped, &unmapped] {
+            assert_eq!(r.units, streamed);
+            assert_eq!((r.reader.lines(), r.reader.decoded()), (s.lines(), s.decoded()));
+            assert_eq!(r.counted, bytes.len() as u64, "every byte counted as read");
+        }
+        (mapped.units, mapped.reader)
     }
 
     #[test]
     fn mapped_files_read_as_streams_do() {
         let (units, r) = read_both(b"\xef\xbb\xbf{\"a\":1}\r\n{\"a\":2}\r\n");
         assert_eq!(units, vec![("{\"a\":1}".into(), 1), ("{\"a\":2}".into(), 2)]);
-        assert!(matches!(r.source, Source::Map { .. }));
+        assert!(matches!(r.source, Feed::Map { .. }));
         assert_eq!(read_both(b"{\"a\":1}\n\n{\"b\"").0.len(), 3, "a last line without a newline");
         let (units, r) = read_both(b"\xef\xbb\xbf[\n {\"a\":1},\n {\"a\":2}\n]\n");
         assert_eq!(units, vec![("{\"a\":1}".into(), 2), ("{\"a\":2}".into(), 3)]);
@@ -837,8 +903,9 @@ mod tests {
         let gz = gz.finish().unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("x.gz"), &gz).unwrap();
-        let r = Reader::open(&InputFile { path: dir.path().join("x.gz") }, Arc::default()).unwrap();
-        assert!(r.gzip && matches!(r.source, Source::Stream(_)));
+        let r =
+            Reader::open(&InputFile::file(dir.path().join("x.gz")), Arc::default(), ReadOptions::default()).unwrap();
+        assert!(r.gzip && matches!(r.source, Feed::Stream(_)));
         assert_eq!(read_both(b"x").0, vec![("x".into(), 1)]);
     }
 
@@ -865,5 +932,112 @@ mod tests {
         assert_eq!(units.len(), n);
         assert!(units.iter().enumerate().all(|(i, (t, l))| *l == i as u32 + 1 && t.len() == line.len() - 1));
         assert_eq!(r.lines(), 0);
+    }
+
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, text).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// `n` NDJSON lines of about 100 bytes, and their (text, line) units.
+    fn ndjson(n: usize) -> (Vec<u8>, Vec<(String, u32)>) {
+        let lines: Vec<String> = (0..n).map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "p".repeat(80))).collect();
+        let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes();
+        (text, lines.into_iter().zip(1..).collect())
+    }
+
+    #[test]
+    fn bytes_inputs_are_read_from_memory_plain_or_gzip() {
+        let text = b"\xef\xbb\xbf{\"a\":1}\r\n{\"a\":2}\n".to_vec();
+        let want = vec![("{\"a\":1}".into(), 1), ("{\"a\":2}".into(), 2)];
+        let plain = read_input(&InputFile::bytes("mem.json", text.clone()), ReadOptions::default()).unwrap();
+        assert_eq!(plain.units, want);
+        assert!(!plain.reader.gzip);
+        assert_eq!(plain.counted, text.len() as u64);
+        let gz = gzip(&text);
+        let unzipped = read_input(&InputFile::bytes("mem.json.gz", &gz[..]), ReadOptions::default()).unwrap();
+        assert_eq!(unzipped.units, want);
+        assert!(unzipped.reader.gzip && unzipped.reader.error().is_none());
+        assert_eq!(unzipped.counted, gz.len() as u64, "compressed bytes counted");
+        let doc =
+            read_input(&InputFile::bytes("doc", &b"[{\"a\":1},\n{\"a\":2}]"[..]), ReadOptions::default()).unwrap();
+        assert_eq!(doc.units, vec![("{\"a\":1}".into(), 1), ("{\"a\":2}".into(), 2)]);
+        // Bytes can be read again.
+        let again = read_input(&InputFile::bytes("mem.json", text), ReadOptions::default()).unwrap();
+        assert_eq!(again.units, want);
+    }
+
+    #[test]
+    fn reader_inputs_are_read_once() {
+        let input = InputFile::reader("piped", io::Cursor::new(gzip(b"{\"a\":1}\n")));
+        let copy = input.clone();
+        let first = read_input(&input, ReadOptions::default()).unwrap();
+        assert_eq!(first.units, vec![("{\"a\":1}".into(), 1)]);
+        assert!(first.reader.gzip);
+        for again in [&input, &copy] {
+            let err = read_input(again, ReadOptions::default()).err().expect("a second open fails");
+            assert_eq!(err.to_string(), "already read");
+        }
+    }
+
+    #[test]
+    fn kinds_of_input_say_their_length_and_whether_they_can_be_read_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("five.json");
+        std::fs::write(&path, b"12345").unwrap();
+        let kinds = [
+            (InputFile::file(&path), Some(5), true),
+            (InputFile::file(dir.path().join("missing.json")), None, true),
+            (InputFile::file("-"), None, false),
+            (InputFile::stdin(), None, false),
+            (InputFile::bytes("b", &b"abc"[..]), Some(3), true),
+            (InputFile::reader("r", io::Cursor::new(vec![0u8; 9])), None, false),
+        ];
+        for (input, len, rereadable) in kinds {
+            assert_eq!((input.len_hint(), input.rereadable()), (len, rereadable), "{input:?}");
+        }
+        assert!(InputFile::file("-").is_stdin() && InputFile::stdin().is_stdin());
+        assert_eq!(InputFile::stdin().path, PathBuf::from("-"));
+        assert!(!InputFile::bytes("-", Vec::new()).is_stdin(), "only the source makes standard input");
+        assert_eq!(InputFile::reader("name", io::empty()).path, PathBuf::from("name"));
+    }
+
+    #[test]
+    fn block_bytes_cut_a_small_input_into_many_blocks() {
+        let (text, want) = ndjson(2000);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.json");
+        std::fs::write(&path, &text).unwrap();
+        let inputs = [InputFile::file(&path), InputFile::bytes("mem", text.clone())];
+        for input in &inputs {
+            for mmap in [true, false] {
+                let small = ReadOptions { block_bytes: 4096, mmap };
+                let read = read_input(input, small).unwrap();
+                assert_eq!(read.units, want, "{input:?} mmap {mmap}");
+                // Each block is cut at a line end within 4 KiB (a stream's
+                // first within 6 KiB): it holds more than 4 KiB less a line.
+                let line = want.iter().map(|(l, _)| l.len() + 1).max().unwrap();
+                let (fewest, most) = ((text.len() - 2048).div_ceil(4096), text.len().div_ceil(4096 - line));
+                assert!((fewest..=most).contains(&read.blocks), "{} blocks, not {fewest}..={most}", read.blocks);
+                let tiny = read_input(input, ReadOptions { block_bytes: 1, mmap }).unwrap();
+                assert_eq!((tiny.units, tiny.blocks), (read.units, read.blocks), "raised to 4 KiB");
+                assert_eq!(read_input(input, ReadOptions { mmap, ..ReadOptions::default() }).unwrap().blocks, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn mmap_off_reads_the_same_bytes_with_read() {
+        let (text, want) = ndjson(300);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.json");
+        std::fs::write(&path, &text).unwrap();
+        let on = read_input(&InputFile::file(&path), ReadOptions::default()).unwrap();
+        let off = read_input(&InputFile::file(&path), ReadOptions { mmap: false, ..ReadOptions::default() }).unwrap();
+        assert!(matches!(on.reader.source, Feed::Map { .. }) && matches!(off.reader.source, Feed::Stream(_)));
+        assert_eq!(on.units, want);
+        assert_eq!(off.units, want);
+        assert_eq!((on.counted, off.counted), (text.len() as u64, text.len() as u64));
     }
 }

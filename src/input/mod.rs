@@ -1,16 +1,22 @@
 //! Reading log inputs: which files ([`find_inputs`]), their containers
 //! ([`container`]: NDJSON, JSON arrays, `{"records": [...]}` bodies, gzip),
 //! and each record parsed into only the fields the plan needs ([`record`]),
-//! whichever shape it has ([`Shape`]).
+//! whichever shape it has ([`Shape`]). [`json_scan`] is the one place that
+//! knows JSON's text structure (where a string ends, escapes).
 
 pub mod container;
+pub mod json_scan;
 pub mod record;
 
-use std::io;
+use std::fmt;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-pub use container::{Block, Data, Reader, Unit, Units, lines_in};
-pub use record::{FieldIndex, Fields, LineError, ParsedRecord, parse_line, parse_record};
+pub use container::{BLOCK, Block, Data, ReadOptions, Reader, Unit, Units, lines_in};
+pub use record::{
+    FieldId, FieldIndex, Fields, LineError, ParsedRecord, TableHint, parse_line, parse_record, table_hint,
+};
 
 /// The two shapes Entra records come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,16 +29,86 @@ pub enum Shape {
     Diagnostic = 1,
 }
 
-/// One input, numbered in the order inputs are read. The path `-` is
-/// standard input.
+/// One input, numbered in the order inputs are read: a file, standard
+/// input, or bytes or a reader handed over in memory (by a program using
+/// the library), each with the name messages give it.
 #[derive(Debug, Clone)]
 pub struct InputFile {
+    /// What messages and alerts call this input: its path, `-` for standard
+    /// input, or the name given to an in-memory input.
     pub path: PathBuf,
+    source: Source,
+}
+
+/// Where an [`InputFile`]'s bytes come from.
+#[derive(Clone)]
+enum Source {
+    /// The file at the input's path.
+    File,
+    Stdin,
+    Bytes(Arc<[u8]>),
+    /// Read once: the first [`Reader::open`] takes it (clones share it).
+    Reader(Arc<Mutex<Option<Box<dyn Read + Send>>>>),
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File => f.write_str("File"),
+            Source::Stdin => f.write_str("Stdin"),
+            Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Source::Reader(_) => f.write_str("Reader"),
+        }
+    }
 }
 
 impl InputFile {
+    /// The file at `path`; `-` is standard input, as on the command line.
+    pub fn file(path: impl Into<PathBuf>) -> InputFile {
+        let path = path.into();
+        if path.as_os_str() == "-" {
+            return InputFile::stdin();
+        }
+        InputFile { path, source: Source::File }
+    }
+
+    /// Standard input, named `-`.
+    pub fn stdin() -> InputFile {
+        InputFile { path: PathBuf::from("-"), source: Source::Stdin }
+    }
+
+    /// Bytes in memory (gzip or not, like a file), named `name`.
+    pub fn bytes(name: impl Into<PathBuf>, data: impl Into<Arc<[u8]>>) -> InputFile {
+        InputFile { path: name.into(), source: Source::Bytes(data.into()) }
+    }
+
+    /// A reader, named `name`, read once: a second [`Reader::open`] of this
+    /// input (or of a clone of it) fails.
+    pub fn reader(name: impl Into<PathBuf>, r: impl Read + Send + 'static) -> InputFile {
+        let r: Box<dyn Read + Send> = Box::new(r);
+        InputFile { path: name.into(), source: Source::Reader(Arc::new(Mutex::new(Some(r)))) }
+    }
+
     pub fn is_stdin(&self) -> bool {
-        self.path.as_os_str() == "-"
+        matches!(self.source, Source::Stdin)
+    }
+
+    /// Whether it can be read more than once (a file or bytes; not standard
+    /// input or a reader): the engine then may read it in two passes. A
+    /// path is taken to be rereadable whatever it names.
+    pub fn rereadable(&self) -> bool {
+        matches!(self.source, Source::File | Source::Bytes(_))
+    }
+
+    /// Its size in bytes when known without reading it (a file's metadata
+    /// length, bytes' length), else `None` (also for a file whose metadata
+    /// cannot be read).
+    pub fn len_hint(&self) -> Option<u64> {
+        match &self.source {
+            Source::File => std::fs::metadata(&self.path).ok().map(|m| m.len()),
+            Source::Bytes(b) => Some(b.len() as u64),
+            Source::Stdin | Source::Reader(_) => None,
+        }
     }
 }
 
@@ -52,7 +128,7 @@ pub fn find_inputs(inputs: &[PathBuf]) -> io::Result<Inputs> {
     let mut out = Inputs::default();
     for input in inputs {
         if input.as_os_str() == "-" {
-            out.files.push(InputFile { path: input.clone() });
+            out.files.push(InputFile::stdin());
             continue;
         }
         let meta =
@@ -60,7 +136,7 @@ pub fn find_inputs(inputs: &[PathBuf]) -> io::Result<Inputs> {
         if meta.is_dir() {
             walk(input, &mut out)?;
         } else {
-            out.files.push(InputFile { path: input.clone() });
+            out.files.push(InputFile::file(input.clone()));
         }
     }
     Ok(out)
@@ -80,7 +156,7 @@ fn walk(dir: &Path, out: &mut Inputs) -> io::Result<()> {
         } else if let Some(why) = not_a_log(&path) {
             out.skipped.push((path, why));
         } else {
-            out.files.push(InputFile { path });
+            out.files.push(InputFile::file(path));
         }
     }
     Ok(())

@@ -1,16 +1,21 @@
 //! One record's text to the fields the plan wants, without building a
-//! `serde_json::Value`: the validating key scanner ([`crate::json_scan`])
+//! `serde_json::Value`: the validating key scanner ([`json_scan`])
 //! walks the object, descends only into keys on a wanted path (`properties`
 //! → `ipAddress`), and hands back each wanted value as borrowed raw JSON.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 
+use memchr::memmem;
 use serde_json::value::RawValue;
 
-use crate::json_scan::{self, KeyTrie};
-use crate::plan::FieldId;
+use super::json_scan::{self, KeyTrie};
 use crate::value::JsonScalar;
+
+/// A field's number in a [`FieldIndex`]: field `i` of the paths it was
+/// built from.
+pub type FieldId = u32;
 
 /// The wanted fields as a tree of keys: `IPAddress` and
 /// `properties.ipAddress` share the root, `properties` has one child.
@@ -174,6 +179,47 @@ fn scan_error(e: json_scan::ScanError) -> LineError {
     LineError::Json(format!("{} at column {}", e.what, e.pos + 1))
 }
 
+/// The table a record names, found without parsing it (see [`table_hint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableHint<'a> {
+    /// The `Type` of a Log Analytics row.
+    Type(&'a str),
+    /// The `category` of a diagnostic-settings record.
+    Category(&'a str),
+}
+
+/// The table a record names, found without parsing it: the string value after
+/// the first `"Type":` (a Log Analytics row) or else after `"category":`
+/// (a diagnostic-settings record), allowing whitespace after the colon (as
+/// Python's json module and pretty printers write it) but not before it.
+/// A key whose value is not a string (or not UTF-8) names nothing, and the
+/// other key is tried. The value is returned raw: an escaped quote does not
+/// end it, and escapes are not decoded (no table name has any, so a name
+/// spelt with escapes names no table). Runs on every record in some runs: a
+/// `memmem` search and one `memchr2`.
+pub fn table_hint(text: &[u8]) -> Option<TableHint<'_>> {
+    static TYPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"Type\":"));
+    static CATEGORY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"category\":"));
+    match string_after(text, &TYPE) {
+        Some(name) => Some(TableHint::Type(name)),
+        None => string_after(text, &CATEGORY).map(TableHint::Category),
+    }
+}
+
+/// The raw content of the string value after the first `key` (which ends
+/// in its colon) in `text`, whitespace allowed before the value.
+fn string_after<'a>(text: &'a [u8], key: &memmem::Finder) -> Option<&'a str> {
+    let mut at = key.find(text)? + key.needle().len();
+    while text.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    if text.get(at) != Some(&b'"') {
+        return None;
+    }
+    let end = json_scan::string_end(text, at)?;
+    std::str::from_utf8(&text[at + 1..end]).ok()
+}
+
 /// Whether a line is an Event Hub body, `{"records": [...]}`, rather than a
 /// record (checked on the first key only).
 pub fn is_records_body(text: &[u8]) -> bool {
@@ -312,6 +358,26 @@ mod tests {
         let mut out = Vec::new();
         parse_line(br#"{"A":"a\u00e9\n"}"#, &index, &mut out).unwrap();
         assert_eq!(out[0].as_ref().unwrap().0, JsonScalar::Str(Cow::Owned("a\u{e9}\n".into())));
+    }
+
+    #[test]
+    fn table_hints_name_the_type_or_else_the_category() {
+        use TableHint::{Category, Type};
+        assert_eq!(table_hint(br#"{"a":1,"Type":"Graph","category":"C"}"#), Some(Type("Graph")));
+        assert_eq!(table_hint(b"{\"a\": 1, \"Type\": \t\"Graph\"}"), Some(Type("Graph")), "whitespace after the colon");
+        assert_eq!(table_hint(br#"{"category":"SignIn","properties":{}}"#), Some(Category("SignIn")));
+        assert_eq!(table_hint(br#"{"category":  "SignIn"}"#), Some(Category("SignIn")));
+        assert_eq!(table_hint(br#"{"Type" : "Graph"}"#), None, "a space before the colon is not looked for");
+        assert_eq!(table_hint(br#"{"Type":42,"category":"C"}"#), Some(Category("C")), "a Type that is no string");
+        assert_eq!(table_hint(br#"{"Type":null}"#), None);
+        assert_eq!(table_hint(br#"{"Type":"Gra"#), None, "cut off in the value");
+        assert_eq!(table_hint(br#"{"Type":"#), None, "cut off after the key");
+        assert_eq!(table_hint(br#"{"Type": "#), None);
+        assert_eq!(table_hint(br#"{"Type":"a\"b","x":"y"}"#), Some(Type(r#"a\"b"#)), "an escaped quote, kept raw");
+        assert_eq!(table_hint(br#"{"Type":"a\\","x":"y"}"#), Some(Type(r#"a\\"#)), "an escaped backslash");
+        assert_eq!(table_hint(b"{\"Type\":\"\xff\",\"category\":\"C\"}"), Some(Category("C")), "not UTF-8");
+        assert_eq!(table_hint(br#"{"type":"x","Category":"y"}"#), None, "keys are case-sensitive");
+        assert_eq!(table_hint(b""), None);
     }
 
     #[test]

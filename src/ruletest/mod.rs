@@ -23,7 +23,6 @@ mod diff;
 pub mod junit;
 mod load;
 
-use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -199,29 +198,20 @@ pub fn run(plan: &Plan, tests: &TestsFile) -> Vec<CaseResult> {
         .collect()
 }
 
-/// Writes the case's records to a temporary NDJSON file, runs the engine
-/// on it, and returns the alerts of rule 0.
+/// Runs the engine on the case's records, as NDJSON in memory, and returns
+/// the alerts of rule 0.
 fn run_case(plan: &Plan, case: &Case) -> Result<Vec<AlertFields>, String> {
     if case.records.iter().all(|r| r.records.is_empty()) {
-        // No input, no alerts (and no empty input file for the engine to object to).
+        // No input, no alerts (and no empty input for the engine to object to).
         return Ok(Vec::new());
     }
-    let dir = tempfile::Builder::new()
-        .prefix("sigcorr-test-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let path = dir.path().join("records.ndjson");
-    let write = || -> io::Result<()> {
-        let mut f = io::BufWriter::new(std::fs::File::create(&path)?);
-        for records in &case.records {
-            for r in &records.records {
-                writeln!(f, "{}", r.line)?;
-            }
-        }
-        f.flush()
-    };
-    write().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let outcome = crate::engine::run(plan, &[InputFile { path: path.clone() }], case.now);
+    let mut ndjson = Vec::new();
+    for r in case.records.iter().flat_map(|records| &records.records) {
+        ndjson.extend_from_slice(r.line.as_bytes());
+        ndjson.push(b'\n');
+    }
+    let input = InputFile::bytes(format!("case `{}`", case.name), ndjson);
+    let outcome = crate::engine::run(plan, &[input], case.now);
     if let Some(p) = outcome.problems.first() {
         return Err(match p.pos.line {
             0 => format!("the engine could not read the case's records: {}", p.message),

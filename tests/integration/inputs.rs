@@ -505,7 +505,7 @@ mod property {
     }
 
     fn alerts(e: &Engine, path: &Path) -> (Vec<String>, sigcorr::engine::Stats) {
-        let out = sigcorr::engine::run(&e.plan, &[InputFile { path: path.to_path_buf() }], e.now);
+        let out = sigcorr::engine::run(&e.plan, &[InputFile::file(path)], e.now);
         let mut v: Vec<String> = out
             .alerts
             .iter()

@@ -12,7 +12,7 @@ use crate::{exit, fail, print_diagnostics};
 #[derive(clap::Args)]
 pub struct CompileArgs {
     /// The query language to compile to.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = crate::choice(&Target::ALL))]
     target: Target,
     #[command(flatten)]
     set: crate::RuleSet,

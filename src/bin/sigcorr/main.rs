@@ -49,6 +49,17 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// A parser for one of a library enum's values, listed as `(value, name,
+/// help)`: the library does not depend on clap.
+pub fn choice<T: Copy + Send + Sync + 'static>(
+    all: &'static [(T, &'static str, &'static str)],
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser as _;
+    let values = all.iter().map(|&(_, name, help)| clap::builder::PossibleValue::new(name).help(help));
+    clap::builder::PossibleValuesParser::new(values)
+        .map(move |name| all.iter().find(|&&(_, n, _)| n == name).expect("clap checked the name").0)
+}
+
 pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
     let stderr = io::stderr();
     let mut err = stderr.lock();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use sigcorr::diagnostic::Diagnostic;
 use sigcorr::emit::{self, Format};
 use sigcorr::engine::Outcome;
-use sigcorr::input::InputFile;
+use sigcorr::input::{InputFile, ReadOptions};
 
 use crate::{exit, fail, print_diagnostics};
 
@@ -18,7 +18,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    #[arg(long, value_parser = crate::choice(&Format::ALL), default_value = "jsonl")]
     format: Format,
     /// Write alerts to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -33,10 +33,32 @@ pub struct RunArgs {
     /// instead of 3. Alerts are still printed.
     #[arg(long)]
     strict: bool,
+    /// Read plain files with read() instead of memory-mapping them (also: SIGCORR_NO_MMAP set to
+    /// anything). Mapping is the faster default, but a file truncated by another process while it is
+    /// mapped makes the run die with SIGBUS, and one rewritten in place may be read inconsistently:
+    /// use this for files that may change while sigcorr reads them.
+    #[arg(long)]
+    no_mmap: bool,
+    /// Bytes per block of NDJSON read: memory for speed (default 4 MiB, at least 4 KiB; also:
+    /// SIGCORR_BLOCK_BYTES). Results do not depend on it.
+    #[arg(long, value_name = "BYTES")]
+    block_bytes: Option<usize>,
     /// Log files or directories (searched recursively), `-` for standard input: NDJSON, JSON arrays
     /// or `{"records": [...]}` bodies, Log Analytics or diagnostic-settings records, gzipped or not.
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<PathBuf>,
+}
+
+/// How inputs are read: the flags, else the environment variables, else
+/// the library's defaults. A `SIGCORR_BLOCK_BYTES` that is not a number is
+/// ignored.
+fn read_options(args: &RunArgs) -> ReadOptions {
+    let default = ReadOptions::default();
+    let env_block = std::env::var("SIGCORR_BLOCK_BYTES").ok().and_then(|v| v.parse().ok());
+    ReadOptions {
+        block_bytes: args.block_bytes.or(env_block).unwrap_or(default.block_bytes),
+        mmap: default.mmap && !args.no_mmap && std::env::var_os("SIGCORR_NO_MMAP").is_none(),
+    }
 }
 
 pub fn run(args: RunArgs) -> u8 {
@@ -93,7 +115,7 @@ pub fn run(args: RunArgs) -> u8 {
     let plan = sigcorr::plan::plan(rules, &catalog);
     let progress = Progress::new(&inputs);
     let report_progress = |bytes: u64| progress.update(bytes);
-    let options = sigcorr::engine::Options { progress: Some(&report_progress) };
+    let options = sigcorr::engine::Options { progress: Some(&report_progress), read: read_options(&args) };
     let outcome = sigcorr::engine::run_with(&plan, &inputs, now, options);
     progress.finish();
 

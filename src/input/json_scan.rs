@@ -13,6 +13,11 @@
 //! matched by one masked compare of its bytes and the `":` after it, with
 //! no search for its closing quote and no lookup. Any other key takes the
 //! general path and becomes the remembered one.
+//!
+//! It is also the one place that knows where a JSON string ends: readers
+//! that walk JSON text without validating it (finding a document's records,
+//! a record's table name) use [`string_end`], which agrees with the
+//! scanner's stage one on which quotes are escaped.
 
 use std::fmt;
 
@@ -160,6 +165,25 @@ impl fmt::Display for ScanError {
 
 /// A wanted value: the byte range of its raw JSON text.
 pub type Found = Option<(u32, u32)>;
+
+/// Where the string whose opening quote is at `text[open_quote]` ends: the
+/// index of its closing quote, the first `"` after it that no backslash
+/// escapes (a backslash escapes the byte after it, so `\\` escapes
+/// nothing beyond itself). `None` when the text ends first. Nothing is
+/// validated (escape letters, control characters): [`scan_object`] does
+/// that. A string without a backslash costs one `memchr2`.
+#[inline]
+pub fn string_end(text: &[u8], open_quote: usize) -> Option<usize> {
+    let mut i = open_quote + 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', text.get(i..)?)?;
+        if text[i] == b'"' {
+            return Some(i);
+        }
+        // The backslash and the byte it escapes.
+        i += 2;
+    }
+}
 
 /// Scans `text`, which must be one JSON object (surrounding whitespace
 /// allowed), filling `out[slot]` for every wanted key found (the last
@@ -1035,6 +1059,22 @@ mod tests {
     }
 
     #[test]
+    fn strings_end_at_the_first_unescaped_quote() {
+        let end = |t: &[u8]| string_end(t, 0);
+        assert_eq!(end(br#""ab"c""#), Some(3));
+        assert_eq!(end(br#""""#), Some(1));
+        assert_eq!(end(br#""a\\"b"#), Some(4), "an escaped backslash escapes no quote");
+        assert_eq!(end(br#""a\"b"c"#), Some(5), "an escaped quote does not end it");
+        assert_eq!(end(br#""a\\\"b"c"#), Some(7));
+        assert_eq!(end(br#""\u0022""#), Some(7));
+        assert_eq!(end(br#""abc"#), None, "unterminated");
+        assert_eq!(end(br#""a\"#), None, "a backslash as the last byte");
+        assert_eq!(end(br#"""#), None);
+        assert_eq!(string_end(br#"{"k":"v"}"#, 5), Some(7), "from an opening quote inside the text");
+        assert_eq!(string_end(br#"""#, 3), None, "an opening quote past the end");
+    }
+
+    #[test]
     fn escape_runs() {
         assert_eq!(escaped_bits(0b0110, false), (0b0100, false), "an escaped backslash escapes nothing");
         assert_eq!(escaped_bits(0b1110, false), (0b10100, false));
@@ -1256,6 +1296,20 @@ mod tests {
                 let want = text.get(from..).and_then(|t| t.iter().position(|&b| b == b'"')).map(|p| from + p);
                 prop_assert_eq!(index.next_quote(from), want, "from {}", from);
             }
+        }
+
+        /// [`string_end`] finds the quote stage one indexes as the string's
+        /// end (escapes across 64-byte blocks included), on any text.
+        #[test]
+        fn string_end_agrees_with_stage_one(
+            bytes in prop::collection::vec(prop::sample::select(b"\"\\\\ a".to_vec()), 0..200)
+        ) {
+            let mut text = vec![b'"'];
+            text.extend(bytes);
+            let mut index = QuoteIndex::default();
+            // Errors (a bad escape) leave the quote index whole.
+            let _ = index.build_with::<NONE>(&text);
+            prop_assert_eq!(string_end(&text, 0), index.next_quote(1));
         }
 
         /// The portable stage one and every one this CPU can run (AVX2,

@@ -1,0 +1,118 @@
+//! What one parallel task makes of its records (a [`Chunk`]), and how
+//! chunks are merged, in input order, into the run's outcome and kept rows.
+
+use super::outcome::{Alert, MAX_PROBLEMS, Outcome, Pos, Problem};
+use super::rows::{Kept, KeptRow};
+use crate::plan::Plan;
+
+/// Marks a line number as counted from its chunk's start (1: the chunk's
+/// first line): NDJSON lines are numbered by the task that splits them,
+/// which does not know how many came before. Merging the chunk, in input
+/// order, makes them the file's ([`Chunk::fix_lines`]).
+pub(super) const LOCAL: u32 = 1 << 31;
+
+/// The highest line number: past it lines are numbered so (reported once).
+pub(super) const MAX_LINE: u32 = LOCAL - 1;
+
+/// A record the build pass parsed for the stream pass.
+pub(super) struct Deferred {
+    pub(super) text: Vec<u8>,
+    pub(super) pos: Pos,
+    pub(super) in_body: Option<usize>,
+}
+
+/// What a run gathers from its chunks, merged in input order.
+pub(super) struct Gathered {
+    pub(super) out: Outcome,
+    /// Rows kept for joins: the build pass's, or one pass's every side.
+    pub(super) kept: Kept,
+    /// Records the build pass parsed for the stream pass.
+    pub(super) deferred: Vec<Deferred>,
+    /// A build-side record turned up in the stream pass.
+    pub(super) late: bool,
+}
+
+impl Gathered {
+    pub(super) fn new(plan: &Plan, files: usize) -> Gathered {
+        Gathered { out: Outcome::new(plan, files), kept: Kept::new(plan), deferred: Vec::new(), late: false }
+    }
+}
+
+/// What one parallel task makes of its records.
+#[derive(Default)]
+pub(super) struct Chunk {
+    pub(super) kept: Vec<KeptRow>,
+    pub(super) alerts: Vec<Alert>,
+    pub(super) deferred: Vec<Deferred>,
+    /// A build-side record turned up in the stream pass.
+    pub(super) late: bool,
+    pub(super) entries: u64,
+    pub(super) records: Vec<u64>,
+    pub(super) shapes: [u64; 2],
+    /// Records per table no rule reads, by name: looked up by `&str`, so a
+    /// record of a known one allocates nothing (foldhash, not SipHash).
+    pub(super) other: hashbrown::HashMap<String, u64>,
+    pub(super) malformed: u64,
+    pub(super) problems: Vec<Problem>,
+    pub(super) bad_values: u64,
+    pub(super) bad_value_problems: Vec<Problem>,
+    /// NDJSON lines split by this chunk (numbered [`LOCAL`] until merged).
+    pub(super) lines: u64,
+}
+
+impl Chunk {
+    pub(super) fn new(plan: &Plan) -> Chunk {
+        Chunk { records: vec![0; plan.tables.len()], ..Chunk::default() }
+    }
+
+    /// Numbers this chunk's lines in the file: its first line follows line
+    /// `before`. Every position the chunk made from its own records is
+    /// [`LOCAL`]; those of build rows it joined with are the file's already.
+    pub(super) fn fix_lines(&mut self, before: u32) {
+        if self.lines == 0 {
+            return;
+        }
+        let fix = |p: &mut Pos| {
+            if p.line & LOCAL != 0 {
+                p.line = before.saturating_add(p.line & !LOCAL).min(MAX_LINE);
+            }
+        };
+        self.problems.iter_mut().chain(&mut self.bad_value_problems).for_each(|p| fix(&mut p.pos));
+        self.alerts.iter_mut().flat_map(|a| a.evidence.iter_mut()).for_each(fix);
+        self.deferred.iter_mut().for_each(|d| fix(&mut d.pos));
+        self.kept.iter_mut().for_each(|k| fix(&mut k.row.pos));
+    }
+
+    pub(super) fn malformed(&mut self, pos: Pos, message: String) {
+        self.malformed += 1;
+        self.problems.push(Problem { pos, message });
+    }
+
+    /// Adds this chunk of input `file_no` to what the run has gathered.
+    pub(super) fn merge_into(self, plan: &Plan, file_no: u32, into: &mut Gathered) {
+        let (chunk, out) = (self, &mut into.out);
+        into.late |= chunk.late;
+        let stats = &mut out.stats;
+        stats.entries += chunk.entries;
+        for (t, n) in chunk.records.iter().enumerate() {
+            stats.records[t] += n;
+        }
+        stats.shapes[0] += chunk.shapes[0];
+        stats.shapes[1] += chunk.shapes[1];
+        for (name, n) in chunk.other {
+            *stats.other.entry(name).or_default() += n;
+        }
+        stats.malformed += chunk.malformed;
+        stats.bad_values += chunk.bad_values;
+        stats.problems_per_file[file_no as usize] += chunk.malformed + chunk.bad_values;
+        let room = MAX_PROBLEMS.saturating_sub(out.problems.len());
+        out.problems.extend(chunk.problems.into_iter().take(room));
+        let room = MAX_PROBLEMS.saturating_sub(out.bad_values.len());
+        out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
+        out.alerts.extend(chunk.alerts);
+        into.deferred.extend(chunk.deferred);
+        for k in chunk.kept {
+            into.kept.push(plan, k);
+        }
+    }
+}
