@@ -19,6 +19,86 @@
 //!
 //! [`compile_rules`] chains load, parse, check and the rule-set checks of
 //! [`lint`]; [`engine::run`] the rest.
+//!
+//! # Following `sigcorr run`, one file a stage
+//!
+//! 1. `src/bin/sigcorr/main.rs`, then `run.rs`: the flags, mapped onto
+//!    [`engine::Options`] (`--no-mmap`, `--block-bytes`, progress).
+//! 2. `src/lib.rs` [`compile_rules`]: `rule.rs`, `parser.rs`, `check.rs`; then
+//!    `plan.rs` [`plan::plan`]; `input/mod.rs` [`input::find_inputs`].
+//! 3. `engine/mod.rs` [`engine::run_with`]: one pass or two, each a call of
+//!    the stages below.
+//! 4. `engine/context.rs`: what is decided once per run (the passes, each
+//!    join's build side from `engine/sample.rs`'s estimate, which pass reads
+//!    which input and table), and the per-record decisions made from it.
+//! 5. `engine/pipeline.rs`: per input, `input/container.rs`'s [`input::Reader`]
+//!    hands out blocks on a thread; their chunks are parsed by the rayon pool
+//!    and merged in input order (`engine/chunk.rs`).
+//! 6. `engine/read.rs`: each record parsed ([`input::record::parse_record`],
+//!    over [`input::json_scan`]), routed to its table, projected into a row
+//!    (`engine/rows.rs`).
+//! 7. `engine/evaluate.rs`: a batch of rows through the filters ([`pred`]),
+//!    into single-source alerts, probes, or rows kept for joins.
+//! 8. `engine/join.rs`: the build sides' hash tables, and each probe's
+//!    mismatch test.
+//! 9. `engine/alert.rs`: an alert's output values; `engine/outcome.rs`: the
+//!    alerts in order, with the counts and problems of the summary.
+//! 10. `emit.rs` [`emit::write`]: the alerts written out.
+//!
+//! # How a run reads the data
+//!
+//! All rules run together over the data, in one pass when an input is standard
+//! input and in two when every input is a file (one pass for the build sides,
+//! one for the rest); each file is read once either way.
+//!
+//! - **Blocks.** Plain files are memory-mapped 4 MiB at a time; gzip files and
+//!   standard input are read with `read()`. A reader thread maps the next block
+//!   while the cores parse chunks of up to three blocks at once, and faults each
+//!   mapped block in with one read per 64 KiB window, but reads none of its
+//!   bytes otherwise: each task takes a run of about 2 MiB of lines, finds each
+//!   line's end itself and parses the line at once, while it is in the cache,
+//!   with the bytes about two records ahead
+//!   (2.4 KB) prefetched. The block size, and whether plain
+//!   files are mapped or read, are options of the run (the CLI's
+//!   `--block-bytes` / `SIGCORR_BLOCK_BYTES` and `--no-mmap` /
+//!   `SIGCORR_NO_MMAP=1`); results do not depend on either. A mapped file must
+//!   not change while it is read: one truncated by another process makes the run
+//!   die with `SIGBUS`, and one rewritten in place may be read inconsistently.
+//!   Files still being written should be read with `read()`; so is any file the
+//!   file system cannot map.
+//! - **Records.** Each record is parsed once by a validating JSON scanner. Stage
+//!   one builds an index of the unescaped quotes 64 bytes at a time, rejecting
+//!   control characters in strings and bad escapes; it runs AVX-512 (BW), AVX2 or
+//!   portable code, whichever the CPU has, chosen once at run time. Stage two
+//!   walks the keys: no JSON tree is built, a broken line is still reported as
+//!   broken, and only the columns the rules read of the record's table are
+//!   decoded. Exports repeat one key order record after record, so each thread
+//!   remembers the keys of the last object by position: a key equal to the
+//!   remembered one costs one masked compare of its bytes, and no lookup.
+//! - **Filters.** Filters run as records are read, 128 records at a time; only
+//!   records some filter keeps are kept, with only the columns the joins read
+//!   after it. Each filter and mismatch is compiled once per run: constant parts
+//!   (`ago(30d)`) are computed once; `column <op> constant` tests (comparisons,
+//!   `between`, `in`, string operators, `isempty`, `ipv4_is_in_range`,
+//!   `ipv6_is_match`), column-vs-column string operators and `+`/`-` arithmetic
+//!   on times (`activity.TimeGenerated - signin.TimeGenerated > 70m`) read the
+//!   values in place, and the parts of an `and`/`or` run cheapest first.
+//!   Anything else is interpreted, with the same results.
+//! - **Joins.** For a correlation rule the smaller source (estimated from the
+//!   first MiB of each input) is the *build* side. When every input is a file,
+//!   the first pass keeps the build sides and hashes them on the join key (the
+//!   table built in 64 parts in parallel); the second streams the other sides
+//!   through those hash tables. Rules that join the same tables on the same
+//!   columns share one table, even when their build tables differ, so a record
+//!   is looked up once for all of them. Memory grows with the build sides and
+//!   the alerts only. The first MiB of each file also decides which pass reads
+//!   it, so per-table files are read once; a record the sample did not foresee
+//!   is still evaluated. Single-source rules on a built table run in the build
+//!   pass. With standard input, one pass keeps both sides and joins at the end.
+//! - **Alerts.** Alerts are sorted by rule, then by the input positions of their
+//!   evidence, so the output does not depend on the thread count; JSON lines are
+//!   formatted in parallel a batch at a time while the last batch is written.
+//!
 
 pub mod ast;
 pub mod builtin;

@@ -4,19 +4,19 @@
 //!
 //! The stages, one module each, in the order a record meets them:
 //!
-//! 1. [`context`]: what is decided once per run: one pass or two, each
+//! 1. `context.rs`: what is decided once per run: one pass or two, each
 //!    join's build side, which pass reads which input and table.
-//! 2. [`pipeline`]: per input, blocks read ahead on a thread, their chunks
-//!    parsed in parallel, and merged back in input order ([`chunk`]).
-//! 3. [`read`]: a chunk's records parsed, routed to their table, projected
-//!    into [`rows`].
-//! 4. [`evaluate`]: a batch of rows through each table's filters, then to
+//! 2. `pipeline.rs`: per input, blocks read ahead on a thread, their chunks
+//!    parsed in parallel, and merged back in input order (`chunk.rs`).
+//! 3. `read.rs`: a chunk's records parsed, routed to their table, projected
+//!    into `rows.rs`.
+//! 4. `evaluate.rs`: a batch of rows through each table's filters, then to
 //!    single-source alerts, hash-table probes, or the rows kept for joins.
-//! 5. [`join`]: hash tables on the build sides, probed with the other side.
-//! 6. [`alert`]: an alert's output values, as JSON text.
-//! 7. [`outcome`]: the alerts in order, with the counts and problems.
+//! 5. `join.rs`: hash tables on the build sides, probed with the other side.
+//! 6. `alert.rs`: an alert's output values, as JSON text.
+//! 7. `outcome.rs`: the alerts in order, with the counts and problems.
 //!
-//! [`sample`] looks at the first MiB of each input to size the join sides.
+//! `sample.rs` looks at the first MiB of each input to size the join sides.
 
 use std::time::Instant;
 

@@ -9,7 +9,7 @@
 //!
 //! Exported logs repeat one key order record after record, so each thread
 //! remembers, per trie, the keys of the last object it scanned, by position
-//! ([`Template`]): a key that is the remembered one at its position is
+//! (`Template`): a key that is the remembered one at its position is
 //! matched by one masked compare of its bytes and the `":` after it, with
 //! no search for its closing quote and no lookup. Any other key takes the
 //! general path and becomes the remembered one.

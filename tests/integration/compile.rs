@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
@@ -31,6 +32,46 @@ fn sigcorr(dir: &Path, args: &[&str]) -> Run {
 
 fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// The Python modules the equivalence tests import, as `.ci/test` installs them.
+const PYTHON_MODULES: [&str; 2] = ["duckdb", "pyspark"];
+const INSTALL: &str = "run `bash .ci/test` (or `python3 -m pip install duckdb==2.0.1 pyspark==4.3.0`; \
+                       PySpark needs Java 17: `apt-get install openjdk-17-jre-headless`)";
+
+/// Fails the test, saying how to install it, unless the Python module
+/// `module` (one of [`PYTHON_MODULES`]) imports. Python is run once per test
+/// binary, `import`ing each module in turn; the answer is kept.
+fn require_python_module(module: &str) {
+    assert!(PYTHON_MODULES.contains(&module), "{module}: not one of {PYTHON_MODULES:?}");
+    // Ok: each module's import error, if any; Err: Python could not be run.
+    static FAILED: OnceLock<Result<Vec<(String, String)>, String>> = OnceLock::new();
+    let failed = FAILED.get_or_init(|| {
+        const CHECK: &str = "import importlib, sys\n\
+                             for m in sys.argv[1:]:\n\
+                             \ttry: importlib.import_module(m)\n\
+                             \texcept Exception as e: print(m, '%s: %s' % (type(e).__name__, e))";
+        let out = std::process::Command::new(python())
+            .args(["-c", CHECK])
+            .args(PYTHON_MODULES)
+            .output()
+            .map_err(|e| format!("`{}` could not be run: {e}", python()))?;
+        if !out.status.success() {
+            return Err(format!("`{}` failed: {}", python(), String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(m, e)| (m.to_string(), e.to_string())))
+            .collect())
+    });
+    match failed {
+        Err(why) => panic!("{module} is not installed: {INSTALL}\n({why})"),
+        Ok(failed) => {
+            if let Some((_, error)) = failed.iter().find(|(m, _)| m == module) {
+                panic!("{module} is not installed: {INSTALL}\n(`import {module}` in `{}`: {error})", python());
+            }
+        }
+    }
 }
 
 /// An output row: each field as text (`None` for null), numbers and bools as
@@ -126,11 +167,12 @@ impl Case {
         let sql = self.compile("duckdb", &["--data", "logs"]);
         let path = self.dir.join("query.duckdb.sql");
         std::fs::write(&path, &sql).unwrap();
+        require_python_module("duckdb");
         let script = repo().join("tests/equivalence/run_duckdb.py");
         let out = std::process::Command::new(python()).arg(&script).arg(&path).current_dir(&self.dir).output().unwrap();
         assert!(
             out.status.success(),
-            "{}: run_duckdb.py failed (is the `duckdb` Python package installed? .ci/run installs it):\n{}\n{sql}",
+            "{}: run_duckdb.py failed (`bash .ci/test` installs the `duckdb` version it needs):\n{}\n{sql}",
             self.name,
             String::from_utf8_lossy(&out.stderr)
         );
@@ -567,11 +609,13 @@ fn spark_returns_the_engines_alerts() {
     let manifest_path = root.path().join("manifest.json");
     let out_path = root.path().join("out.json");
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    require_python_module("pyspark");
     let script = repo().join("tests/equivalence/run_spark.py");
     let out = std::process::Command::new(python()).arg(&script).arg(&manifest_path).arg(&out_path).output().unwrap();
     assert!(
         out.status.success(),
-        "run_spark.py failed (is `pyspark` installed, and Java 17? .ci/run installs pyspark):\n{}",
+        "run_spark.py failed (PySpark needs Java 17: `apt-get install openjdk-17-jre-headless`; \
+         `bash .ci/test` installs the `pyspark` version it needs):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let results: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
