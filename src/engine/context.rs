@@ -446,4 +446,45 @@ mod tests {
         assert_eq!(flags(mi), (false, true), "read by a single-source rule only");
         assert_eq!(flags("MicrosoftGraphActivityLogs"), (false, true), "the probe side");
     }
+
+    /// The decision table of the two passes: which pass parses and counts a
+    /// record by its hint, and what a misled hint does.
+    #[test]
+    fn each_pass_parses_its_tables_and_the_last_to_parse_counts() {
+        let files = crate::read_rule_files(&[]).unwrap();
+        let (rules, _) = crate::compile_rules(&files, &crate::table::Catalog::builtin());
+        let plan = crate::plan::plan(rules, &crate::table::Catalog::builtin());
+        // No inputs to sample: a tie, so the second source (the sign-ins) is built.
+        let mut cx = Ctx::new(&plan, &[], 0, Options::default(), Passes::Two);
+        let t = |name: &str| plan.table_index(name).unwrap();
+        let (graph, signin) = (t("MicrosoftGraphActivityLogs"), t("AADServicePrincipalSignInLogs"));
+        assert!(cx.streams[graph] && !cx.builds[graph] && cx.builds[signin] && !cx.streams[signin]);
+        let graph_text = br#"{"Type":"MicrosoftGraphActivityLogs"}"#;
+        let signin_text = br#"{"Type":"AADServicePrincipalSignInLogs"}"#;
+        let unknown = br#"{"no":"type"}"#;
+        let passes = |parse, count, build, stream| RecordPasses { parse, count, build, stream };
+
+        assert_eq!(cx.pass, Pass::Build);
+        assert_eq!(cx.record_passes(0, true, graph_text), passes(false, false, false, true));
+        assert_eq!(cx.record_passes(0, true, signin_text), passes(true, true, true, false));
+        // No hint: both passes parse it, the stream pass counts it.
+        assert_eq!(cx.record_passes(0, true, unknown), passes(true, false, true, true));
+        // Parsed in the build pass but of a streamed table: deferred.
+        assert_eq!(cx.misled(graph, passes(true, true, true, false)), Some(Misled::Defer));
+        assert_eq!(cx.misled(signin, passes(true, true, true, false)), None);
+
+        cx.pass = Pass::Stream;
+        assert_eq!(cx.record_passes(0, true, graph_text), passes(true, true, false, true));
+        assert!(!cx.record_passes(0, true, signin_text).parse);
+        // A deferred record: parsed, counted by the build pass already.
+        assert_eq!(cx.record_passes(0, false, signin_text), passes(true, false, true, true));
+        // A build-side record only the stream pass parsed: too late.
+        assert_eq!(cx.misled(signin, passes(true, true, false, true)), Some(Misled::Late));
+        assert_eq!(cx.misled(graph, passes(true, true, false, true)), None);
+
+        let one = Ctx::new(&plan, &[], 0, Options::default(), Passes::One);
+        assert_eq!(one.pass, Pass::Only);
+        assert_eq!(one.record_passes(0, true, graph_text), passes(true, true, true, true));
+        assert_eq!(one.misled(signin, passes(true, true, true, true)), None);
+    }
 }

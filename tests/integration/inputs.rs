@@ -569,3 +569,81 @@ mod property {
         }
     }
 }
+
+/// The library's inputs that are not paths: bytes and readers, each with a
+/// name. Every kind, and every way of reading a file (mapped or read, small
+/// blocks), gives the generator's reference alerts for the shipped rule, in
+/// the same order, with evidence named as the input was.
+mod library_inputs {
+    use super::*;
+    use sigcorr::engine::{Options, Outcome};
+    use sigcorr::input::{InputFile, ReadOptions};
+
+    fn plan() -> sigcorr::plan::Plan {
+        let catalog = sigcorr::table::Catalog::builtin();
+        let (rules, diags) = sigcorr::compile_rules(&sigcorr::read_rule_files(&[]).unwrap(), &catalog);
+        assert!(diags.iter().all(|d| !d.is_error()));
+        sigcorr::plan::plan(rules, &catalog)
+    }
+
+    /// Each alert: rule, evidence as `name:line`, and its fields' JSON texts.
+    fn shown(outcome: &Outcome, files: &[InputFile]) -> Vec<String> {
+        let alert = |a: &sigcorr::engine::Alert| {
+            let evidence: Vec<String> = a.evidence.iter().map(|&p| sigcorr::emit::evidence(files, p)).collect();
+            format!("{} {} {}", a.rule, evidence.join(","), a.fields.iter().collect::<Vec<_>>().join("|"))
+        };
+        outcome.alerts.iter().map(alert).collect()
+    }
+
+    #[test]
+    fn bytes_and_readers_give_the_alerts_of_the_same_text_in_a_file() {
+        let (ds, plan) = (dataset(), plan());
+        let now = sigcorr::datetime::parse(NOW).unwrap();
+        let text = ndjson(&ds, Shape::LogAnalytics, false);
+        let t1528 = plan.rules.iter().position(|r| r.id() == T1528_ID).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs.ndjson");
+        std::fs::write(&path, &text).unwrap();
+
+        let run = |input: InputFile, read: ReadOptions| {
+            let files = [input];
+            let outcome = sigcorr::engine::run_with(&plan, &files, now, Options { progress: None, read });
+            assert!(outcome.problems.is_empty(), "{:?}", outcome.problems.first());
+            (shown(&outcome, &files), outcome)
+        };
+        let (file, outcome) = run(InputFile::file(&path), ReadOptions::default());
+        let n = outcome.alerts.iter().filter(|a| a.rule == t1528).count();
+        assert_eq!(n, reference_alerts(&ds).len(), "the generator's model agrees on the T1528 alerts");
+        assert!(n > 10, "the dataset exercises the rule");
+        assert_eq!(outcome.stats.entries, values(&text).len() as u64);
+        // As a file, but named "logs.ndjson" (evidence names the input).
+        let name = |shown: Vec<String>| shown.join("\n").replace(&path.display().to_string(), "logs.ndjson");
+        let want = name(file);
+
+        let small = ReadOptions { block_bytes: 4096, mmap: true };
+        let read = ReadOptions { block_bytes: 4096, mmap: false };
+        assert!(text.len() > 10 * 4096, "small blocks cut the input many times");
+        assert_eq!(name(run(InputFile::file(&path), small).0), want, "mapped, 4 KiB blocks");
+        assert_eq!(name(run(InputFile::file(&path), read).0), want, "read(), 4 KiB blocks");
+        let bytes = InputFile::bytes("logs.ndjson", text.clone());
+        assert!(bytes.rereadable(), "bytes are read in two passes, as a file is");
+        assert_eq!(run(bytes, small).0.join("\n"), want, "bytes");
+        assert_eq!(run(InputFile::bytes("logs.ndjson", gzip(&text)), small).0.join("\n"), want, "gzipped bytes");
+        let reader = InputFile::reader("logs.ndjson", std::io::Cursor::new(text.clone()));
+        assert!(!reader.rereadable(), "a reader is read in one pass, as standard input is");
+        assert_eq!(run(reader, small).0.join("\n"), want, "a reader");
+    }
+
+    #[test]
+    fn a_reader_read_twice_is_a_problem_of_its_input_not_a_crash() {
+        let plan = plan();
+        let reader = InputFile::reader("once", std::io::Cursor::new(b"{}\n".to_vec()));
+        // The same reader twice: the second is used up.
+        let outcome = sigcorr::engine::run(&plan, &[reader.clone(), reader], 0);
+        let problems: Vec<(u32, u32, &str)> =
+            outcome.problems.iter().map(|p| (p.pos.file, p.pos.line, p.message.as_str())).collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!((problems[1].0, problems[1].1), (1, 0), "the second input could not be read: {problems:?}");
+        assert!(problems[1].2.contains("already read"), "{problems:?}");
+    }
+}
