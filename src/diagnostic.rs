@@ -61,6 +61,7 @@ codes! {
     YamlSyntax = "E001", Error, "yaml-syntax", "the file is not valid YAML";
     DuplicateKey = "E002", Error, "duplicate-key", "a mapping has the same key twice";
     EmptyFile = "E003", Error, "empty-file", "the rule file holds no rule";
+    NotText = "E004", Error, "not-text", "the file is not UTF-8 text";
     Schema = "E010", Error, "schema", "the rule does not have the shape of a rule file";
     ExprSyntax = "E100", Error, "expression-syntax", "an expression does not parse";
     UnknownTable = "E200", Error, "unknown-table", "a source names a table sigcorr has no definition for";
@@ -154,24 +155,37 @@ impl Diagnostic {
     }
 
     /// The human rendering: `path:line:col: error[CODE]: message`, the
-    /// source line with a caret under the span, and `help:`.
+    /// source line with a caret under the span, and `help:`. File names,
+    /// messages (which quote the rule's values), the source line and the help
+    /// are shown with control, line-separator and bidi characters spelt out
+    /// ([`crate::text::printable`]), the caret under the span as shown.
     pub fn render(&self) -> String {
-        let mut out =
-            format!("{}: {}[{}]: {}\n", self.location(), self.severity.as_str(), self.code.as_str(), self.message);
+        let shown = crate::text::printable;
+        let mut out = format!(
+            "{}: {}[{}]: {}\n",
+            shown(&self.location()),
+            self.severity.as_str(),
+            self.code.as_str(),
+            shown(&self.message)
+        );
         if let (Some(file), Some(span), Some((line, col))) = (&self.file, self.span, self.line_col()) {
             let text = file.line_text(line);
             let gutter = line.to_string().len();
             let (end_line, end_col) = file.line_col(span.end);
             let width = if end_line == line && end_col > col { end_col - col } else { 1 };
-            let pad: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            // Widths as shown: an escaped character takes several columns.
+            let before: String = text.chars().take(col - 1).collect();
+            let under: String = text.chars().skip(col - 1).take(width).collect();
+            let pad = " ".repeat(shown(&before).chars().count());
+            let width = shown(&under).chars().count().max(1);
             let _ = writeln!(out, "{:gutter$} |", "");
-            let _ = writeln!(out, "{line} | {text}");
+            let _ = writeln!(out, "{line} | {}", shown(text));
             let _ = writeln!(out, "{:gutter$} | {pad}{}", "", "^".repeat(width));
             if let Some(help) = &self.help {
-                let _ = writeln!(out, "{:gutter$} = help: {help}", "");
+                let _ = writeln!(out, "{:gutter$} = help: {}", "", shown(help));
             }
         } else if let Some(help) = &self.help {
-            let _ = writeln!(out, "  = help: {help}");
+            let _ = writeln!(out, "  = help: {}", shown(help));
         }
         out
     }
@@ -231,6 +245,23 @@ mod tests {
             d.render(),
             "r.yml:2:13: error[E202]: unknown column `IPAdress`\n  |\n2 | mismatch: a.IPAdress != b\n  |             ^^^^^^^^\n  = help: did you mean `IPAddress`?\n"
         );
+    }
+
+    #[test]
+    fn renders_hostile_values_file_names_and_lines_escaped() {
+        let file = SourceFile::new("r\u{1b}[31m\n.yml", "title: t\n# \u{1b}[2J\tx: \"a\u{202e}b\"\n".into());
+        let d = Diagnostic::new(Code::UnknownTable, "unknown table `Evil\u{1b}[2J\nFAKE: 0 alerts\u{7}`")
+            .at(&file, Span::new(16, 24))
+            .help("did you mean `\u{2028}`?");
+        // `x: "a` and the override under the caret: 13 columns as shown, after 13.
+        let want = [
+            r"r\u{1b}[31m\n.yml:2:8: error[E200]: unknown table `Evil\u{1b}[2J\nFAKE: 0 alerts\u{7}`",
+            "  |",
+            r#"2 | # \u{1b}[2J\tx: "a\u{202e}b""#,
+            &format!("  | {}{}", " ".repeat(13), "^".repeat(13)),
+            r"  = help: did you mean `\u{2028}`?",
+        ];
+        assert_eq!(d.render(), want.join("\n") + "\n");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::engine::{Alert, Pos};
 use crate::input::InputFile;
 use crate::plan::Plan;
+use crate::text;
 
 /// How alerts are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,16 @@ impl Format {
     ];
 }
 
+/// How alerts are written, besides their [`Format`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// CSV: write every cell as it is. By default a cell that a spreadsheet
+    /// would read as a formula (one starting with `=`, `+`, `-`, `@`, a tab
+    /// or a carriage return, and not a plain number such as `-5`) gets a `'`
+    /// in front, as OWASP recommends against CSV injection.
+    pub csv_raw: bool,
+}
+
 /// `path:line` of a record.
 pub fn evidence(files: &[InputFile], pos: Pos) -> String {
     format!("{}:{}", files[pos.file as usize].path.display(), pos.line)
@@ -39,6 +50,7 @@ pub fn write(
     plan: &Plan,
     alerts: &[Alert],
     files: &[InputFile],
+    options: &WriteOptions,
 ) -> io::Result<()> {
     match format {
         // 4,096 alerts are about 2.6 MB of text: still in the cache when
@@ -46,7 +58,7 @@ pub fn write(
         // of the speed).
         Format::Jsonl => jsonl(out, plan, alerts, files, 1 << 12),
         Format::Table => table(out, plan, alerts),
-        Format::Csv => csv(out, plan, alerts, files),
+        Format::Csv => csv(out, plan, alerts, files, options.csv_raw),
     }
 }
 
@@ -145,7 +157,7 @@ fn push_decimal(buf: &mut Vec<u8>, mut n: u32) {
 }
 
 /// A field's JSON as plain text: strings unquoted, the rest as JSON.
-fn text(v: &str) -> String {
+fn as_text(v: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(v) {
         Ok(serde_json::Value::String(s)) => s,
         Ok(serde_json::Value::Null) => String::new(),
@@ -153,27 +165,35 @@ fn text(v: &str) -> String {
     }
 }
 
+/// One aligned table per rule. Every value, name and title is shown with its
+/// control, line-separator and bidi characters spelt out
+/// ([`text::printable`]): a value cannot move the cursor, clear the screen or
+/// forge a line.
 fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
+    let shown = |s: &str| text::printable(s).into_owned();
     for (r, rule) in plan.rules.iter().enumerate() {
-        let rows: Vec<Vec<String>> =
-            alerts.iter().filter(|a| a.rule == r).map(|a| a.fields.iter().map(text).collect()).collect();
+        let rows: Vec<Vec<String>> = alerts
+            .iter()
+            .filter(|a| a.rule == r)
+            .map(|a| a.fields.iter().map(|v| shown(&as_text(v))).collect())
+            .collect();
         if rows.is_empty() {
             continue;
         }
         writeln!(
             out,
             "{} [{}] ({}): {} alert{}",
-            rule.title(),
-            rule.level(),
-            rule.id(),
+            text::printable(rule.title()),
+            text::printable(rule.level()),
+            text::printable(rule.id()),
             rows.len(),
             if rows.len() == 1 { "" } else { "s" }
         )?;
-        let headers: Vec<&str> = rule.output.iter().map(|o| o.name.as_str()).collect();
+        let headers: Vec<String> = rule.output.iter().map(|o| shown(&o.name)).collect();
         let widths: Vec<usize> = headers
             .iter()
             .enumerate()
-            .map(|(i, h)| rows.iter().map(|r| r[i].chars().count()).chain([h.len()]).max().unwrap_or(0))
+            .map(|(i, h)| rows.iter().map(|r| r[i].chars().count()).chain([h.chars().count()]).max().unwrap_or(0))
             .collect();
         let line = |cells: Vec<&str>| -> String {
             cells
@@ -185,7 +205,7 @@ fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
                 .trim_end()
                 .to_string()
         };
-        writeln!(out, "{}", line(headers.clone()))?;
+        writeln!(out, "{}", line(headers.iter().map(String::as_str).collect()))?;
         writeln!(
             out,
             "{}",
@@ -199,11 +219,46 @@ fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
     Ok(())
 }
 
-fn csv_cell(s: &str) -> String {
+/// One CSV cell: quoted when it holds `,`, `"` or a line break. Unless
+/// `raw`, a cell a spreadsheet would run as a formula (see [`formula_like`])
+/// is written `'` first, so it shows as text.
+fn csv_cell(s: &str, raw: bool) -> String {
+    let escaped;
+    let s = if !raw && formula_like(s) {
+        escaped = format!("'{s}");
+        escaped.as_str()
+    } else {
+        s
+    };
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) -> io::Result<()> {
+/// Whether a spreadsheet may read the cell `s` as a formula: it starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return (OWASP's list), and is not
+/// a plain decimal number (`-5`, `+7`, `-1.5e3` are numbers to a spreadsheet
+/// too, and stay numbers).
+fn formula_like(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(s)
+}
+
+/// `[+-]digits[.digits][e[+-]digits]`, or with the digits after the point only.
+fn is_number(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    (!int.is_empty() || !frac.is_empty()) && digits(int) && digits(frac) && exponent_ok
+}
+
+fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile], raw: bool) -> io::Result<()> {
+    let cell = |s: &str| csv_cell(s, raw);
     let mut columns: Vec<&str> = Vec::new();
     for rule in &plan.rules {
         for o in &rule.output {
@@ -215,19 +270,19 @@ fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]) 
     let header: Vec<String> = ["rule_id", "rule_title", "level"]
         .iter()
         .map(|s| s.to_string())
-        .chain(columns.iter().map(|c| csv_cell(c)))
+        .chain(columns.iter().map(|c| cell(c)))
         .chain(["evidence".to_string()])
         .collect();
     writeln!(out, "{}", header.join(","))?;
     for a in alerts {
         let rule = &plan.rules[a.rule];
-        let mut cells = vec![csv_cell(rule.id()), csv_cell(rule.title()), csv_cell(rule.level())];
+        let mut cells = vec![cell(rule.id()), cell(rule.title()), cell(rule.level())];
         for c in &columns {
-            let v = rule.output.iter().position(|o| o.name == *c).map(|i| text(a.fields.get(i))).unwrap_or_default();
-            cells.push(csv_cell(&v));
+            let v = rule.output.iter().position(|o| o.name == *c).map(|i| as_text(a.fields.get(i))).unwrap_or_default();
+            cells.push(cell(&v));
         }
         let ev: Vec<String> = a.evidence.iter().map(|p| evidence(files, *p)).collect();
-        cells.push(csv_cell(&ev.join(" ")));
+        cells.push(cell(&ev.join(" ")));
         writeln!(out, "{}", cells.join(","))?;
     }
     Ok(())
@@ -271,6 +326,57 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    fn written(format: Format, fields: &[&str], options: WriteOptions) -> String {
+        let alerts = [Alert {
+            rule: 0,
+            evidence: Evidence::one(Pos { file: 0, line: 1 }),
+            fields: Values::from_json_texts(fields),
+        }];
+        let mut out = Vec::new();
+        write(&mut out, format, &plan(), &alerts, &[InputFile::file("in.json")], &options).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_prefixes_formulas_unless_raw() {
+        let row = |ip: &str, code: &str, raw: bool| {
+            let csv = written(Format::Csv, &[ip, code], WriteOptions { csv_raw: raw });
+            let row = csv.lines().nth(1).unwrap().to_string();
+            row.strip_prefix("00000000-0000-4000-8000-000000000001,Rule 1,low,").unwrap().to_string()
+        };
+        let hyperlink = r#""=HYPERLINK(\"http://x\",\"y\")""#;
+        assert_eq!(row(hyperlink, "-5", false), r#""'=HYPERLINK(""http://x"",""y"")",-5,in.json:1"#);
+        assert_eq!(row(hyperlink, "-5", true), r#""=HYPERLINK(""http://x"",""y"")",-5,in.json:1"#);
+        assert_eq!(row(r#""@A1""#, r#""-1+2""#, false), "'@A1,'-1+2,in.json:1");
+        assert_eq!(row(r#""@A1""#, r#""-1+2""#, true), "@A1,-1+2,in.json:1");
+        assert_eq!(row(r#""\tx""#, r#""\r1""#, false), "'\tx,\"'\r1\",in.json:1");
+        assert_eq!(row(r#""+1.5e3""#, r#""-.5""#, false), "+1.5e3,-.5,in.json:1");
+        assert_eq!(row(r#""10.0.0.1""#, "200", false), "10.0.0.1,200,in.json:1");
+        for n in ["-5", "+7", "-1.5", "1e3", "-2E-4", ".5", "5."] {
+            assert!(is_number(n), "{n}");
+        }
+        for n in ["-", "+", "-e3", "-1e", "-1+2", "--1", "-1.2.3", "-0x1", "- 1", "-1e+"] {
+            assert!(!is_number(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn table_cells_titles_and_names_show_control_characters_escaped() {
+        let table =
+            written(Format::Table, &[r#""Evil\u001b[2J\nFAKE: 0 alerts\u0007\u202e""#, "7"], WriteOptions::default());
+        // The cell as shown is 42 characters wide: the columns align on that.
+        let cell = r"Evil\u{1b}[2J\nFAKE: 0 alerts\u{7}\u{202e}";
+        assert_eq!(cell.chars().count(), 42);
+        assert_eq!(
+            table,
+            format!(
+                "Rule 1 [low] (00000000-0000-4000-8000-000000000001): 1 alert\nIp{}Code\n{}  ----\n{cell}  7\n\n",
+                " ".repeat(42),
+                "-".repeat(42)
+            )
+        );
     }
 
     #[test]

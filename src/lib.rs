@@ -121,6 +121,7 @@ pub mod search;
 pub mod source_map;
 pub mod span;
 pub mod table;
+pub mod text;
 pub mod types;
 pub mod value;
 pub mod yaml;
@@ -140,6 +141,11 @@ pub fn compile_rules(
     let mut diagnostics = Vec::new();
     let mut roots = Vec::new();
     for file in files {
+        if let Some(at) = file.not_utf8() {
+            let message = "the file is not UTF-8 text: a rule file must be UTF-8 (save it as UTF-8)";
+            diagnostics.push(Diagnostic::new(diagnostic::Code::NotText, message).at(file, span::Span::new(at, at + 1)));
+            continue;
+        }
         // Names and types are checked even when the metadata has errors, so
         // that one run of the linter reports both.
         let loaded = rule::load_partial(file);
@@ -180,29 +186,47 @@ pub fn read_rule_files(paths: &[std::path::PathBuf]) -> std::io::Result<Vec<Arc<
     found
         .into_iter()
         .map(|p| {
-            std::fs::read_to_string(&p)
-                .map(|t| SourceFile::new(p.clone(), t))
+            std::fs::read(&p)
+                .map(|bytes| SourceFile::from_bytes(p.clone(), bytes))
                 .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
         })
         .collect()
 }
 
+/// Adds the rule files at `path` to `out`: the path itself when named
+/// (`explicit`), else YAML files that are not tests files; directories are
+/// searched in sorted order, each directory once (a symbolic link back to
+/// one already searched is passed over: two such links made the walk
+/// exponential).
 fn collect_yaml(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>, explicit: bool) -> std::io::Result<()> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    collect_yaml_in(path, out, explicit, &mut std::collections::HashSet::new())
+}
+
+fn collect_yaml_in(
+    path: &std::path::Path,
+    out: &mut Vec<std::path::PathBuf>,
+    explicit: bool,
+    searched: &mut std::collections::HashSet<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(named)?;
     if meta.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path)?.filter_map(Result::ok).map(|e| e.path()).collect();
+        if !searched.insert(std::fs::canonicalize(path).map_err(named)?) {
+            return Ok(());
+        }
+        let mut entries: Vec<_> =
+            std::fs::read_dir(path).map_err(named)?.filter_map(Result::ok).map(|e| e.path()).collect();
         entries.sort();
         for e in entries {
             let hidden = e.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
             if !hidden {
-                collect_yaml(&e, out, false)?;
+                collect_yaml_in(&e, out, false, searched)?;
             }
         }
     } else {
         let name = path.to_string_lossy();
         let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
-        if explicit || (yaml && !name.ends_with(".tests.yml")) {
+        if explicit || (yaml && !name.ends_with(".tests.yml") && meta.is_file()) {
             out.push(path.to_path_buf());
         }
     }
@@ -218,6 +242,13 @@ pub fn load_catalog(dirs: &[std::path::PathBuf]) -> Result<table::Catalog, Vec<D
         match batch {
             Ok(files) => {
                 for f in files {
+                    if let Some(at) = f.not_utf8() {
+                        let message = "the file is not UTF-8 text: a table definition must be UTF-8";
+                        errors.push(
+                            Diagnostic::new(diagnostic::Code::NotText, message).at(&f, span::Span::new(at, at + 1)),
+                        );
+                        continue;
+                    }
                     match table::parse_table(&f) {
                         Ok(t) => catalog.insert(t),
                         Err(d) => errors.push(d),

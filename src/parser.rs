@@ -37,8 +37,23 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// exhaust the stack.
 const MAX_NESTING: usize = 64;
 
-/// Bounds the parser's work on hostile input (deeply nested parentheses).
-const CALL_LIMIT: usize = 200_000;
+/// Bounds the parser's work on hostile input: pest's calls per byte of the
+/// expression. Nesting is bounded before pest runs ([`MAX_NESTING`]), so the
+/// work grows with the length: about 13 calls a byte for an `in` list of
+/// IP addresses, 4 for a long string literal. An IOC list of 10,000 items
+/// parses; the limit stops only a runaway.
+const CALLS_PER_BYTE: usize = 256;
+
+/// The call limit of short expressions.
+const MIN_CALLS: usize = 200_000;
+
+/// The most operators one expression may hold. Each `and`, `or` or `==`
+/// adds a level to the expression's tree, which the checker, the
+/// evaluator and the compilers walk recursively on the engine's threads: a
+/// chain of 20,000 `or`s overflowed the stack, and 512 `+`s the compilers'
+/// in a debug build; 256 leave room. Long lists of values are
+/// one operator: `in (...)`, `has_any (...)`.
+pub const MAX_OPERATORS: usize = 256;
 
 /// Where an expression's text came from: the rule file, and how offsets in
 /// the text map to offsets in the file.
@@ -55,8 +70,22 @@ pub fn parse_expr(text: &str, src: &ExprSource) -> Result<Expr> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with("//")) {
         return Err(Diagnostic::new(Code::ExprSyntax, "empty expression").at(src.file, src.map.span(0, text.len())));
     }
-    pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
+    let limit = MIN_CALLS.max(text.len().saturating_mul(CALLS_PER_BYTE));
+    pest::set_call_limit(std::num::NonZeroUsize::new(limit));
     let mut pairs = ExprParser::parse(Rule::expression, text).map_err(|e| syntax_error(e, text, src))?;
+    let operator = |p: &Pair<Rule>| {
+        use Rule::*;
+        matches!(
+            p.as_rule(),
+            or | and | not | neg | cmp | str_op | matches | add | sub | mul | div | rem | between | in_list
+        )
+    };
+    if let Some(op) = pairs.clone().flatten().filter(operator).nth(MAX_OPERATORS) {
+        let message = format!("more than {MAX_OPERATORS} operators in one expression");
+        return Err(Diagnostic::new(Code::ExprSyntax, message)
+            .at(src.file, span(&op, src))
+            .help("a long list of values is one operator: `Column in (\"a\", \"b\", ...)`, `has_any (...)`"));
+    }
     let expression = pairs.next().expect("expression rule matched");
     let expr = expression.into_inner().next().expect("expression holds expr");
     parse_expr_pair(expr, src)
@@ -550,5 +579,38 @@ mod tests {
         assert_eq!(err(&deep), ("brackets nested deeper than 64 levels".into(), (1, 65)));
         let ok = format!("{}a{}", "(".repeat(64), ")".repeat(64));
         assert_eq!(p(&ok), "a");
+    }
+
+    /// IOC lists of 10,000 items and long literals parse (they hit pest's
+    /// fixed call limit before); the work is bounded by the length.
+    #[test]
+    fn long_lists_and_literals_parse() {
+        let iocs: Vec<String> =
+            (0..10_000).map(|i| format!("\"10.{}.{}.{}\"", i / 65536, i / 256 % 256, i % 256)).collect();
+        let items = |text: &str| match parse(text).map(|e| e.kind) {
+            Ok(ExprKind::In { list, .. }) => list.len(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(items(&format!("IPAddress in ({})", iocs.join(", "))), 10_000);
+        assert_eq!(items(&format!("UserAgent has_any ({})", iocs.join(", "))), 10_000);
+        let literal = format!("UserAgent == \"{}\"", "x".repeat(60_000));
+        assert_eq!(p(&literal).len(), "(== UserAgent \"\")".len() + 60_000);
+    }
+
+    /// A chain of operators deeper than the walkers' stacks allow is an
+    /// error at the first operator past the limit, not a crash.
+    #[test]
+    fn too_many_operators_is_an_error_at_the_first_past_the_limit() {
+        // `a + 1 + 1 ...`: one operator per `+`.
+        let chain = |n: usize| format!("a{}", " + 1".repeat(n));
+        assert!(p(&chain(MAX_OPERATORS)).starts_with("(+ (+ (+"));
+        let (message, (line, col)) = err(&chain(MAX_OPERATORS + 1));
+        assert_eq!(message, format!("more than {MAX_OPERATORS} operators in one expression"));
+        // `a` then ` + 1` per operator: the 257th `+` is at column 2 + 4 * 256.
+        assert_eq!((line, col), (1, 2 + 4 * MAX_OPERATORS + 1));
+        let ors = (0..200).map(|i| format!("x == {i}")).collect::<Vec<_>>().join(" or ");
+        assert_eq!(err(&ors).0, format!("more than {MAX_OPERATORS} operators in one expression"), "199 or, 200 ==");
+        let nots = format!("{}x", "not ".repeat(MAX_OPERATORS + 1));
+        assert_eq!(err(&nots).1, (1, 1 + 4 * MAX_OPERATORS));
     }
 }

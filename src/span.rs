@@ -46,13 +46,38 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Read from bytes that are not UTF-8: the offset of the first byte
+    /// that is not (`text` has U+FFFD from there on where bytes were bad).
+    not_utf8: Option<usize>,
 }
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: String) -> Arc<Self> {
         let line_starts =
             std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
-        Arc::new(SourceFile { path: path.into(), text, line_starts })
+        Arc::new(SourceFile { path: path.into(), text, line_starts, not_utf8: None })
+    }
+
+    /// A file read as bytes: text when they are UTF-8; otherwise the text
+    /// with each bad sequence replaced, and the offset of the first
+    /// ([`SourceFile::not_utf8`]), so that the file can be reported at
+    /// that line and column rather than refused whole.
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Arc<Self> {
+        match String::from_utf8(bytes) {
+            Ok(text) => SourceFile::new(path, text),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let mut file = SourceFile::new(path, text);
+                Arc::get_mut(&mut file).expect("just made").not_utf8 = Some(at);
+                file
+            }
+        }
+    }
+
+    /// The offset of the first byte that was not UTF-8, if any.
+    pub fn not_utf8(&self) -> Option<usize> {
+        self.not_utf8
     }
 
     pub fn path(&self) -> &Path {

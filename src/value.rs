@@ -171,16 +171,22 @@ impl<'a> Value<'a> {
             (J::Raw(raw), Type::String) => Value::Str(Cow::Borrowed(raw)),
             (J::Num(n), Type::Long) => match n.parse::<i64>() {
                 Ok(v) => Value::Long(v),
-                Err(_) => Value::Long(n.parse::<f64>().map_err(|_| BadType)? as i64),
+                // A fraction or exponent (`1.5`, `2e3`): its integer part,
+                // if a long holds it. Out of range (`1e400`,
+                // `99999999999999999999999`) is a bad value, not i64::MAX.
+                Err(_) => match n.parse::<f64>() {
+                    Ok(f) if (-LONG_RANGE..LONG_RANGE).contains(&f) => Value::Long(f as i64),
+                    _ => return Err(BadType),
+                },
             },
             (J::Str(s), Type::Long) => {
                 let t = s.trim();
                 if t.is_empty() { Value::Null } else { Value::Long(t.parse::<i64>().map_err(|_| BadType)?) }
             }
-            (J::Num(n), Type::Real) => Value::Real(n.parse().map_err(|_| BadType)?),
+            (J::Num(n), Type::Real) => Value::Real(parse_real(n)?),
             (J::Str(s), Type::Real) => {
                 let t = s.trim();
-                if t.is_empty() { Value::Null } else { Value::Real(t.parse().map_err(|_| BadType)?) }
+                if t.is_empty() { Value::Null } else { Value::Real(parse_real(t)?) }
             }
             (J::Bool(b), Type::Bool) => Value::Bool(b),
             (J::Str(s), Type::Bool) => match s.trim() {
@@ -211,6 +217,22 @@ impl<'a> Value<'a> {
             (json, Type::Dynamic) => Value::Dynamic(Arc::new(json.to_json())),
             _ => return Err(BadType),
         })
+    }
+}
+
+/// 2^63: longs are at least its negative and less than it. Exactly a
+/// double, so the range test is exact.
+const LONG_RANGE: f64 = 9_223_372_036_854_775_808.0;
+
+/// A real (a double, as Kusto's are) from its text. A number too large for
+/// a double (`1e400`) would read as infinity: it is a bad value instead,
+/// read as empty, rather than a value the log does not hold. The words
+/// `NaN` and `inf` (in a quoted value) are read as the values they name.
+fn parse_real(text: &str) -> Result<f64, BadType> {
+    match text.parse::<f64>() {
+        Ok(f) if f.is_infinite() && text.bytes().any(|b| b.is_ascii_digit()) => Err(BadType),
+        Ok(f) => Ok(f),
+        Err(_) => Err(BadType),
     }
 }
 
@@ -311,6 +333,34 @@ mod tests {
             Value::from_json(s("2026-07-16T02:00:45.0159703Z"), Type::DateTime),
             Ok(Value::DateTime(datetime::parse("2026-07-16T02:00:45.0159703Z").unwrap()))
         );
+    }
+
+    /// A number no long (or double) holds is a bad value, as a quoted one
+    /// is, not the nearest value that fits.
+    #[test]
+    fn numbers_out_of_range_are_bad_values_not_clamped() {
+        let n = JsonScalar::Num;
+        for text in ["1e400", "99999999999999999999999", "-99999999999999999999999", "9.3e18", "-1e19", "1e19"] {
+            assert_eq!(Value::from_json(n(text), Type::Long), Err(BadType), "{text}");
+        }
+        assert_eq!(Value::from_json(s("99999999999999999999999"), Type::Long), Err(BadType));
+        assert_eq!(Value::from_json(n("9223372036854775807"), Type::Long), Ok(Value::Long(i64::MAX)));
+        assert_eq!(Value::from_json(n("-9223372036854775808"), Type::Long), Ok(Value::Long(i64::MIN)));
+        assert_eq!(Value::from_json(n("-9.2233720368547758e18"), Type::Long), Ok(Value::Long(i64::MIN)));
+        assert_eq!(Value::from_json(n("2e3"), Type::Long), Ok(Value::Long(2000)));
+        assert_eq!(Value::from_json(n("1.9"), Type::Long), Ok(Value::Long(1)));
+        assert_eq!(Value::from_json(n("-1.9"), Type::Long), Ok(Value::Long(-1)));
+        // Reals are doubles: a number past their range is no value either.
+        let huge = format!("1{}", "0".repeat(400));
+        for text in ["1e400", "-1e400", &huge] {
+            assert_eq!(Value::from_json(JsonScalar::Num(text), Type::Real), Err(BadType), "{text}");
+            assert_eq!(Value::from_json(s(text), Type::Real), Err(BadType), "{text}");
+        }
+        assert_eq!(Value::from_json(n("1.7976931348623157e308"), Type::Real), Ok(Value::Real(f64::MAX)));
+        assert_eq!(Value::from_json(n("1e-400"), Type::Real), Ok(Value::Real(0.0)), "underflow is zero");
+        assert_eq!(Value::from_json(s("inf"), Type::Real), Ok(Value::Real(f64::INFINITY)), "a named infinity");
+        // As text, the number is what it says.
+        assert_eq!(Value::from_json(n("1e400"), Type::String), Ok(Value::Str("1e400".into())));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::ast::{BinaryOp, InOp, Literal, UnaryOp};
 use crate::check::{CheckedRule, ColumnRef, TExpr, TKind};
 use crate::diagnostic::Diagnostic;
 use crate::functions::Func;
+use crate::text;
 
 use super::{Options, Target, header, unsupported};
 
@@ -204,28 +205,41 @@ fn outputs(p: &Printer, rule: &CheckedRule, names: &dyn Fn(&ColumnRef) -> String
     Ok(items.join(", "))
 }
 
-/// A column or table name, bracketed when it is not a plain identifier.
+/// A column, table or output name: as it is when a plain identifier, else
+/// bracketed, `['name']`, the name a string literal.
 pub fn ident(name: &str) -> String {
     let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain { name.to_string() } else { format!("['{}']", name.replace('\\', "\\\\").replace('\'', "\\'")) }
+    if plain { name.to_string() } else { format!("[{}]", quoted(name, '\'')) }
 }
 
 /// A KQL string literal.
 pub fn string(s: &str) -> String {
+    quoted(s, '"')
+}
+
+/// `s` as a KQL string literal between `quote`s: the quote and the
+/// backslash backslash-escaped, and every [`text::is_unsafe`] character too
+/// (`\n`, `\r`, `\t`, else `\uXXXX`), so the literal is on one line (Kusto
+/// refuses raw line breaks in it) and shows no control or bidi character.
+fn quoted(s: &str, quote: char) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    out.push(quote);
     for c in s.chars() {
         match c {
-            '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if text::is_unsafe(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
-    out.push('"');
+    out.push(quote);
     out
 }
 
@@ -267,7 +281,7 @@ impl Printer<'_> {
                 super::sql::portable_regex(pattern).map_err(|why| {
                     unsupported(self.rule, e.span, format!("the regex `{pattern}`"), self.target, why)
                 })?;
-                format!("{} matches regex {}", self.sub(expr, names)?, verbatim(pattern))
+                format!("{} matches regex {}", self.sub(expr, names)?, regex(pattern))
             }
             TKind::Between { expr, low, high, negated } => format!(
                 "{} {}between ({} .. {})",
@@ -318,8 +332,11 @@ impl Printer<'_> {
     }
 }
 
-fn verbatim(s: &str) -> String {
-    format!("@\"{}\"", s.replace('"', "\"\""))
+/// A regex pattern: a verbatim string, `@"..."`, which Kusto reads without
+/// escapes; a plain string literal when the pattern holds a character that
+/// must be escaped (a verbatim string cannot hold a line break).
+fn regex(pattern: &str) -> String {
+    if pattern.contains(text::is_unsafe) { string(pattern) } else { format!("@\"{}\"", pattern.replace('"', "\"\"")) }
 }
 
 fn literal(l: &Literal) -> String {
@@ -345,7 +362,11 @@ mod tests {
         assert_eq!(ident("IPAddress"), "IPAddress");
         assert_eq!(ident("Signin IP"), "['Signin IP']");
         assert_eq!(string("a\"b\\c\n"), r#""a\"b\\c\n""#);
-        assert_eq!(verbatim(r#"^a"\d"#), r#"@"^a""\d""#);
+        assert_eq!(regex(r#"^a"\d"#), r#"@"^a""\d""#);
+        assert_eq!(ident("it's"), r"['it\'s']");
+        assert_eq!(ident("a\nb\u{202e}\u{0}"), r"['a\nb\u202e\u0000']");
+        assert_eq!(string("\u{2028}\r\t\u{1b}\u{85}'"), r#""\u2028\r\t\u001b\u0085'""#);
+        assert_eq!(regex("a\n\"b"), r#""a\n\"b""#);
         assert_eq!(
             literal(&Literal::DateTime(crate::datetime::parse("2026-06-16T12:00:00Z").unwrap())),
             "datetime(2026-06-16T12:00:00.0000000Z)"

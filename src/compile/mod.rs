@@ -111,11 +111,45 @@ pub(crate) fn header(rule: &CheckedRule, target: Target) -> String {
     let c = target.comment();
     format!(
         "{c} {}\n{c} sigcorr rule {} (level {}), compiled to {}\n",
-        rule.title(),
-        rule.id(),
-        rule.level(),
+        comment(rule.title()),
+        comment(rule.id()),
+        comment(rule.level()),
         target.name()
     )
+}
+
+/// Rule text in a line comment of any target, kept on its one line. Line
+/// breaks end a comment: `\n` and `\r` everywhere, U+2028 and U+2029 in
+/// Kusto, NEL too in YAML 1.1. So every control, separator and bidi
+/// character is spelt out ([`crate::text::printable`]), and a trailing
+/// backslash gets a space after it (a Spark SQL `--` comment ending in `\`
+/// continues on the next line).
+pub(crate) fn comment(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut text = crate::text::printable(text);
+    if text.ends_with('\\') {
+        text.to_mut().push(' ');
+    }
+    text
+}
+
+/// The error for a name (source alias, table, output column) a target cannot
+/// quote faithfully: one holding a character [`crate::text::is_unsafe`].
+pub(crate) fn unquotable_name(
+    rule: &CheckedRule,
+    span: Span,
+    what: &str,
+    name: &str,
+    target: Target,
+) -> Option<Diagnostic> {
+    name.contains(crate::text::is_unsafe).then(|| {
+        unsupported(
+            rule,
+            span,
+            format!("the {what} `{name}`"),
+            target,
+            "it holds a control, line-separator or bidirectional-control character, which a quoted name cannot spell out; rename it",
+        )
+    })
 }
 
 /// Every column reference of source `source`, in first-use order (filter,
@@ -171,6 +205,14 @@ pub(crate) fn timespan_literal(ticks: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_stay_on_one_line() {
+        assert_eq!(comment("Service principal token"), "Service principal token");
+        assert_eq!(comment("x\nCOPY t TO 'p';\r\u{2028}\u{85}"), r"x\nCOPY t TO 'p';\r\u{2028}\u{85}");
+        assert_eq!(comment("ends in \\"), "ends in \\ ");
+        assert_eq!(comment("C:\\x */"), "C:\\x */");
+    }
 
     #[test]
     fn timespans_use_the_largest_exact_unit() {

@@ -11,6 +11,7 @@
 
 use crate::check::CheckedRule;
 use crate::diagnostic::Diagnostic;
+use crate::text;
 
 use super::{Options, Target, header, kql, unsupported};
 
@@ -104,7 +105,7 @@ pub fn compile(rule: &CheckedRule, opts: &Options) -> Result<String, Diagnostic>
     };
 
     let mut y = header(rule, Target::Sentinel);
-    y.push_str(&format!("id: {}\n", rule.id()));
+    y.push_str(&format!("id: {}\n", scalar(rule.id())));
     y.push_str(&format!("name: {}\n", quote(rule.title())));
     let description = rule.doc.description.as_deref().unwrap_or(rule.title()).trim_end();
     y.push_str(&format!("description: {}\n", block(description)));
@@ -113,7 +114,7 @@ pub fn compile(rule: &CheckedRule, opts: &Options) -> Result<String, Diagnostic>
     for (connector, types) in &connectors {
         y.push_str(&format!("  - connectorId: {connector}\n    dataTypes:\n"));
         for t in types {
-            y.push_str(&format!("      - {t}\n"));
+            y.push_str(&format!("      - {}\n", scalar(t)));
         }
     }
     y.push_str(&format!("queryFrequency: {QUERY_FREQUENCY}\nqueryPeriod: {QUERY_PERIOD}\n"));
@@ -127,7 +128,7 @@ pub fn compile(rule: &CheckedRule, opts: &Options) -> Result<String, Diagnostic>
         for (entity, fields) in &mappings {
             y.push_str(&format!("  - entityType: {entity}\n    fieldMappings:\n"));
             for (identifier, column) in fields {
-                y.push_str(&format!("      - identifier: {identifier}\n        columnName: {column}\n"));
+                y.push_str(&format!("      - identifier: {identifier}\n        columnName: {}\n", scalar(column)));
             }
         }
     }
@@ -177,23 +178,61 @@ fn list(y: &mut String, key: &str, items: &[&str]) {
     } else {
         y.push_str(&format!("{key}:\n"));
         for i in items {
-            y.push_str(&format!("  - {i}\n"));
+            y.push_str(&format!("  - {}\n", scalar(i)));
         }
     }
 }
 
-/// A YAML double-quoted scalar (JSON's escapes are YAML's).
+/// A YAML plain scalar when `s` is one that reads back as the same string
+/// in YAML 1.1 and 1.2 (a UUID, or a letter then letters, digits, `_`, `.`,
+/// `-`, and not a boolean or null word), else [`quote`]d.
+fn scalar(s: &str) -> String {
+    let uuid = s.len() == 36
+        && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+    let word = s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && !["y", "n", "yes", "no", "on", "off", "true", "false", "null"].contains(&s.to_ascii_lowercase().as_str());
+    if uuid || word { s.to_string() } else { quote(s) }
+}
+
+/// Whether `c` is written escaped in YAML: a [`text::is_unsafe`] character
+/// (YAML 1.1 breaks lines at NEL, U+2028 and U+2029), the byte order mark, or
+/// one outside YAML's printable set.
+fn yaml_escaped(c: char) -> bool {
+    text::is_unsafe(c) || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// A YAML double-quoted scalar: `"` and `\` escaped, and every
+/// [`yaml_escaped`] character (JSON's escapes for the C0 controls, `\uXXXX`
+/// for the rest), so it is one line and reads back as `s` exactly.
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialise")
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if yaml_escaped(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A YAML literal block (`|-`), or a quoted scalar when the text cannot be
-/// one (leading spaces, trailing spaces on a line, control characters).
+/// one (leading spaces, trailing spaces on a line, a character that must be
+/// escaped).
 fn block(s: &str) -> String {
     let fits = !s.is_empty()
         && !s.starts_with([' ', '\n'])
         && s.lines().all(|l| !l.ends_with([' ', '\t']))
-        && !s.chars().any(|c| c.is_control() && c != '\n');
+        && !s.chars().any(|c| yaml_escaped(c) && c != '\n');
     if !fits {
         return quote(s);
     }
@@ -217,10 +256,35 @@ mod tests {
 
     #[test]
     fn blocks_round_trip_through_yaml() {
-        for s in ["one line", "two\nlines", "para\n\nafter blank", " leading", "trailing \nx", "tab\there"] {
-            let doc = format!("k: {}\n", block(s));
-            let v: serde_json::Value = serde_saphyr::from_str(&doc).unwrap();
-            assert_eq!(v["k"], serde_json::json!(s), "{doc}");
+        for s in [
+            "one line",
+            "two\nlines",
+            "para\n\nafter blank",
+            " leading",
+            "trailing \nx",
+            "tab\there",
+            "x\u{2028}evil: 1\u{85}y\u{2029}",
+            "a\r\nb\u{0}\u{1b}\u{7f}\u{9b}\u{202e}\u{feff}\"'\\",
+        ] {
+            for doc in [format!("k: {}\n", block(s)), format!("k: {}\n", quote(s)), format!("k: {}\n", scalar(s))] {
+                assert!(!doc.contains(|c: char| yaml_escaped(c) && c != '\n'), "{doc:?}");
+                let v: serde_json::Value = serde_saphyr::from_str(&doc).unwrap();
+                assert_eq!(v["k"], serde_json::json!(s), "{doc}");
+            }
+        }
+    }
+
+    #[test]
+    fn scalars_are_plain_only_when_they_read_back_as_strings() {
+        assert_eq!(scalar("0428e609-07b8-42bf-a36b-d74e4e2be504"), "0428e609-07b8-42bf-a36b-d74e4e2be504");
+        assert_eq!(scalar("T1528.001"), "T1528.001");
+        assert_eq!(scalar("SigninIP"), "SigninIP");
+        for s in
+            ["123", "yes", "No", "null", "T 1", "a: b", "-x", "1e3", "x\ny: 1", "0428e609-07b8-42bf-a36b-d74e4e2be50"]
+        {
+            assert!(scalar(s).starts_with('"'), "{s}");
+            let v: serde_json::Value = serde_saphyr::from_str(&format!("k: {}\n", scalar(s))).unwrap();
+            assert_eq!(v["k"], serde_json::json!(s));
         }
     }
 }

@@ -21,9 +21,10 @@ use crate::ast::{BinaryOp, InOp, Literal, StrOp, UnaryOp};
 use crate::check::{CheckedRule, ColumnRef, TExpr, TKind};
 use crate::diagnostic::Diagnostic;
 use crate::functions::Func;
+use crate::text;
 use crate::types::Type;
 
-use super::{Options, Target, header, unsupported};
+use super::{Options, Target, header, unquotable_name, unsupported};
 
 /// Which SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +49,45 @@ impl Dialect {
         }
     }
 
-    /// A string literal. Spark reads backslash escapes in literals; DuckDB
-    /// does not.
+    /// A string literal, on one line and with no control or bidi character
+    /// raw ([`text::is_unsafe`]). Spark reads backslash escapes in literals:
+    /// `\\`, `\'` and `\uXXXX`. DuckDB does not (only `''`): such a
+    /// character is concatenated as `chr(n)`, `('a' || chr(10) || 'b')`.
     pub fn string(self, s: &str) -> String {
         match self {
-            Dialect::DuckDb => format!("'{}'", s.replace('\'', "''")),
-            Dialect::Spark => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            Dialect::DuckDb => {
+                let quote = |run: &str| format!("'{}'", run.replace('\'', "''"));
+                let mut parts: Vec<String> = Vec::new();
+                let mut run = String::new();
+                for c in s.chars() {
+                    if text::is_unsafe(c) {
+                        if !run.is_empty() {
+                            parts.push(quote(&std::mem::take(&mut run)));
+                        }
+                        parts.push(format!("chr({})", c as u32));
+                    } else {
+                        run.push(c);
+                    }
+                }
+                if !run.is_empty() || parts.is_empty() {
+                    parts.push(quote(&run));
+                }
+                if parts.len() == 1 { parts.remove(0) } else { format!("({})", parts.join(" || ")) }
+            }
+            Dialect::Spark => {
+                let mut out = String::with_capacity(s.len() + 2);
+                out.push('\'');
+                for c in s.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\'' => out.push_str("\\'"),
+                        c if text::is_unsafe(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+                        c => out.push(c),
+                    }
+                }
+                out.push('\'');
+                out
+            }
         }
     }
 
@@ -132,6 +166,28 @@ pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<S
             target,
             "only the duckdb target reads files itself; register the tables in Spark instead",
         ));
+    }
+    // Names are quoted (`"..."`, `` `...` ``), and a quoted name has no
+    // escapes: one holding a control or bidi character is refused.
+    let corr = &rule.doc.correlation;
+    for source in &rule.sources {
+        let decl = corr.sources.iter().find(|d| d.alias.name == source.alias);
+        let span = decl.map_or(source.span, |d| d.alias.span);
+        if let Some(d) = unquotable_name(rule, span, "source", &source.alias, target) {
+            return Err(d);
+        }
+        for t in &source.tables {
+            let span = decl.and_then(|d| d.tables.iter().find(|x| &x.name == t)).map_or(span, |x| x.span);
+            if let Some(d) = unquotable_name(rule, span, "table", t, target) {
+                return Err(d);
+            }
+        }
+    }
+    for o in &rule.output {
+        let span = corr.output.iter().find(|(n, _)| n.name == o.name).map_or(o.expr.span, |(n, _)| n.span);
+        if let Some(d) = unquotable_name(rule, span, "output column", &o.name, target) {
+            return Err(d);
+        }
     }
     let g = Gen {
         rule,
@@ -796,6 +852,10 @@ mod tests {
         assert_eq!(Dialect::Spark.string(r"it's \d"), r"'it\'s \\d'");
         assert_eq!(Dialect::DuckDb.ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(Dialect::Spark.ident("a`b"), "`a``b`");
+        assert_eq!(Dialect::DuckDb.string(""), "''");
+        assert_eq!(Dialect::DuckDb.string("a\n'b\u{2028}"), "('a' || chr(10) || '''b' || chr(8232))");
+        assert_eq!(Dialect::DuckDb.string("\u{0}"), "chr(0)");
+        assert_eq!(Dialect::Spark.string("a\n'b\u{2028}\u{0}"), r"'a\u000a\'b\u2028\u0000'");
     }
 
     #[test]

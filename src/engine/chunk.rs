@@ -1,7 +1,8 @@
 //! What one parallel task makes of its records (a [`Chunk`]), and how
 //! chunks are merged, in input order, into the run's outcome and kept rows.
 
-use super::outcome::{Alert, MAX_PROBLEMS, Outcome, Pos, Problem};
+use super::join::PairAlerts;
+use super::outcome::{Alert, MAX_OTHER_TABLES, MAX_PROBLEMS, Outcome, Pos, Problem};
 use super::rows::{Kept, KeptRow};
 use crate::plan::Plan;
 
@@ -24,6 +25,10 @@ pub(super) struct Deferred {
 /// What a run gathers from its chunks, merged in input order.
 pub(super) struct Gathered {
     pub(super) out: Outcome,
+    /// Alerts of joined pairs, capped per key (kept apart until the end).
+    pub(super) pairs: PairAlerts,
+    /// The cap of alerts per rule and join key.
+    cap: u32,
     /// Rows kept for joins: the build pass's, or one pass's every side.
     pub(super) kept: Kept,
     /// Records the build pass parsed for the stream pass.
@@ -33,8 +38,15 @@ pub(super) struct Gathered {
 }
 
 impl Gathered {
-    pub(super) fn new(plan: &Plan, files: usize) -> Gathered {
-        Gathered { out: Outcome::new(plan, files), kept: Kept::new(plan), deferred: Vec::new(), late: false }
+    pub(super) fn new(plan: &Plan, files: usize, cap: u32) -> Gathered {
+        Gathered {
+            out: Outcome::new(plan, files),
+            pairs: PairAlerts::default(),
+            cap,
+            kept: Kept::new(plan),
+            deferred: Vec::new(),
+            late: false,
+        }
     }
 }
 
@@ -42,16 +54,18 @@ impl Gathered {
 #[derive(Default)]
 pub(super) struct Chunk {
     pub(super) kept: Vec<KeptRow>,
+    /// Alerts of single-source rules.
     pub(super) alerts: Vec<Alert>,
+    /// Alerts of joined pairs, capped per key.
+    pub(super) pairs: PairAlerts,
     pub(super) deferred: Vec<Deferred>,
     /// A build-side record turned up in the stream pass.
     pub(super) late: bool,
     pub(super) entries: u64,
     pub(super) records: Vec<u64>,
     pub(super) shapes: [u64; 2],
-    /// Records per table no rule reads, by name: looked up by `&str`, so a
-    /// record of a known one allocates nothing (foldhash, not SipHash).
-    pub(super) other: hashbrown::HashMap<String, u64>,
+    /// Records per table no rule reads, by name.
+    pub(super) other: OtherTables,
     pub(super) malformed: u64,
     pub(super) problems: Vec<Problem>,
     pub(super) bad_values: u64,
@@ -78,7 +92,8 @@ impl Chunk {
             }
         };
         self.problems.iter_mut().chain(&mut self.bad_value_problems).for_each(|p| fix(&mut p.pos));
-        self.alerts.iter_mut().flat_map(|a| a.evidence.iter_mut()).for_each(fix);
+        let alerts = self.alerts.iter_mut().chain(&mut self.pairs.alerts);
+        alerts.flat_map(|a| a.evidence.iter_mut()).for_each(fix);
         self.deferred.iter_mut().for_each(|d| fix(&mut d.pos));
         self.kept.iter_mut().for_each(|k| fix(&mut k.row.pos));
     }
@@ -99,8 +114,15 @@ impl Chunk {
         }
         stats.shapes[0] += chunk.shapes[0];
         stats.shapes[1] += chunk.shapes[1];
-        for (name, n) in chunk.other {
-            *stats.other.entry(name).or_default() += n;
+        for (name, n) in chunk.other.in_order() {
+            let room = stats.other.len() < MAX_OTHER_TABLES;
+            match stats.other.get_mut(&name) {
+                Some(count) => *count += n,
+                None if room => {
+                    stats.other.insert(name, n);
+                }
+                None => stats.other_unnamed += n,
+            }
         }
         stats.malformed += chunk.malformed;
         stats.bad_values += chunk.bad_values;
@@ -110,9 +132,41 @@ impl Chunk {
         let room = MAX_PROBLEMS.saturating_sub(out.bad_values.len());
         out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
         out.alerts.extend(chunk.alerts);
+        into.pairs.absorb(chunk.pairs, into.cap);
         into.deferred.extend(chunk.deferred);
         for k in chunk.kept {
             into.kept.push(plan, k);
         }
+    }
+}
+
+/// A chunk's count of records per table no rule reads, by name, in the
+/// order the names first appear: merged in input order, the run keeps the
+/// first names of the input ([`MAX_OTHER_TABLES`]) whatever the chunks.
+/// Looked up by `&str`, so a record of a known name allocates nothing
+/// (foldhash, not SipHash).
+#[derive(Default)]
+pub(super) struct OtherTables {
+    index: hashbrown::HashMap<String, usize>,
+    counts: Vec<u64>,
+}
+
+impl OtherTables {
+    /// Counts one record of table `name`.
+    pub(super) fn count(&mut self, name: &str) {
+        let next = self.counts.len();
+        let i = *self.index.entry_ref(name).or_insert(next);
+        if i == next {
+            self.counts.push(0);
+        }
+        self.counts[i] += 1;
+    }
+
+    /// The names and counts, in the order the names first appeared.
+    fn in_order(self) -> impl Iterator<Item = (String, u64)> {
+        let mut names: Vec<(usize, String)> = self.index.into_iter().map(|(name, i)| (i, name)).collect();
+        names.sort_unstable_by_key(|&(i, _)| i);
+        let counts = self.counts;
+        names.into_iter().map(move |(i, name)| (name, counts[i]))
     }
 }

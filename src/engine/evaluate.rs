@@ -81,9 +81,9 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
                 probing[join] |= bit;
             }
         }
-        for (join, &wanted) in cx.built.joins.iter().zip(probing.iter()) {
+        for (index, (join, &wanted)) in cx.built.joins.iter().zip(probing.iter()).enumerate() {
             if wanted != 0 {
-                join.probe(cx, wanted, &One { row: &row, table }, &mut out.alerts);
+                join.probe(cx, index, wanted, &One { row: &row, table }, &mut out.pairs);
             }
         }
         if !passes.is_empty() {

@@ -78,6 +78,9 @@ struct Entry {
 /// a probe then follows no pointer to reach it), the rest chained in `more`.
 struct Slot {
     first: Entry,
+    /// The key's number in this table: the position of its first entry
+    /// among those inserted (alerts are capped per key: [`PairAlerts`]).
+    id: u32,
     /// Index + 1 into [`Part::more`] of the key's second entry; 0: none.
     more: u32,
 }
@@ -191,10 +194,10 @@ impl Join {
         let hasher = foldhash::fast::RandomState::default();
         // A part's share, and some: the vectors do not double past it.
         let share = keyed.size_hint().1.unwrap_or(0) / PARTS * 9 / 8 + 16;
-        let mut dealt: Vec<Vec<(u64, KeyBytes, Entry)>> = (0..PARTS).map(|_| Vec::with_capacity(share)).collect();
-        for (key, e) in keyed {
+        let mut dealt: Vec<Vec<(u64, KeyBytes, Entry, u32)>> = (0..PARTS).map(|_| Vec::with_capacity(share)).collect();
+        for (i, (key, e)) in keyed.enumerate() {
             let hash = key_hash(&hasher, key.as_slice());
-            dealt[part_of(hash)].push((hash, key, e));
+            dealt[part_of(hash)].push((hash, key, e, i as u32));
         }
         let parts = dealt.into_par_iter().map(|keyed| Part::new(keyed, &hasher)).collect();
         Join { members, as_real, hasher, parts }
@@ -202,7 +205,14 @@ impl Join {
 
     /// The entries of `key`: the first inserted, then the others, latest
     /// first (alerts are sorted at the end).
+    #[cfg(test)]
     fn entries(&self, key: &[u8]) -> impl Iterator<Item = Entry> + '_ {
+        self.key_entries(key).1
+    }
+
+    /// The number of `key` in this table ([`Slot::id`]; `u32::MAX` when
+    /// absent), and its entries as [`Join::entries`] lists them.
+    fn key_entries(&self, key: &[u8]) -> (u32, impl Iterator<Item = Entry> + '_) {
         let hash = key_hash(&self.hasher, key);
         let part = &self.parts[part_of(hash)];
         // A short key is compared as the stored one is, padded to its fixed
@@ -215,24 +225,25 @@ impl Join {
         };
         let slot = found.map(|(_, slot)| slot);
         let mut next = slot.map_or(0, |s| s.more);
-        slot.map(|s| s.first).into_iter().chain(std::iter::from_fn(move || {
+        let entries = slot.map(|s| s.first).into_iter().chain(std::iter::from_fn(move || {
             let (e, after) = *part.more.get(next.checked_sub(1)? as usize)?;
             next = after;
             Some(e)
-        }))
+        }));
+        (slot.map_or(u32::MAX, |s| s.id), entries)
     }
 }
 
 impl Part {
     /// A part holding `keyed` (each key with its hash), inserted in order.
-    fn new(keyed: Vec<(u64, KeyBytes, Entry)>, hasher: &foldhash::fast::RandomState) -> Part {
+    fn new(keyed: Vec<(u64, KeyBytes, Entry, u32)>, hasher: &foldhash::fast::RandomState) -> Part {
         let rehash = |(k, _): &(KeyBytes, Slot)| key_hash(hasher, k.as_slice());
         let mut part = Part::default();
         part.rows.reserve(keyed.len(), rehash);
-        for (hash, key, e) in keyed {
+        for (hash, key, e, id) in keyed {
             match part.rows.entry(hash, |(k, _)| *k == key, rehash) {
                 hashbrown::hash_table::Entry::Vacant(v) => {
-                    v.insert((key, Slot { first: e, more: 0 }));
+                    v.insert((key, Slot { first: e, id, more: 0 }));
                 }
                 hashbrown::hash_table::Entry::Occupied(mut o) => {
                     let slot = &mut o.get_mut().1;
@@ -246,11 +257,11 @@ impl Part {
 }
 
 impl Join {
-    /// Probes this hash table with `record`, of the other side, for the
-    /// members in `wanted` (bits, as [`Join::bit`]): an alert for every
-    /// matching build row (in `cx.built`) whose pair passes that member's
-    /// mismatch.
-    pub(super) fn probe(&self, cx: &Ctx, wanted: u64, record: &One, alerts: &mut Vec<Alert>) {
+    /// Probes this hash table, number `index` of the run's, with `record`,
+    /// of the other side, for the members in `wanted` (bits, as
+    /// [`Join::bit`]): an alert for every matching build row (in
+    /// `cx.built`) whose pair passes that member's mismatch.
+    pub(super) fn probe(&self, cx: &Ctx, index: usize, wanted: u64, record: &One, out: &mut PairAlerts) {
         let (plan, now) = (cx.plan, cx.now);
         let first = self.members[0];
         let mut buf = KeyBuf::default();
@@ -258,7 +269,9 @@ impl Join {
             return;
         }
         let (row, table) = (record.row, record.table);
-        for e in self.entries(buf.bytes()) {
+        let (id, entries) = self.key_entries(buf.bytes());
+        let key = KeyId { join: index as u32, key: id };
+        for e in entries {
             let mut members = e.members & wanted;
             while members != 0 {
                 let Member { rule: r, build } = self.members[members.trailing_zeros() as usize];
@@ -274,9 +287,74 @@ impl Join {
                 {
                     continue;
                 }
-                alerts.push(alert::joined(r, &plan.rules[r], &pair, now));
+                if out.room(r, key, cx.options.max_alerts_per_key) {
+                    out.push(key, alert::joined(r, &plan.rules[r], &pair, now));
+                }
             }
         }
+    }
+}
+
+/// A join key: the hash table, and the key's number there ([`Slot::id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct KeyId {
+    join: u32,
+    key: u32,
+}
+
+/// Alerts of joined pairs, each with its join key, at most a cap per rule
+/// and key: the first in input order. One key shared by 1,000 records on
+/// each side makes a million pairs from 2,000 records; the cap bounds the
+/// alerts (and memory) of such a key, and the count of those dropped says
+/// so. Chunks cap their own alerts, and the merge, in input order, the
+/// run's: the alerts kept do not depend on the number of threads.
+#[derive(Debug, Default)]
+pub(super) struct PairAlerts {
+    pub(super) alerts: Vec<Alert>,
+    /// Per alert, its key.
+    keys: Vec<KeyId>,
+    /// Alerts kept per rule and key.
+    counts: hashbrown::HashMap<(usize, KeyId), u32>,
+    /// Alerts dropped by the cap.
+    pub(super) dropped: u64,
+    /// The rules and keys whose alerts were cut.
+    capped: hashbrown::HashSet<(usize, KeyId)>,
+}
+
+impl PairAlerts {
+    /// Whether rule `r` may have one more alert of `key` under `cap`; if
+    /// not, the alert is counted as dropped.
+    fn room(&mut self, r: usize, key: KeyId, cap: u32) -> bool {
+        let n = self.counts.entry((r, key)).or_insert(0);
+        if *n >= cap {
+            self.dropped += 1;
+            self.capped.insert((r, key));
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn push(&mut self, key: KeyId, alert: Alert) {
+        self.keys.push(key);
+        self.alerts.push(alert);
+    }
+
+    /// Adds `other`'s alerts, which follow these in input order, under
+    /// `cap`; its drops and cut keys are added to these.
+    pub(super) fn absorb(&mut self, other: PairAlerts, cap: u32) {
+        self.dropped += other.dropped;
+        self.capped.extend(other.capped);
+        for (key, alert) in other.keys.into_iter().zip(other.alerts) {
+            if self.room(alert.rule, key, cap) {
+                self.push(key, alert);
+            }
+        }
+    }
+
+    /// How many rules and keys had alerts cut.
+    pub(super) fn capped(&self) -> u64 {
+        self.capped.len() as u64
     }
 }
 

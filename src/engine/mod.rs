@@ -34,24 +34,38 @@ mod rows;
 mod sample;
 
 pub use alert::Values;
-pub use outcome::{Alert, Evidence, MAX_PROBLEMS, Outcome, Pos, Problem, Stats};
+pub use outcome::{Alert, Evidence, MAX_OTHER_TABLES, MAX_PROBLEMS, Outcome, Pos, Problem, Stats};
 
 use chunk::{Chunk, Gathered};
 use context::{Built, Ctx, Passes, Role};
-use join::{Member, build_join, groups};
+use join::{Member, PairAlerts, build_join, groups};
 use read::{RecordText, Scratch, read_record};
 
 use crate::input::{InputFile, ReadOptions};
 use crate::plan::Plan;
 
-/// How a run reads its inputs and reports its progress.
-#[derive(Default, Clone, Copy)]
+/// How a run reads its inputs, bounds its alerts and reports its progress.
+#[derive(Clone, Copy)]
 pub struct Options<'a> {
     /// Called after each block of input with the bytes read so far, all
     /// inputs together (compressed bytes for gzip).
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
-    /// Block size, and memory-mapping or `read()`.
+    /// Block size, memory-mapping or `read()`, the largest record.
     pub read: ReadOptions,
+    /// The most alerts a correlation rule makes of one join key: the first
+    /// in input order; the rest are counted ([`Stats::capped_alerts`]).
+    pub max_alerts_per_key: u32,
+}
+
+/// [`Options::max_alerts_per_key`] unless set: far more than a real key
+/// joins (a stolen token's every Graph call in an hour), far fewer than
+/// the million pairs of one key shared by 1,000 records on each side.
+pub const MAX_ALERTS_PER_KEY: u32 = 100_000;
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options { progress: None, read: ReadOptions::default(), max_alerts_per_key: MAX_ALERTS_PER_KEY }
+    }
 }
 
 /// Runs every planned rule over `files`. `now` is the fixed current time in
@@ -74,14 +88,15 @@ pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) ->
 
 /// One pass: every role; correlation rules are joined after it.
 fn one_pass(mut cx: Ctx, files: &[InputFile]) -> Outcome {
-    let mut got = Gathered::new(cx.plan, files.len());
+    let mut got = Gathered::new(cx.plan, files.len(), cx.options.max_alerts_per_key);
     pipeline::read_inputs(&cx, files, &mut got);
-    let Gathered { mut out, kept, .. } = got;
+    let Gathered { out, kept, mut pairs, .. } = got;
     let (plan, passing) = (cx.plan, kept.passing);
     cx.built.rows = kept.rows;
     let cx = &cx;
-    // Join: hash the smaller side, probe with the other.
-    let joined: Vec<Vec<Alert>> = plan
+    // Join: hash the smaller side, probe with the other; each probe row's
+    // alerts in input order, for the cap per key.
+    let joined: Vec<Vec<PairAlerts>> = plan
         .rules
         .par_iter()
         .enumerate()
@@ -92,16 +107,26 @@ fn one_pass(mut cx: Ctx, files: &[InputFile]) -> Outcome {
             let join = build_join(plan, vec![member], &cx.built.rows, |m| &passing[m.rule][m.build], cx.now);
             passing[r][1 - build]
                 .par_iter()
-                .flat_map_iter(|&rr| {
+                .map(|&rr| {
                     let record = alert::One { row: cx.built.row(rr), table: &plan.tables[rr.table as usize] };
-                    let mut alerts = Vec::new();
-                    join.probe(cx, 1, &record, &mut alerts);
+                    let mut alerts = PairAlerts::default();
+                    join.probe(cx, r, 1, &record, &mut alerts);
                     alerts
                 })
                 .collect()
         })
         .collect();
-    out.alerts.extend(joined.into_iter().flatten());
+    for row in joined.into_iter().flatten() {
+        pairs.absorb(row, cx.options.max_alerts_per_key);
+    }
+    with_pairs(out, pairs)
+}
+
+/// The outcome with the alerts of joined pairs, and their count past the cap.
+fn with_pairs(mut out: Outcome, pairs: PairAlerts) -> Outcome {
+    out.stats.capped_keys = pairs.capped();
+    out.stats.capped_alerts = pairs.dropped;
+    out.alerts.extend(pairs.alerts);
     out
 }
 
@@ -110,7 +135,7 @@ fn one_pass(mut cx: Ctx, files: &[InputFile]) -> Outcome {
 /// runs one pass.
 fn two_passes(mut cx: Ctx, files: &[InputFile]) -> Option<Outcome> {
     let plan = cx.plan;
-    let mut got = Gathered::new(plan, files.len());
+    let mut got = Gathered::new(plan, files.len(), cx.options.max_alerts_per_key);
     pipeline::read_inputs(&cx, files, &mut got);
 
     // Rules joining the same tables on the same columns share a hash table.
@@ -142,5 +167,6 @@ fn two_passes(mut cx: Ctx, files: &[InputFile]) -> Option<Outcome> {
         return None;
     }
     got.out.alerts.extend(scratch.alerts);
-    Some(got.out)
+    got.pairs.absorb(scratch.pairs, cx.options.max_alerts_per_key);
+    Some(with_pairs(got.out, got.pairs))
 }

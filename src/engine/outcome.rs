@@ -127,8 +127,12 @@ pub struct Stats {
     pub records: Vec<u64>,
     /// Records of the tables rules read, by [`Shape`](crate::input::Shape): Log Analytics, diagnostic settings.
     pub shapes: [u64; 2],
-    /// Records of tables no rule reads, by `Type` (or table of their `category`).
+    /// Records of tables no rule reads, by `Type` (or table of their
+    /// `category`): the first [`MAX_OTHER_TABLES`] names met.
     pub other: BTreeMap<String, u64>,
+    /// Records of tables no rule reads past the first [`MAX_OTHER_TABLES`]
+    /// names (an attacker's log can name a new table on every line).
+    pub other_unnamed: u64,
     /// Records skipped: not JSON, not an object, no table.
     pub malformed: u64,
     /// Inputs that could not be read, were empty, or ended early.
@@ -139,6 +143,11 @@ pub struct Stats {
     pub problems_per_file: Vec<u64>,
     /// Per rule.
     pub alerts: Vec<u64>,
+    /// Rules and join keys whose alerts reached the cap
+    /// ([`Options::max_alerts_per_key`](super::Options::max_alerts_per_key)),
+    /// and the alerts past it, dropped.
+    pub capped_keys: u64,
+    pub capped_alerts: u64,
     pub elapsed: Duration,
 }
 
@@ -163,6 +172,9 @@ pub struct Outcome {
     /// Values of the wrong type, read as empty (at most [`MAX_PROBLEMS`]).
     pub bad_values: Vec<Problem>,
 }
+
+/// How many names of tables no rule reads [`Stats::other`] keeps.
+pub const MAX_OTHER_TABLES: usize = 1_000;
 
 /// How many problems of each list an [`Outcome`] keeps verbatim.
 pub const MAX_PROBLEMS: usize = 10_000;

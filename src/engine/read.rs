@@ -160,7 +160,7 @@ pub(super) fn read_record<'a>(cx: &Ctx, record: RecordText<'a>, scratch: &mut Sc
         Ok(Route::Table(t, shape)) => (t, shape),
         Ok(Route::Other(name)) => {
             if count {
-                *out.other.entry_ref(&*name).or_insert(0) += 1;
+                out.other.count(&name);
             }
             return;
         }
@@ -177,19 +177,23 @@ pub(super) fn read_record<'a>(cx: &Ctx, record: RecordText<'a>, scratch: &mut Sc
     let (mut values, mut raw) = scratch.spare.pop().unwrap_or_default();
     values.clear();
     raw.clear();
-    let bad_values = (out.bad_values, out.bad_value_problems.len());
     for p in &table.projection {
         // Strings are re-encoded from their value; other types keep their input text.
         let keep_raw = p.keep_raw && p.ty != Type::String;
         let (value, text): (Value<'a>, Option<Cow<'a, str>>) = match p.source(shape) {
             FieldSource::Field(f) => match fields.field(f) {
-                Err(err) => {
-                    // A string whose escapes do not decode: the record is malformed,
-                    // and its bad values are not reported.
-                    out.bad_values = bad_values.0;
-                    out.bad_value_problems.truncate(bad_values.1);
-                    scratch.spare.push((values, raw));
-                    return broken(out, err.to_string());
+                Err(bad) => {
+                    // Not UTF-8, or a lone surrogate: the value is read as empty and
+                    // reported, and the rest of the record is read.
+                    if count {
+                        out.bad_values += 1;
+                        let column = &plan.columns[p.column as usize];
+                        out.bad_value_problems.push(Problem {
+                            pos,
+                            message: whose(format!("`{column}` is {}, {}; read as empty", bad.shown(), bad.why)),
+                        });
+                    }
+                    (Value::absent(p.ty), None)
                 }
                 Ok(Some((json, text))) => match Value::from_json(json, p.ty) {
                     Ok(v) => (v, keep_raw.then_some(Cow::Borrowed(text))),

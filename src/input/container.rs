@@ -587,9 +587,11 @@ pub fn scan_document(data: &[u8]) -> Vec<Unit> {
             s.elements();
             s.skip_value_rest(1);
         } else if data[s.pos] == b'{' {
+            // A broken object ends where the next one starts.
             let (start, line) = (s.pos, s.line);
-            s.skip_value_rest(0);
-            s.units.push(Unit { start, end: s.pos, line });
+            let end = s.element_end();
+            s.advance_to(end);
+            s.units.push(Unit { start, end: start + data[start..end].trim_ascii_end().len(), line });
         } else {
             let (start, line) = (s.pos, s.line);
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |n| start + n);
@@ -657,25 +659,14 @@ impl Scan<'_> {
         string_end(self.data, quote).map_or(self.data.len(), |end| end + 1)
     }
 
-    /// Where the element at `pos` ends: at a `,`, `]` or `}` outside any
-    /// string and nesting, or at the end of the data.
+    /// Where the element at `pos` ends: after its closing bracket, at a
+    /// `,`, `]` or `}` after a scalar, or, when it is broken, where the next
+    /// record starts or at the end of the data ([`crate::input::record::element_end`]).
     fn element_end(&self) -> usize {
-        let (mut depth, mut i) = (0usize, self.pos);
-        while let Some(&b) = self.data.get(i) {
-            match b {
-                b'"' => {
-                    i = self.past_string(i);
-                    continue;
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' if depth == 0 => return i,
-                b'}' | b']' => depth -= 1,
-                b',' if depth == 0 => return i,
-                _ => {}
-            }
-            i += 1;
+        match crate::input::record::element_end(self.data, self.pos) {
+            crate::input::record::ElementEnd::At(end) => end,
+            crate::input::record::ElementEnd::Broken(next) => next.unwrap_or(self.data.len()),
         }
-        self.data.len()
     }
 
     /// Skips to just after the bracket that closes `depth` open ones (with

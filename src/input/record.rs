@@ -8,7 +8,6 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use memchr::memmem;
-use serde_json::value::RawValue;
 
 use super::json_scan::{self, KeyTrie};
 use crate::value::JsonScalar;
@@ -61,6 +60,9 @@ pub enum LineError {
     NotUtf8,
     NotObject(&'static str),
     Json(String),
+    /// The record's table name (`Type` or `category`) does not decode, so
+    /// its table is unknown.
+    TableName(Undecodable),
 }
 
 impl fmt::Display for LineError {
@@ -70,7 +72,57 @@ impl fmt::Display for LineError {
             LineError::NotUtf8 => f.write_str("not valid UTF-8"),
             LineError::NotObject(what) => write!(f, "a record must be a JSON object, found {what}"),
             LineError::Json(e) => write!(f, "invalid JSON: {e}"),
+            LineError::TableName(why) => {
+                write!(f, "the record's table name (`Type` or `category`) is {why}, so its table is unknown")
+            }
         }
+    }
+}
+
+/// Why a wanted value that is valid JSON does not decode into text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undecodable {
+    /// Its bytes are not UTF-8 (JSON text must be).
+    NotUtf8,
+    /// A string escapes half of a UTF-16 surrogate pair (`"\ud800"`),
+    /// which is no character.
+    LoneSurrogate,
+}
+
+impl fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Undecodable::NotUtf8 => "not valid UTF-8",
+            Undecodable::LoneSurrogate => "not valid Unicode (a lone surrogate)",
+        })
+    }
+}
+
+/// A wanted field whose value is valid JSON but does not decode (see
+/// [`Undecodable`]). The record is still read: an attacker who controls one
+/// field (a user agent) must not make the whole record, and its alert,
+/// disappear. The value is read as empty and reported, as a value of the
+/// wrong type is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadField<'a> {
+    /// The value's raw JSON bytes.
+    pub raw: &'a [u8],
+    pub why: Undecodable,
+}
+
+impl BadField<'_> {
+    /// The value as a report shows it: its first 60 characters, bytes that
+    /// are not UTF-8 replaced by U+FFFD.
+    pub fn shown(&self) -> String {
+        String::from_utf8_lossy(self.raw).chars().take(60).collect()
+    }
+}
+
+/// A record is routed by its table name: one that does not decode leaves
+/// the table unknown (the only use of this conversion).
+impl From<BadField<'_>> for LineError {
+    fn from(bad: BadField<'_>) -> LineError {
+        LineError::TableName(bad.why)
     }
 }
 
@@ -92,22 +144,24 @@ pub fn record_text(line: &[u8]) -> Result<&[u8], LineError> {
     Ok(text)
 }
 
-/// Parses one record, keeping only the fields in `index`.
+/// Parses one record, keeping only the fields in `index`; a field that
+/// does not decode ([`BadField`]) is absent.
 pub fn parse_line<'a>(line: &'a [u8], index: &FieldIndex, out: &mut Fields<'a>) -> Result<(), LineError> {
     let mut found = Vec::new();
     let parsed = parse_record(record_text(line)?, index, &mut found)?;
     out.clear();
     for f in 0..index.len() {
-        out.push(parsed.field(f as FieldId)?);
+        out.push(parsed.field(f as FieldId).unwrap_or(None));
     }
     Ok(())
 }
 
 /// A record that scanned as a valid JSON object: its text, and where the
-/// value of each wanted field is. Values are decoded when asked for.
+/// value of each wanted field is. Values are decoded when asked for: only
+/// they must be UTF-8 (see [`ParsedRecord::field`]).
 #[derive(Clone, Copy)]
 pub struct ParsedRecord<'a, 'f> {
-    text: &'a str,
+    text: &'a [u8],
     /// Some string in the record holds an escape.
     escapes: bool,
     /// Every byte of the text is ASCII.
@@ -122,28 +176,39 @@ impl<'a> ParsedRecord<'a, '_> {
         self.ascii && !self.escapes
     }
 
-    /// Field `f`'s raw JSON text, if the record has it.
+    /// Field `f`'s raw JSON bytes, if the record has it.
     #[inline]
-    pub fn raw(&self, f: FieldId) -> Option<&'a str> {
+    pub fn raw(&self, f: FieldId) -> Option<&'a [u8]> {
         let (start, end) = self.found.get(f as usize).copied().flatten()?;
         Some(&self.text[start as usize..end as usize])
     }
 
-    /// Field `f`'s value and raw text, if the record has it; an error for
-    /// a string whose escapes do not decode (a lone surrogate).
+    /// Field `f`'s value and raw text, if the record has it; a [`BadField`]
+    /// when it does not decode: bytes that are not UTF-8 (checked here, and
+    /// only in a record that is not all ASCII), or a string whose escapes
+    /// make a lone surrogate.
     #[inline]
-    pub fn field(&self, f: FieldId) -> Result<Option<(JsonScalar<'a>, &'a str)>, LineError> {
-        match self.raw(f) {
-            Some(raw) => Ok(Some((scalar(raw, self.escapes).map_err(|e| LineError::Json(e.to_string()))?, raw))),
-            None => Ok(None),
+    pub fn field(&self, f: FieldId) -> Result<Option<(JsonScalar<'a>, &'a str)>, BadField<'a>> {
+        let Some(bytes) = self.raw(f) else { return Ok(None) };
+        let raw = if self.ascii {
+            // SAFETY: the scanner saw no byte above 0x7f: ASCII is UTF-8.
+            unsafe { std::str::from_utf8_unchecked(bytes) }
+        } else {
+            std::str::from_utf8(bytes).map_err(|_| BadField { raw: bytes, why: Undecodable::NotUtf8 })?
+        };
+        match scalar(raw, self.escapes) {
+            Ok(value) => Ok(Some((value, raw))),
+            Err(_) => Err(BadField { raw: bytes, why: Undecodable::LoneSurrogate }),
         }
     }
 }
 
 /// Parses one record's text (see [`record_text`]), finding the fields in
-/// `index` (their places go to `found`). The text must be UTF-8: the scanner
-/// notes whether any byte is not ASCII, and only then is the whole text
-/// checked.
+/// `index` (their places go to `found`). The text must be one valid JSON
+/// object; bytes that are not UTF-8 make it malformed where they break that
+/// (outside strings: a binary line), but inside a string they only make that
+/// value undecodable, which matters only if a rule reads it
+/// ([`ParsedRecord::field`]).
 pub fn parse_record<'a, 'f>(
     text: &'a [u8],
     index: &FieldIndex,
@@ -165,18 +230,27 @@ pub fn parse_record<'a, 'f>(
     found.clear();
     found.resize(index.len(), None);
     let scanned = json_scan::scan_object(text, &index.keys, found)
-        .map_err(|e| if not_utf8() { LineError::NotUtf8 } else { scan_error(e) })?;
-    let text = if scanned.ascii {
-        // SAFETY: the scanner saw no byte above 0x7f: ASCII is UTF-8.
-        unsafe { std::str::from_utf8_unchecked(text) }
-    } else {
-        std::str::from_utf8(text).map_err(|_| LineError::NotUtf8)?
-    };
+        .map_err(|e| if not_utf8() { LineError::NotUtf8 } else { scan_error(e, text) })?;
     Ok(ParsedRecord { text, escapes: scanned.escapes, ascii: scanned.ascii, found })
 }
 
-fn scan_error(e: json_scan::ScanError) -> LineError {
-    LineError::Json(format!("{} at column {}", e.what, e.pos + 1))
+/// A scan error's message. A record of a JSON document may span lines
+/// (pretty-printed, or a broken one that runs on to where the next record
+/// starts, see [`element_end`]): its error says on which of its lines, and
+/// how much was skipped with it.
+fn scan_error(e: json_scan::ScanError, text: &[u8]) -> LineError {
+    let lines = memchr::memchr_iter(b'\n', text).count() + 1;
+    if lines == 1 {
+        return LineError::Json(format!("{} at column {}", e.what, e.pos + 1));
+    }
+    let before = &text[..e.pos.min(text.len())];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let column = before.len() - memchr::memrchr(b'\n', before).map_or(0, |n| n + 1) + 1;
+    LineError::Json(format!(
+        "{} at line {line} of the record, column {column} (the record's {lines} lines, {} bytes, are skipped)",
+        e.what,
+        text.len()
+    ))
 }
 
 /// The table a record names, found without parsing it (see [`table_hint`]).
@@ -246,22 +320,149 @@ pub fn records_body_start(b: &[u8]) -> Option<usize> {
     Some(i)
 }
 
-/// The records of a `{"records": [...]}` body, as raw JSON texts.
+/// The records of a `{"records": [...]}` body, as raw JSON texts, each
+/// found by [`element_end`] and validated by whoever parses it: a malformed
+/// record is one malformed element, and its siblings are still read. A body
+/// broken around its records (cut short between two of them, or not an
+/// object after its `]`) is one more element, the whole `text`, so that its
+/// parse reports where.
 pub fn records_of_body(text: &[u8]) -> Result<Vec<&[u8]>, LineError> {
-    let text = std::str::from_utf8(text).map_err(|_| LineError::NotUtf8)?;
-    #[derive(serde::Deserialize)]
-    struct Body<'a> {
-        #[serde(borrow)]
-        records: Vec<&'a RawValue>,
+    let Some(mut i) = records_body_start(text) else {
+        return Err(LineError::Json("not a `{\"records\": [...]}` body".into()));
+    };
+    let mut records = Vec::new();
+    loop {
+        i += text[i..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+        match text.get(i) {
+            // Cut short between records.
+            None => break,
+            Some(b']') => {
+                if !body_ends_well(&text[i + 1..]) {
+                    break;
+                }
+                return Ok(records);
+            }
+            Some(b',') => i += 1,
+            Some(_) => {
+                let end = match element_end(text, i) {
+                    // A stray `}`: an element of its own, so it is reported.
+                    ElementEnd::At(end) => end.max(i + 1),
+                    ElementEnd::Broken(Some(next)) => next,
+                    // Its parse reports the cut.
+                    ElementEnd::Broken(None) => {
+                        records.push(text[i..].trim_ascii_end());
+                        return Ok(records);
+                    }
+                };
+                records.push(text[i..end].trim_ascii_end());
+                i = end;
+            }
+        }
     }
-    let body: Body = serde_json::from_str(text).map_err(json_error)?;
-    Ok(body.records.into_iter().map(|r| r.get().as_bytes()).collect())
+    records.push(text);
+    Ok(records)
 }
 
-fn json_error(e: serde_json::Error) -> LineError {
-    let msg = e.to_string();
-    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-    LineError::Json(format!("{msg} at column {}", e.column()))
+/// Whether what follows a body's `]` closes it: `}`, or more members and
+/// `}`, then nothing.
+fn body_ends_well(rest: &[u8]) -> bool {
+    let rest = rest.trim_ascii();
+    match rest.split_first() {
+        Some((b'}', tail)) => tail.is_empty(),
+        // The other members, as an object of their own.
+        Some((b',', members)) => json_scan::validate(&[b"{", members].concat()).is_ok(),
+        _ => false,
+    }
+}
+
+/// Where an element of a list of records ends (a record of a JSON array or
+/// of a `{"records": [...]}` body, or a top-level object of a document),
+/// found without validating it: whoever parses the element validates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementEnd {
+    /// Just after its closing bracket, or at the `,`, `]` or `}` after a
+    /// scalar.
+    At(usize),
+    /// It is cut short by the end of the text (`None`), or its structure
+    /// is broken where no record's can be: a string that does not close
+    /// (its closing quote is the opening quote of a later string, so a key
+    /// or value follows it, or there is none), brackets that do not match,
+    /// or a `,` in an object that no key follows. The element then runs
+    /// to where the next record starts ([`next_record_start`]), or to the
+    /// end of the text when none does (`None`).
+    Broken(Option<usize>),
+}
+
+/// Where the element starting at `data[start]` ends (see [`ElementEnd`]).
+/// A break inside a record costs that record only: were the element to run
+/// on by the brackets alone, a string that does not close would turn every
+/// later string inside out, and one malformed record would swallow all the
+/// records after it.
+pub fn element_end(data: &[u8], start: usize) -> ElementEnd {
+    let next_byte = |at: usize| data.get(at..).and_then(|rest| rest.iter().find(|c| !c.is_ascii_whitespace()));
+    let broken = |from: usize| ElementEnd::Broken(next_record_start(data, start, from));
+    // The open brackets, a bit each, set for `{`: the first 128 levels are
+    // checked (records are not nested that deep; the parser refuses them).
+    let (mut depth, mut objects, mut i) = (0usize, 0u128, start);
+    while let Some(&b) = data.get(i) {
+        match b {
+            b'"' => {
+                let Some(close) = json_scan::string_end(data, i) else { return broken(i + 1) };
+                if !matches!(next_byte(close + 1), None | Some(b':' | b',' | b'}' | b']')) {
+                    return broken(i + 1);
+                }
+                i = close + 1;
+                continue;
+            }
+            b'{' | b'[' => {
+                if depth < 128 {
+                    let bit = 1u128 << depth;
+                    objects = if b == b'{' { objects | bit } else { objects & !bit };
+                }
+                depth += 1;
+            }
+            b'}' | b']' if depth == 0 => return ElementEnd::At(i),
+            b'}' | b']' => {
+                depth -= 1;
+                if depth < 128 && (objects >> depth & 1 == 1) != (b == b'}') {
+                    return broken(i);
+                }
+                if depth == 0 {
+                    return ElementEnd::At(i + 1);
+                }
+            }
+            b',' if depth == 0 => return ElementEnd::At(i),
+            b',' if depth <= 128 && objects >> (depth - 1) & 1 == 1 && next_byte(i + 1) != Some(&b'"') => {
+                return broken(i + 1);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    ElementEnd::Broken(None)
+}
+
+/// Where the next record starts after a broken element that starts at
+/// `data[start]`: the first `{` at or after `from` that comes after a `,`
+/// or `}` and before a `"` or `}` (whitespace between), as a record in a
+/// list does. When the broken element begins its line (a pretty-printed
+/// list), so must the `{`, indented as far: a nested object does not pass
+/// for a record.
+pub fn next_record_start(data: &[u8], start: usize, from: usize) -> Option<usize> {
+    // How far `at` is indented, if only spaces and tabs precede it on its line.
+    let indent = |at: usize| {
+        let spaces = data[..at].iter().rev().take_while(|&&c| c == b' ' || c == b'\t').count();
+        (spaces == at || data[at - spaces - 1] == b'\n').then_some(spaces)
+    };
+    let want = indent(start);
+    let from = from.min(data.len());
+    memchr::memchr_iter(b'{', &data[from..]).map(|k| from + k).find(|&at| {
+        let before = data[..at].iter().rev().find(|c| !c.is_ascii_whitespace());
+        let after = data[at + 1..].iter().find(|c| !c.is_ascii_whitespace());
+        matches!(before, Some(b',' | b'}'))
+            && matches!(after, Some(b'"' | b'}'))
+            && (want.is_none() || indent(at) == want)
+    })
 }
 
 /// A JSON value's raw text as a [`JsonScalar`], borrowing when it can.
@@ -338,7 +539,7 @@ mod tests {
         assert!(matches!(parse("nonsense", &["A"]), Err(LineError::Json(_))));
         let mut out = Vec::new();
         let index = FieldIndex::flat(&["A".to_string()]);
-        assert_eq!(parse_line(b"{\"A\":\"\xff\"}", &index, &mut out), Err(LineError::NotUtf8));
+        assert_eq!(parse_line(b"{\"A\":\xff}", &index, &mut out), Err(LineError::NotUtf8), "not JSON, not UTF-8");
     }
 
     #[test]
@@ -348,8 +549,47 @@ mod tests {
         let index = FieldIndex::flat(&["A".to_string()]);
         let mut out = Vec::new();
         assert_eq!(parse_line(b"\xff\xfe junk", &index, &mut out), Err(LineError::NotUtf8));
-        assert_eq!(parse_line(b"{\"A\":1,\"B\":\"\xc3\"}", &index, &mut out), Err(LineError::NotUtf8));
         assert!(matches!(parse_line(b"{\"A\":1,", &index, &mut out), Err(LineError::Json(_))));
+        // A string no rule reads may hold anything.
+        parse_line(b"{\"A\":1,\"B\":\"\xc3\"}", &index, &mut out).unwrap();
+        assert_eq!(out[0].as_ref().map(|(_, raw)| *raw), Some("1"));
+    }
+
+    /// A value that does not decode is a bad value of its own field: the
+    /// record, and its other fields, are still read.
+    #[test]
+    fn a_value_that_does_not_decode_is_a_bad_field_not_a_bad_record() {
+        let index = FieldIndex::flat(&["A".to_string(), "B".to_string(), "C".to_string()]);
+        let mut found = Vec::new();
+        let text = b"{\"A\":\"x\xff\",\"B\":\"\\ud800y\",\"C\":\"\xc3\xa9\",\"D\":\"\\udc00\xfe\"}";
+        let record = parse_record(text, &index, &mut found).unwrap();
+        let bad = record.field(0).unwrap_err();
+        assert_eq!((bad.raw, bad.why), (&b"\"x\xff\""[..], Undecodable::NotUtf8));
+        assert_eq!(bad.shown(), "\"x\u{fffd}\"");
+        let bad = record.field(1).unwrap_err();
+        assert_eq!((bad.raw, bad.why), (&br#""\ud800y""#[..], Undecodable::LoneSurrogate));
+        assert_eq!(record.field(2).unwrap().unwrap().0, JsonScalar::Str(Cow::Borrowed("\u{e9}")));
+        assert_eq!(
+            LineError::from(bad).to_string(),
+            "the record's table name (`Type` or `category`) is not valid Unicode (a lone surrogate), so its table \
+             is unknown"
+        );
+        // Outside a string, a byte that is not UTF-8 is no JSON.
+        assert_eq!(parse_record(b"{\"A\":1\xff}", &index, &mut found).err(), Some(LineError::NotUtf8));
+    }
+
+    #[test]
+    fn errors_in_records_of_several_lines_name_the_line_and_what_is_skipped() {
+        let index = FieldIndex::flat(&["A".to_string()]);
+        let mut found = Vec::new();
+        let err = |text: &[u8]| parse_record(text, &index, &mut Vec::new()).err().unwrap().to_string();
+        assert_eq!(err(b"{\"A\": 1,}"), "invalid JSON: expected a string key at column 9");
+        assert_eq!(
+            err(b"{\n  \"A\": 1,\n  \"B\": \"x\ty\"\n}"),
+            "invalid JSON: control character in string at line 3 of the record, column 10 (the record's 4 lines, 26 \
+             bytes, are skipped)"
+        );
+        assert!(parse_record(b"{\n\"A\": 1\n}", &index, &mut found).is_ok());
     }
 
     #[test]
@@ -390,6 +630,76 @@ mod tests {
             records_of_body(br#"{"records":[{"a":1}, 2 ,{"b":[3]}],"x":0}"#).unwrap(),
             vec![&br#"{"a":1}"#[..], b"2", br#"{"b":[3]}"#]
         );
-        assert!(matches!(records_of_body(br#"{"records":[{"a":1}"#), Err(LineError::Json(_))));
+        assert_eq!(
+            records_of_body(b"{\"records\": [ {\"a\": 1} ,\t{} ] , \"x\": {\"y\": [2]}, \"z\": null }\r").unwrap(),
+            vec![&br#"{"a": 1}"#[..], b"{}"]
+        );
+    }
+
+    /// Bodies with a broken record: each other record is read; the broken
+    /// one is an element of its own, which its parse reports.
+    #[test]
+    fn a_broken_record_in_a_body_costs_only_itself() {
+        let body = |records: &[&str]| format!("{{\"records\":[{}]}}", records.join(","));
+        let (a, b, c) = (r#"{"Type":"A","n":[1,{"m":2}]}"#, r#"{"Type":"B"}"#, r#"{ "Type" : "C" }"#);
+        for (broken, what) in [
+            (r#"{"Type":"X", }"#, "a trailing comma"),
+            (r#"{"Type":"X","ua":"abc}"#, "a string that does not close"),
+            (r#"{"Type":"X","ua":"abc\"}"#, "a string whose closing quote is escaped"),
+            (r#"{"Type":"X","p":{"q":1}"#, "an object that does not close"),
+            (r#"{"Type":"X","p":[1,2}"#, "an array closed by `}`"),
+            (r#"{"Type":"X","p":{"q":[1}"#, "an array closed by `}`, nested"),
+            ("42", "a number"),
+            ("}", "a stray `}`"),
+        ] {
+            let text = body(&[a, broken, b, c]);
+            let got: Vec<&str> =
+                records_of_body(text.as_bytes()).unwrap().iter().map(|r| std::str::from_utf8(r).unwrap()).collect();
+            assert_eq!(got.len(), 4, "{what}: {got:?}");
+            assert_eq!((got[0], got[2], got[3]), (a, b, c), "{what}: {got:?}");
+            assert!(got[1].starts_with(broken), "{what}: {got:?}");
+        }
+        // A broken last record: the body's end is in it.
+        let text = body(&[a, b, r#"{"Type":"X","ua":"abc"#]);
+        let got = records_of_body(text.as_bytes()).unwrap();
+        assert_eq!(got[..2], [a.as_bytes(), b.as_bytes()]);
+        assert_eq!(got[2], br#"{"Type":"X","ua":"abc]}"#);
+        // A body broken around its records: each record, and the whole body.
+        for text in [
+            format!("{{\"records\":[{a}, {b},"),
+            format!("{{\"records\":[{a}, {b}"),
+            format!("{{\"records\":[{a}, {b}]"),
+            format!("{{\"records\":[{a}, {b}]}} x"),
+            format!("{{\"records\":[{a}, {b}], \"x\"}}"),
+        ] {
+            let got = records_of_body(text.as_bytes()).unwrap();
+            assert_eq!(got, [a.as_bytes(), b.as_bytes(), text.as_bytes()], "{text}");
+        }
+        assert_eq!(records_of_body(b"{\"records\":[]}").unwrap(), Vec::<&[u8]>::new());
+    }
+
+    /// The records of a list after a broken one are found where a record
+    /// starts: after `,` (or `}`), before a key; in a pretty-printed list, at
+    /// the start of a line indented as the broken record's.
+    #[test]
+    fn the_next_record_after_a_broken_one() {
+        let list = b"[{\"a\":\"x}, {\"b\":1}]";
+        assert_eq!(element_end(list, 1), ElementEnd::Broken(Some(11)));
+        assert_eq!(element_end(list, 11), ElementEnd::At(18));
+        assert_eq!(element_end(b"[{\"a\":\"x}]", 1), ElementEnd::Broken(None));
+        assert_eq!(element_end(b"[{\"a\":1}", 1), ElementEnd::At(8));
+        assert_eq!(element_end(b"[{\"a\":1", 1), ElementEnd::Broken(None), "cut short");
+        assert_eq!(element_end(b"[ 42 , 7]", 2), ElementEnd::At(5));
+        let pretty = b"[\n  {\n    \"a\": \"x,\n    \"n\": [\n      {\"c\": 1},\n      {\"d\": 2}\n    ]\n  },\n  {\n    \"b\": 1\n  }\n]\n";
+        let text = std::str::from_utf8(pretty).unwrap();
+        let next = text.find("  {\n    \"b\"").unwrap() + 2;
+        assert_eq!(element_end(pretty, 4), ElementEnd::Broken(Some(next)), "not the nested `{{\"d\": 2}}`");
+        // Top-level objects, one after another.
+        let objects = b"{\"a\":\"x}\n{\"b\":1}\n";
+        assert_eq!(element_end(objects, 0), ElementEnd::Broken(Some(9)));
+        assert_eq!(next_record_start(b"[{\"a\":\"x\", {\"b\":1}]", 1, 7), Some(11));
+        assert_eq!(next_record_start(b"[{\"a\":\"x\", {\"b\":1}]", 1, 12), None);
+        assert_eq!(next_record_start(b"[{\"a\":\"x\", { 1}]", 1, 7), None, "no key after it");
+        assert_eq!(next_record_start(b"[{\"a\":\"x\": {\"b\":1}]", 1, 7), None, "a value, after `:`");
     }
 }

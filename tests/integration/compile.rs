@@ -481,6 +481,7 @@ fn cases(root: &Path, merged: bool) -> Vec<Case> {
         ),
     ];
 
+    out.push(hostile_case(root, "hostile", crate::injection::PAYLOAD));
     out.extend(rule_test_cases(root, merged));
 
     let cfg = sigcorr_datagen::Config { seed: 11, graph: 3000, signins: 400, other_tables: 40, ..Default::default() };
@@ -495,6 +496,22 @@ fn cases(root: &Path, merged: bool) -> Vec<Case> {
         out.push(case);
     }
     out
+}
+
+/// A rule whose title, alias, output names and literals carry statements,
+/// quotes and control characters (`injection.rs`), on records its literals
+/// match: compiled, they are data (four alerts), not statements.
+fn hostile_case(root: &Path, name: &str, title: &str) -> Case {
+    let graph =
+        |agent: &str, uri: &str, app: &str| json!({"Type": GRAPH, "UserAgent": agent, "RequestUri": uri, "AppId": app});
+    let records = [
+        graph(crate::injection::PAYLOAD, "u1", "a"),
+        graph("ua", "x'); COPY (SELECT 1) TO 'PWNED-literal.csv'; --y", "a"),
+        graph("ua", "u3", "b\\'"),
+        graph("ua", "u4", crate::injection::PAYLOAD),
+        graph("ua\n", "u5", "b"),
+    ];
+    Case::new(root, name, &crate::injection::hostile_sql_rule(title), &[("a.json", lines(&records))])
 }
 
 /// Every case of every shipped rule's own tests file (`<rule>.tests.yml`):
@@ -914,4 +931,35 @@ fn rules_are_selected_by_file_id_or_title() {
     let misuse = sigcorr(&repo, &["compile", "--target", "kql", "--data", "rules", T1528_ID]);
     misuse.code(2);
     assert!(misuse.stderr.contains("--data reads files with DuckDB"), "{}", misuse.stderr);
+}
+
+#[test]
+fn duckdb_runs_hostile_rule_text_as_data() {
+    // The issue's title, which made the script write `pwned.csv`, and every
+    // trick at once.
+    let issue = "x\nCOPY (SELECT 'pwned' AS x) TO 'pwned.csv';\n-- ";
+    for (name, title) in [("issue", issue), ("payload", crate::injection::PAYLOAD)] {
+        let root = tempfile::tempdir().unwrap();
+        let case = hostile_case(root.path(), name, title);
+        let engine = case.engine();
+        assert_eq!(engine.rows.len(), 4, "{name}: the case fires on four records");
+        let duck = case.duckdb();
+        assert_eq!(duck.columns, engine.columns, "{name}");
+        assert_eq!(duck.rows, engine.rows, "{name}");
+        // The script wrote nothing: every file under the case is one the test wrote.
+        let mut found = Vec::new();
+        let mut dirs = vec![case.dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    found.push(path.strip_prefix(&case.dir).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        found.sort();
+        assert_eq!(found, ["logs/a.json", "query.duckdb.sql", "rule.yml"], "{name}");
+    }
 }

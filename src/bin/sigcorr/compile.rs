@@ -1,7 +1,6 @@
 //! `sigcorr compile`: rules to KQL, a Sentinel analytics rule, Spark SQL or
 //! DuckDB SQL.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
 
 use sigcorr::compile::{Options, Target};
@@ -122,10 +121,8 @@ pub fn compile(args: CompileArgs) -> u8 {
     // One document per rule: YAML documents for Sentinel, statements otherwise.
     let separator = if args.target == Target::Sentinel { "---\n" } else { "\n" };
     let text = outputs.join(separator);
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => fail(e),
-        _ => exit::OK,
+    match crate::output::check_stdout().and_then(|()| crate::output::to_stdout(|w| w.write_all(text.as_bytes()))) {
+        Err(e) => fail(e),
+        Ok(_) => exit::OK,
     }
 }

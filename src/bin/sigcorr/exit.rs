@@ -10,3 +10,7 @@ pub const ERROR: u8 = 2;
 /// `run` completed, but some input was skipped: malformed records, unreadable, empty or truncated
 /// files. With `--strict` this is [`ERROR`] instead.
 pub const INPUT_SKIPPED: u8 = 3;
+/// `run` completed, but a correlation rule made more alerts of one join key than
+/// `--max-alerts-per-key`: those past it were not written (it takes precedence over
+/// [`INPUT_SKIPPED`]). With `--strict` this is [`ERROR`] instead.
+pub const ALERTS_CAPPED: u8 = 4;

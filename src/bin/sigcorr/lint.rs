@@ -1,6 +1,5 @@
 //! `sigcorr lint`: every problem in every rule, at `file:line:col`.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
 
 use sigcorr::diagnostic::Severity;
@@ -59,8 +58,13 @@ pub fn lint(args: LintArgs) -> u8 {
             serde_json::to_string_pretty(&log).expect("SARIF serialises") + "\n"
         }
     };
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = io::stdout().lock().write_all(text.as_bytes());
+    // A closed pipe (`| head`) is not an error worth reporting; a write
+    // that fails (a full disk) is: the report would be lost.
+    if let Err(e) =
+        crate::output::check_stdout().and_then(|()| crate::output::to_stdout(|w| w.write_all(text.as_bytes())))
+    {
+        return fail(e);
+    }
 
     let errors = findings.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = findings.len() - errors;

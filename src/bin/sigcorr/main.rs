@@ -15,6 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod compile;
 mod exit;
 mod lint;
+mod output;
 mod run;
 mod test;
 

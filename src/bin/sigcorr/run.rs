@@ -8,6 +8,9 @@ use sigcorr::emit::{self, Format};
 use sigcorr::engine::Outcome;
 use sigcorr::input::{InputFile, ReadOptions};
 
+use sigcorr::text::printable;
+
+use crate::output::{self, Output, Protected};
 use crate::{exit, fail, print_diagnostics};
 
 #[derive(clap::Args)]
@@ -20,6 +23,10 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_parser = crate::choice(&Format::ALL), default_value = "jsonl")]
     format: Format,
+    /// CSV: write every cell as it is. By default a cell a spreadsheet would run as a formula (one
+    /// starting with =, +, -, @, a tab or a carriage return, and not a plain number) gets a ' in front.
+    #[arg(long)]
+    csv_raw: bool,
     /// Write alerts to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
@@ -43,6 +50,12 @@ pub struct RunArgs {
     /// SIGCORR_BLOCK_BYTES). Results do not depend on it.
     #[arg(long, value_name = "BYTES")]
     block_bytes: Option<usize>,
+    /// The most alerts a correlation rule makes of one join key (the first in input order); the rest
+    /// are counted in the summary, and the run exits 4. Bounds the pairs of a key many records share
+    /// on both sides (1,000 x 1,000 is a million alerts).
+    #[arg(long, value_name = "N", default_value_t = sigcorr::engine::MAX_ALERTS_PER_KEY,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_alerts_per_key: u32,
     /// Log files or directories (searched recursively), `-` for standard input: NDJSON, JSON arrays
     /// or `{"records": [...]}` bodies, Log Analytics or diagnostic-settings records, gzipped or not.
     #[arg(value_name = "INPUT", required = true)]
@@ -61,9 +74,23 @@ fn read_options(args: &RunArgs) -> ReadOptions {
     }
 }
 
+/// More threads than this many per core only slow a run down (and
+/// `--threads 100000` kept a machine at a load of 1,000 for minutes).
+const THREADS_PER_CORE: usize = 4;
+
+/// `--threads N`, at most [`THREADS_PER_CORE`] per core (with a warning).
+fn threads(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let most = cores * THREADS_PER_CORE;
+    if n > most {
+        eprintln!("warning: --threads {n} is more than {THREADS_PER_CORE} per core ({cores} cores): using {most}");
+    }
+    n.min(most)
+}
+
 pub fn run(args: RunArgs) -> u8 {
     if let Some(n) = args.threads
-        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global()
+        && let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads(n)).build_global()
     {
         return fail(format!("cannot start {n} threads: {e}"));
     }
@@ -98,181 +125,84 @@ pub fn run(args: RunArgs) -> u8 {
     };
     if !args.quiet {
         for (path, why) in &found.skipped {
-            eprintln!("note: skipped {}: {why}; name it as an INPUT to read it", path.display());
+            eprintln!(
+                "note: skipped {}: {why}; name it as an INPUT to read it",
+                printable(&path.display().to_string())
+            );
         }
     }
     let inputs = found.files;
     // The output file is opened before the run, so a path that cannot be
     // written fails now rather than after it; its old contents are cut
-    // away on another thread while the run goes on.
-    let output = match args.output.as_deref().map(|path| Output::open(path, &inputs)).transpose() {
+    // away on another thread while the run goes on. It must not be a file
+    // the run reads.
+    let mut protected = Protected::default();
+    for input in &inputs {
+        match input.is_stdin() {
+            true => protected.add_stdin(),
+            false => protected.add(&input.path, "an input"),
+        }
+    }
+    for rule in &files {
+        protected.add(rule.path(), "a rule file");
+    }
+    let output = match args.output.as_deref().map(|path| Output::open(path, &protected)).transpose() {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
     if output.as_ref().is_none_or(Output::is_stdout) {
-        unmark_stdout();
+        if let Err(e) = output::check_stdout() {
+            return fail(e);
+        }
+        output::unmark_stdout();
     }
     let plan = sigcorr::plan::plan(rules, &catalog);
     let progress = Progress::new(&inputs);
     let report_progress = |bytes: u64| progress.update(bytes);
-    let options = sigcorr::engine::Options { progress: Some(&report_progress), read: read_options(&args) };
+    let options = sigcorr::engine::Options {
+        progress: Some(&report_progress),
+        read: read_options(&args),
+        max_alerts_per_key: args.max_alerts_per_key,
+    };
     let outcome = sigcorr::engine::run_with(&plan, &inputs, now, options);
     progress.finish();
 
+    let write_options = emit::WriteOptions { csv_raw: args.csv_raw };
     let written = match output.filter(|o| !o.is_stdout()) {
         Some(output) => output.emptied().and_then(|f| {
             let mut w = BufWriter::new(f);
-            emit::write(&mut w, args.format, &plan, &outcome.alerts, &inputs)?;
-            w.flush()
+            emit::write(&mut w, args.format, &plan, &outcome.alerts, &inputs, &write_options)?;
+            w.flush().map(|()| true)
         }),
-        None => {
-            let stdout = io::stdout();
-            let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-            emit::write(&mut w, args.format, &plan, &outcome.alerts, &inputs).and_then(|_| w.flush())
-        }
+        None => output::to_stdout(|w| emit::write(w, args.format, &plan, &outcome.alerts, &inputs, &write_options)),
     };
     match written {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return exit::OK,
         Err(e) => return fail(e),
-        Ok(()) => {}
+        // The reader closed the pipe (`| head`): its choice, but the summary
+        // and the exit status still say what the run found.
+        Ok(false) if !args.quiet => eprintln!("note: standard output was closed before every alert was written"),
+        Ok(_) => {}
     }
     report(&plan, &outcome, &inputs, args.quiet);
     let skipped = outcome.stats.skipped_input();
+    let capped = outcome.stats.capped_alerts > 0;
     // The process ends next: let the OS reclaim the alerts and kept rows
     // rather than freeing them one by one (about 0.3 s for 160,000 alerts).
     std::mem::forget(outcome);
     std::mem::forget(plan);
-    match (skipped, args.strict) {
-        (false, _) => exit::OK,
-        (true, false) => exit::INPUT_SKIPPED,
-        (true, true) => {
+    match (skipped, capped, args.strict) {
+        (false, false, _) => exit::OK,
+        (true, _, true) => {
             eprintln!("error: some input was skipped (--strict)");
             exit::ERROR
         }
-    }
-}
-
-/// The `--output` file: a regular file (or a new one) opened before the run
-/// and emptied on another thread while it goes on; standard output (say
-/// `/dev/stdout`) written as standard output, not cut, whatever it is;
-/// anything else (a FIFO) opened after the run, as it is, since opening a
-/// FIFO waits for its reader.
-struct Output {
-    path: PathBuf,
-    emptying: Option<std::thread::JoinHandle<io::Result<std::fs::File>>>,
-    stdout: bool,
-}
-
-impl Output {
-    /// Checks that `path` is not one of the inputs (standard input
-    /// included), and opens it now when it is a regular file or new.
-    fn open(path: &std::path::Path, inputs: &[InputFile]) -> io::Result<Output> {
-        let input = |i: &InputFile| if i.is_stdin() { file_id(STDIN) } else { file_id(&i.path) };
-        if let Some(out) = file_id(path)
-            && inputs.iter().any(|i| input(i).as_ref() == Some(&out))
-        {
-            return Err(io::Error::other(format!(
-                "{}: the output file is also an input; write the alerts somewhere else",
-                path.display()
-            )));
+        (_, true, true) => {
+            eprintln!("error: some alerts were cut at --max-alerts-per-key (--strict)");
+            exit::ERROR
         }
-        let stdout = file_id(path).is_some_and(|out| file_id(STDOUT) == Some(out));
-        if stdout || std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            return Ok(Output { path: path.to_path_buf(), emptying: None, stdout });
-        }
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| named(path, e))?;
-        let emptying = std::thread::spawn(move || empty(&file).map(|()| file));
-        Ok(Output { path: path.to_path_buf(), emptying: Some(emptying), stdout: false })
+        (_, true, false) => exit::ALERTS_CAPPED,
+        (true, false, false) => exit::INPUT_SKIPPED,
     }
-
-    /// The output is standard output (`-o /dev/stdout`): it is written as
-    /// standard output is, so that a file it is appended to keeps what it held.
-    fn is_stdout(&self) -> bool {
-        self.stdout
-    }
-
-    /// The file, empty.
-    fn emptied(self) -> io::Result<std::fs::File> {
-        let file = match self.emptying {
-            Some(emptying) => {
-                emptying.join().unwrap_or_else(|_| Err(io::Error::other("the output file was not emptied")))
-            }
-            None => std::fs::File::create(&self.path),
-        };
-        file.map_err(|e| named(&self.path, e))
-    }
-}
-
-/// Empties `file` through a second descriptor of it, closed at once. A
-/// file system (ext4, XFS, btrfs) marks a file cut to zero length to be
-/// flushed to disk when a descriptor of it is closed, and writing the
-/// alerts through the cutting descriptor made the run wait on that flush at
-/// its end (0.142 s for 372 MB, `bench/RESULTS.md`). Closed while the file
-/// is empty, the cutting descriptor takes the mark with it; the alerts are
-/// then written back like a new file's. Without a second descriptor, `file`
-/// is cut itself.
-fn empty(file: &std::fs::File) -> io::Result<()> {
-    match reopen(file, true) {
-        Some(cutter) => cutter.set_len(0),
-        None => file.set_len(0),
-    }
-}
-
-/// Standard output redirected to a file the shell cut to zero length
-/// (`> alerts.jsonl`) carries the mark [`empty`] describes, and the end of
-/// the run would wait on the flush: a descriptor of the file opened and
-/// closed now, while the file is still empty, takes the mark with it.
-fn unmark_stdout() {
-    #[cfg(target_os = "linux")]
-    if std::fs::metadata("/proc/self/fd/1").is_ok_and(|m| m.is_file()) {
-        let stdout = io::stdout();
-        drop(reopen(&stdout, false).or_else(|| reopen(&stdout, true)));
-    }
-}
-
-/// A second descriptor of the file `fd` is open on (Linux: through
-/// `/proc/self/fd`, so it is that file, whatever its path names now), for
-/// writing or for reading; `None` when it cannot be had.
-#[cfg(target_os = "linux")]
-fn reopen(fd: &impl std::os::fd::AsRawFd, write: bool) -> Option<std::fs::File> {
-    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    std::fs::OpenOptions::new().read(!write).write(write).open(path).ok()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn reopen<T>(_: &T, _: bool) -> Option<std::fs::File> {
-    None
-}
-
-/// Standard input and output as paths, to compare them with the output file.
-const STDIN: &str = "/dev/stdin";
-const STDOUT: &str = "/dev/stdout";
-
-fn named(path: &std::path::Path, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-}
-
-/// What makes an existing path the file it is: device and inode on Unix
-/// (hard links are one file), the canonical path elsewhere.
-#[cfg(unix)]
-fn file_id(path: impl AsRef<std::path::Path>) -> Option<(u64, u64)> {
-    std::fs::metadata(path).ok().map(|m| inode(&m))
-}
-
-#[cfg(unix)]
-fn inode(m: &std::fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (m.dev(), m.ino())
-}
-
-#[cfg(not(unix))]
-fn file_id(path: impl AsRef<std::path::Path>) -> Option<PathBuf> {
-    std::fs::canonicalize(path).ok()
 }
 
 /// A progress bar on stderr (bytes read of the inputs' total), shown once a
@@ -344,7 +274,8 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
         } else {
             emit::evidence(files, p.pos)
         };
-        let _ = writeln!(err, "warning: {at}: {}", p.message);
+        // Messages quote input values: what an attacker wrote is shown, not obeyed.
+        let _ = writeln!(err, "warning: {}: {}", printable(&at), printable(&p.message));
         shown[p.pos.file as usize] += 1;
     }
     let total: u64 = s.problems_per_file.iter().sum();
@@ -356,9 +287,19 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
             .zip(&shown)
             .enumerate()
             .filter(|(_, (n, k))| *n > *k)
-            .map(|(f, (n, k))| format!("{} {}", files[f].path.display(), n - k))
+            .map(|(f, (n, k))| format!("{} {}", printable(&files[f].path.display().to_string()), n - k))
             .collect();
         let _ = writeln!(err, "warning: ... and {} more problems: {}", total - shown_total, per_file.join(", "));
+    }
+    if s.capped_alerts > 0 {
+        let _ = writeln!(
+            err,
+            "warning: {} alerts were not written: {} rule and join key{} reached --max-alerts-per-key (the first \
+             alerts of each, in input order, were)",
+            s.capped_alerts,
+            s.capped_keys,
+            if s.capped_keys == 1 { "" } else { "s" }
+        );
     }
     if quiet {
         return;
@@ -383,10 +324,9 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
             s.shapes[0], s.shapes[1]
         );
     }
-    let other: u64 = s.other.values().sum();
+    let other: u64 = s.other.values().sum::<u64>() + s.other_unnamed;
     if other > 0 {
-        let names: Vec<String> = s.other.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = writeln!(err, "  {:>10}  other tables, skipped ({})", other, names.join(", "));
+        let _ = writeln!(err, "  {:>10}  other tables, skipped ({})", other, other_tables(s));
     }
     if s.malformed > 0 {
         let _ = writeln!(err, "  {:>10}  malformed records, skipped", s.malformed);
@@ -398,7 +338,35 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
         let _ = writeln!(err, "  {:>10}  values of the wrong type, read as empty", s.bad_values);
     }
     for (rule, n) in plan.rules.iter().zip(&s.alerts) {
-        let _ = writeln!(err, "  {:>10}  alerts: {}", n, rule.title());
+        let _ = writeln!(err, "  {:>10}  alerts: {}", n, printable(rule.title()));
+    }
+    if s.capped_alerts > 0 {
+        let _ = writeln!(
+            err,
+            "  {:>10}  alerts past --max-alerts-per-key, not written ({} rule and join key{} reached it)",
+            s.capped_alerts,
+            s.capped_keys,
+            if s.capped_keys == 1 { "" } else { "s" }
+        );
     }
     let _ = err.flush();
+}
+
+/// The tables no rule reads, for the summary: the most common
+/// [`OTHER_SHOWN`], then how many more (an attacker's log can name
+/// 200,000 tables).
+fn other_tables(s: &sigcorr::engine::Stats) -> String {
+    const OTHER_SHOWN: usize = 10;
+    let mut names: Vec<(&String, &u64)> = s.other.iter().collect();
+    names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut shown: Vec<String> = names.iter().take(OTHER_SHOWN).map(|(k, v)| format!("{} {v}", printable(k))).collect();
+    let more = names.len().saturating_sub(OTHER_SHOWN);
+    if more > 0 {
+        shown.push(format!("{more} more tables"));
+    }
+    if s.other_unnamed > 0 {
+        let most = sigcorr::engine::MAX_OTHER_TABLES;
+        shown.push(format!("{} records of tables past the first {most} names", s.other_unnamed));
+    }
+    shown.join(", ")
 }

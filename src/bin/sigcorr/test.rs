@@ -107,8 +107,16 @@ pub fn test(args: TestArgs) -> u8 {
         return fail("no test cases found (each rule's cases go in `<rule>.tests.yml` next to it)");
     }
 
+    // The report must not replace a file the command read.
+    let mut protected = crate::output::Protected::default();
+    for pair in &pairs {
+        protected.add(pair.rule.path(), "a rule file");
+        protected.add(Path::new(&pair.tests_path), "a tests file");
+    }
     let written = match &args.output {
-        Some(path) => create_parent(path)
+        Some(path) => protected
+            .check(path)
+            .and_then(|()| create_parent(path))
             .and_then(|_| std::fs::File::create(path))
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
             .and_then(|f| {
@@ -116,16 +124,12 @@ pub fn test(args: TestArgs) -> u8 {
                 report(&mut w, args.format, &suites)?;
                 w.flush()
             }),
-        None => {
-            let stdout = io::stdout();
-            let mut w = BufWriter::new(stdout.lock());
-            report(&mut w, args.format, &suites).and_then(|_| w.flush())
-        }
+        None => crate::output::check_stdout()
+            .and_then(|()| crate::output::to_stdout(|w| report(w, args.format, &suites)))
+            .map(|_| ()),
     };
-    match written {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(e) => return fail(e),
-        Ok(()) => {}
+    if let Err(e) = written {
+        return fail(e);
     }
     if args.output.is_some() || args.format == TestFormat::Junit {
         eprintln!("{}", summary(&suites));
