@@ -1,7 +1,7 @@
 //! What one parallel task makes of its records (a [`Chunk`]), and how
 //! chunks are merged, in input order, into the run's outcome and kept rows.
 
-use super::join::PairAlerts;
+use super::cap::{Capped, PairAlerts};
 use super::outcome::{Alert, MAX_OTHER_TABLES, MAX_PROBLEMS, Outcome, Pos, Problem};
 use super::rows::{Kept, KeptRow};
 use crate::plan::Plan;
@@ -25,10 +25,8 @@ pub(super) struct Deferred {
 /// What a run gathers from its chunks, merged in input order.
 pub(super) struct Gathered {
     pub(super) out: Outcome,
-    /// Alerts of joined pairs, capped per key (kept apart until the end).
-    pub(super) pairs: PairAlerts,
-    /// The cap of alerts per rule and join key.
-    cap: u32,
+    /// Alerts of joined pairs, capped per rule and key (kept apart until the end).
+    pub(super) pairs: Capped,
     /// Rows kept for joins: the build pass's, or one pass's every side.
     pub(super) kept: Kept,
     /// Records the build pass parsed for the stream pass.
@@ -41,8 +39,7 @@ impl Gathered {
     pub(super) fn new(plan: &Plan, files: usize, cap: u32) -> Gathered {
         Gathered {
             out: Outcome::new(plan, files),
-            pairs: PairAlerts::default(),
-            cap,
+            pairs: Capped::new(cap),
             kept: Kept::new(plan),
             deferred: Vec::new(),
             late: false,
@@ -132,7 +129,7 @@ impl Chunk {
         let room = MAX_PROBLEMS.saturating_sub(out.bad_values.len());
         out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
         out.alerts.extend(chunk.alerts);
-        into.pairs.absorb(chunk.pairs, into.cap);
+        into.pairs.absorb(chunk.pairs);
         into.deferred.extend(chunk.deferred);
         for k in chunk.kept {
             into.kept.push(plan, k);

@@ -15,8 +15,8 @@ use std::hash::BuildHasher;
 use rayon::prelude::*;
 
 use super::alert::{self, One, Pair};
+use super::cap::{KeyId, PairAlerts};
 use super::context::Ctx;
-use super::outcome::Alert;
 use super::rows::{Row, RowRef};
 use crate::check::{JoinKey, TKind};
 use crate::eval::{self, Columns};
@@ -38,6 +38,8 @@ pub(super) struct Join {
     hasher: foldhash::fast::RandomState,
     /// The keys, by [`part_of`] their hash.
     parts: Vec<Part>,
+    /// The entries inserted: key numbers ([`Slot::id`]) are below it.
+    entries: usize,
 }
 
 /// One part of a [`Join`]'s table: its keys and their entries.
@@ -79,7 +81,8 @@ struct Entry {
 struct Slot {
     first: Entry,
     /// The key's number in this table: the position of its first entry
-    /// among those inserted (alerts are capped per key: [`PairAlerts`]).
+    /// among those inserted (alerts are capped per rule and key:
+    /// [`super::cap`]).
     id: u32,
     /// Index + 1 into [`Part::more`] of the key's second entry; 0: none.
     more: u32,
@@ -183,6 +186,12 @@ pub(super) fn build_join<'p>(
 }
 
 impl Join {
+    /// How many numbers its keys and members take in a count per rule and
+    /// key ([`KeyId::slot`]).
+    pub(super) fn key_slots(&self) -> usize {
+        self.entries * self.members.len()
+    }
+
     /// The member bit of `rule` in this group.
     pub(super) fn bit(&self, rule: usize) -> Option<u64> {
         self.members.iter().position(|m| m.rule == rule).map(|i| 1 << i)
@@ -195,12 +204,14 @@ impl Join {
         // A part's share, and some: the vectors do not double past it.
         let share = keyed.size_hint().1.unwrap_or(0) / PARTS * 9 / 8 + 16;
         let mut dealt: Vec<Vec<(u64, KeyBytes, Entry, u32)>> = (0..PARTS).map(|_| Vec::with_capacity(share)).collect();
+        let mut entries = 0;
         for (i, (key, e)) in keyed.enumerate() {
             let hash = key_hash(&hasher, key.as_slice());
             dealt[part_of(hash)].push((hash, key, e, i as u32));
+            entries = i + 1;
         }
         let parts = dealt.into_par_iter().map(|keyed| Part::new(keyed, &hasher)).collect();
-        Join { members, as_real, hasher, parts }
+        Join { members, as_real, hasher, parts, entries }
     }
 
     /// The entries of `key`: the first inserted, then the others, latest
@@ -270,11 +281,13 @@ impl Join {
         }
         let (row, table) = (record.row, record.table);
         let (id, entries) = self.key_entries(buf.bytes());
-        let key = KeyId { join: index as u32, key: id };
+        let members_len = self.members.len() as u32;
+        let mut made = 0;
         for e in entries {
             let mut members = e.members & wanted;
             while members != 0 {
-                let Member { rule: r, build } = self.members[members.trailing_zeros() as usize];
+                let member = members.trailing_zeros();
+                let Member { rule: r, build } = self.members[member as usize];
                 members &= members - 1;
                 let (brow, btable) = (cx.built.row(e.row), &plan.tables[e.row.table as usize]);
                 let pair = if build == 0 {
@@ -287,74 +300,13 @@ impl Join {
                 {
                     continue;
                 }
-                if out.room(r, key, cx.options.max_alerts_per_key) {
+                let key = KeyId { join: index as u32, slot: id * members_len + member };
+                made += 1;
+                if out.room(key, made, cx.options.max_alerts_per_key) {
                     out.push(key, alert::joined(r, &plan.rules[r], &pair, now));
                 }
             }
         }
-    }
-}
-
-/// A join key: the hash table, and the key's number there ([`Slot::id`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct KeyId {
-    join: u32,
-    key: u32,
-}
-
-/// Alerts of joined pairs, each with its join key, at most a cap per rule
-/// and key: the first in input order. One key shared by 1,000 records on
-/// each side makes a million pairs from 2,000 records; the cap bounds the
-/// alerts (and memory) of such a key, and the count of those dropped says
-/// so. Chunks cap their own alerts, and the merge, in input order, the
-/// run's: the alerts kept do not depend on the number of threads.
-#[derive(Debug, Default)]
-pub(super) struct PairAlerts {
-    pub(super) alerts: Vec<Alert>,
-    /// Per alert, its key.
-    keys: Vec<KeyId>,
-    /// Alerts kept per rule and key.
-    counts: hashbrown::HashMap<(usize, KeyId), u32>,
-    /// Alerts dropped by the cap.
-    pub(super) dropped: u64,
-    /// The rules and keys whose alerts were cut.
-    capped: hashbrown::HashSet<(usize, KeyId)>,
-}
-
-impl PairAlerts {
-    /// Whether rule `r` may have one more alert of `key` under `cap`; if
-    /// not, the alert is counted as dropped.
-    fn room(&mut self, r: usize, key: KeyId, cap: u32) -> bool {
-        let n = self.counts.entry((r, key)).or_insert(0);
-        if *n >= cap {
-            self.dropped += 1;
-            self.capped.insert((r, key));
-            return false;
-        }
-        *n += 1;
-        true
-    }
-
-    fn push(&mut self, key: KeyId, alert: Alert) {
-        self.keys.push(key);
-        self.alerts.push(alert);
-    }
-
-    /// Adds `other`'s alerts, which follow these in input order, under
-    /// `cap`; its drops and cut keys are added to these.
-    pub(super) fn absorb(&mut self, other: PairAlerts, cap: u32) {
-        self.dropped += other.dropped;
-        self.capped.extend(other.capped);
-        for (key, alert) in other.keys.into_iter().zip(other.alerts) {
-            if self.room(alert.rule, key, cap) {
-                self.push(key, alert);
-            }
-        }
-    }
-
-    /// How many rules and keys had alerts cut.
-    pub(super) fn capped(&self) -> u64 {
-        self.capped.len() as u64
     }
 }
 

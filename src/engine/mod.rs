@@ -23,6 +23,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 mod alert;
+mod cap;
 mod chunk;
 mod context;
 mod evaluate;
@@ -36,9 +37,10 @@ mod sample;
 pub use alert::Values;
 pub use outcome::{Alert, Evidence, MAX_OTHER_TABLES, MAX_PROBLEMS, Outcome, Pos, Problem, Stats};
 
+use cap::PairAlerts;
 use chunk::{Chunk, Gathered};
 use context::{Built, Ctx, Passes, Role};
-use join::{Member, PairAlerts, build_join, groups};
+use join::{Member, build_join, groups};
 use read::{RecordText, Scratch, read_record};
 
 use crate::input::{InputFile, ReadOptions};
@@ -90,13 +92,13 @@ pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) ->
 fn one_pass(mut cx: Ctx, files: &[InputFile]) -> Outcome {
     let mut got = Gathered::new(cx.plan, files.len(), cx.options.max_alerts_per_key);
     pipeline::read_inputs(&cx, files, &mut got);
-    let Gathered { out, kept, mut pairs, .. } = got;
+    let Gathered { mut out, kept, mut pairs, .. } = got;
     let (plan, passing) = (cx.plan, kept.passing);
     cx.built.rows = kept.rows;
     let cx = &cx;
     // Join: hash the smaller side, probe with the other; each probe row's
     // alerts in input order, for the cap per key.
-    let joined: Vec<Vec<PairAlerts>> = plan
+    let joined: Vec<(usize, usize, Vec<PairAlerts>)> = plan
         .rules
         .par_iter()
         .enumerate()
@@ -105,7 +107,7 @@ fn one_pass(mut cx: Ctx, files: &[InputFile]) -> Outcome {
             let build = if passing[r][0].len() < passing[r][1].len() { 0 } else { 1 };
             let member = Member { rule: r, build };
             let join = build_join(plan, vec![member], &cx.built.rows, |m| &passing[m.rule][m.build], cx.now);
-            passing[r][1 - build]
+            let rows = passing[r][1 - build]
                 .par_iter()
                 .map(|&rr| {
                     let record = alert::One { row: cx.built.row(rr), table: &plan.tables[rr.table as usize] };
@@ -113,20 +115,15 @@ fn one_pass(mut cx: Ctx, files: &[InputFile]) -> Outcome {
                     join.probe(cx, r, 1, &record, &mut alerts);
                     alerts
                 })
-                .collect()
+                .collect();
+            (r, join.key_slots(), rows)
         })
         .collect();
-    for row in joined.into_iter().flatten() {
-        pairs.absorb(row, cx.options.max_alerts_per_key);
+    for (r, slots, rows) in joined {
+        pairs.size(r, slots);
+        rows.into_iter().for_each(|row| pairs.absorb(row));
     }
-    with_pairs(out, pairs)
-}
-
-/// The outcome with the alerts of joined pairs, and their count past the cap.
-fn with_pairs(mut out: Outcome, pairs: PairAlerts) -> Outcome {
-    out.stats.capped_keys = pairs.capped();
-    out.stats.capped_alerts = pairs.dropped;
-    out.alerts.extend(pairs.alerts);
+    pairs.finish(&mut out);
     out
 }
 
@@ -149,6 +146,9 @@ fn two_passes(mut cx: Ctx, files: &[InputFile]) -> Option<Outcome> {
         .collect();
     let probes =
         (0..plan.rules.len()).map(|r| joins.iter().enumerate().find_map(|(j, join)| Some((j, join.bit(r)?)))).collect();
+    for (j, join) in joins.iter().enumerate() {
+        got.pairs.size(j, join.key_slots());
+    }
     cx.built = Built { rows: kept.rows, joins, probes };
     cx.pass = context::Pass::Stream;
     // Records the build pass parsed whose hint kept them from the stream pass.
@@ -167,6 +167,7 @@ fn two_passes(mut cx: Ctx, files: &[InputFile]) -> Option<Outcome> {
         return None;
     }
     got.out.alerts.extend(scratch.alerts);
-    got.pairs.absorb(scratch.pairs, cx.options.max_alerts_per_key);
-    Some(with_pairs(got.out, got.pairs))
+    got.pairs.absorb(scratch.pairs);
+    got.pairs.finish(&mut got.out);
+    Some(got.out)
 }
