@@ -51,8 +51,11 @@
 //! input and in two when every input is a file (one pass for the build sides,
 //! one for the rest); each file is read once either way.
 //!
-//! - **Blocks.** Plain files are memory-mapped 4 MiB at a time; gzip files and
-//!   standard input are read with `read()`. A reader thread maps the next block
+//! - **Blocks.** Plain NDJSON files are memory-mapped 4 MiB at a time; gzip
+//!   files, JSON documents (arrays, `{"records": [...]}` bodies), FIFOs and
+//!   standard input are read with `read()`, a block at a time. No record
+//!   longer than the maximum record size is held: it is reported and skipped,
+//!   so memory stays at a few blocks plus that size whatever the input. A reader thread maps the next block
 //!   while the cores parse chunks of up to three blocks at once, and faults each
 //!   mapped block in with one read per 64 KiB window, but reads none of its
 //!   bytes otherwise: each task takes a run of about 2 MiB of lines, finds each

@@ -66,6 +66,8 @@ pub(super) fn read_chunk(cx: &Ctx, data: &[u8], work: Work, file: u32) -> Chunk 
 fn read_unit<'a>(cx: &Ctx, unit: &'a [u8], pos: Pos, fields: &mut Scratch<'a>, out: &mut Chunk) {
     let text = match record::record_text(unit) {
         Ok(t) => t,
+        // A blank line is no record: counted as a line (by the caller), not read.
+        Err(LineError::Empty) => return,
         Err(e) => {
             if cx.counts(pos.file) {
                 out.entries += 1;

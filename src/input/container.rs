@@ -13,29 +13,38 @@
 //! - **A JSON document**: an array of records (`az monitor log-analytics
 //!   query`), a `{"records": [...]}` body, or a pretty-printed record, possibly
 //!   over many lines. Chosen when the input starts with `[`, or its first line
-//!   is a lone `{`. Read whole; each record's line is the line where it starts.
+//!   is a lone `{`. Read as a stream, a block at a time too, each block cut
+//!   after a whole record; each record's line is the line where it starts.
 //!
-//! Plain regular files are memory-mapped a block at a time rather than
-//! copied into buffers (about 4% less CPU on the benchmark; the wall time
-//! was the same), as ripgrep does. Each block's mapping is dropped once the
-//! block is parsed, so resident memory stays at a few blocks. As with any
-//! memory map, the file must not change while it is read: a file truncated
-//! by another process makes the run die with `SIGBUS`, and one rewritten in
-//! place can be read inconsistently. For live files, `--no-mmap` (on the
-//! command line) or [`ReadOptions::mmap`] `= false` reads with `read()`; so
-//! does any file the file system cannot map. Standard input, readers and
-//! in-memory bytes are read as streams (bytes are copied into blocks).
+//! No record is held whole if it is longer than
+//! [`ReadOptions::max_record_bytes`]: such a line or record is passed over
+//! without its bytes being kept, and the parser is handed a stand-in that it
+//! reports as a problem at the record's line. So memory stays bounded by a
+//! few blocks plus that maximum on any input, a gigabyte of zeros without a
+//! newline included.
+//!
+//! Plain regular files holding NDJSON are memory-mapped a block at a time
+//! rather than copied into buffers (about 4% less CPU on the benchmark; the
+//! wall time was the same), as ripgrep does. Each block's mapping is dropped
+//! once the block is parsed, so resident memory stays at a few blocks. As
+//! with any memory map, the file must not change while it is read: a file
+//! truncated by another process makes the run die with `SIGBUS`, and one
+//! rewritten in place can be read inconsistently. For live files,
+//! `--no-mmap` (on the command line) or [`ReadOptions::mmap`] `= false`
+//! reads with `read()`; so does any file the file system cannot map.
+//! Standard input, readers, in-memory bytes, special files (FIFOs, devices)
+//! and JSON documents are read as streams (bytes are copied into blocks).
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Deref;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use memmap2::{Mmap, MmapOptions};
 
 use super::json_scan::string_end;
-use super::record::records_body_start;
+use super::record::{ElementEnd, element_end, records_body_start};
 use super::{InputFile, Source};
 
 /// Bytes per block of NDJSON. 4 MiB ran within 2% of 16 MiB on the 1x
@@ -46,7 +55,11 @@ pub const BLOCK: usize = 4 << 20;
 /// The smallest block size [`ReadOptions::block_bytes`] gives.
 const MIN_BLOCK: usize = 4 << 10;
 
-/// How inputs are read. Results do not depend on it.
+/// The default [`ReadOptions::max_record_bytes`]: 64 MiB.
+pub const MAX_RECORD: usize = 64 << 20;
+
+/// How inputs are read. Results do not depend on the block size or on
+/// mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOptions {
     /// Bytes per block of NDJSON (at least 4 KiB; smaller values are raised
@@ -59,11 +72,25 @@ pub struct ReadOptions {
     /// can be read inconsistently. ripgrep makes the same choice and offers
     /// `--no-mmap`, as sigcorr's command line does.
     pub mmap: bool,
+    /// The longest record read, in bytes: an NDJSON line (without its line
+    /// end; a record, or a `{"records": [...]}` body of them), or one record
+    /// of a JSON document. A longer one is passed over without being held
+    /// (read on to its end) and reported as a problem of its input at its
+    /// line, and reading goes on after it; the rest of the input is read as
+    /// usual. This bounds memory by a few blocks plus this maximum whatever
+    /// the input, where a line without a newline (a gigabyte of zeros,
+    /// gzipped into a few megabytes; `/dev/zero`) would otherwise be held
+    /// whole. Default [`MAX_RECORD`], 64 MiB: far above real records (an
+    /// Entra record is a few KB, a Graph activity record about 1.2 KB, and
+    /// an Event Hub body is at most about 1 MB, the Event Hubs message size
+    /// limit), yet small next to a machine's memory. The command line's
+    /// `--max-record-bytes`.
+    pub max_record_bytes: usize,
 }
 
 impl Default for ReadOptions {
     fn default() -> ReadOptions {
-        ReadOptions { block_bytes: BLOCK, mmap: true }
+        ReadOptions { block_bytes: BLOCK, mmap: true, max_record_bytes: MAX_RECORD }
     }
 }
 
@@ -125,6 +152,35 @@ impl Deref for Data {
     }
 }
 
+/// What the parser is handed in place of a record longer than
+/// [`ReadOptions::max_record_bytes`], which was passed over: a line that
+/// starts with a byte no UTF-8 text has, then a key drawn once per process
+/// (so that no input line can pass for one), then the maximum. The parser
+/// ([`super::record::record_text`]) reports it as too long.
+pub(crate) fn too_long_stand_in(max: usize) -> Vec<u8> {
+    let mut text = vec![0xff];
+    text.extend_from_slice(stand_in_key().as_bytes());
+    text.extend_from_slice(max.to_string().as_bytes());
+    text
+}
+
+/// The maximum record size a stand-in ([`too_long_stand_in`]) names, when
+/// `text` is one.
+pub(crate) fn too_long(text: &[u8]) -> Option<u64> {
+    let rest = text.strip_prefix(&[0xff])?.strip_prefix(stand_in_key().as_bytes())?;
+    std::str::from_utf8(rest).ok()?.parse().ok()
+}
+
+/// `sigcorr-too-long:<random hex>:`, the same for the whole process.
+fn stand_in_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| {
+        use std::hash::BuildHasher;
+        let random = std::hash::RandomState::new().hash_one(0u8);
+        format!("sigcorr-too-long:{random:016x}:")
+    })
+}
+
 /// Where a [`Reader`]'s bytes come from.
 enum Feed {
     /// A stream: standard input, a pipe, a gzip member chain.
@@ -146,6 +202,11 @@ pub struct Reader {
     source: Feed,
     /// Bytes per block of NDJSON ([`ReadOptions::block_bytes`]).
     block: usize,
+    /// [`ReadOptions::max_record_bytes`].
+    max: usize,
+    /// The most `buf` is grown to while looking for a record's end: the
+    /// maximum record size plus a block and a byte, and two bytes to spare.
+    cap: usize,
     /// `buf[..filled]`: read but not yet handed out (a partial last line).
     /// Bytes past `filled` are initialised scratch, so reading into a
     /// reused buffer costs no zeroing.
@@ -156,11 +217,16 @@ pub struct Reader {
     layout: Layout,
     eof: bool,
     pub gzip: bool,
-    /// The problem, and its line counted from the end of the blocks handed
-    /// out (their lines are the parser's to count).
-    error: Option<(u32, String)>,
-    /// Lines of a JSON document.
-    lines: u64,
+    /// The problem that stopped the reading (its line is worked out when
+    /// asked for: [`Reader::error`]).
+    error: Option<String>,
+    /// The last block of NDJSON handed out ended without a line end: its
+    /// last line was cut short (or is the last of the input).
+    partial: bool,
+    /// The last byte of (decompressed) text read.
+    last: Option<u8>,
+    /// Where the scan of a JSON document is.
+    doc: DocState,
     decoded: u64,
 }
 
@@ -186,6 +252,9 @@ impl Reader {
     pub fn open(file: &InputFile, read: Arc<AtomicU64>, options: ReadOptions) -> io::Result<Reader> {
         match &file.source {
             Source::File => Reader::open_file(file, read, options),
+            // Opening a FIFO waits for its writer, as `cat` does; then it
+            // is read as a stream: no seek, no map.
+            Source::Special => Reader::stream(Counting { inner: File::open(&file.path)?, count: read }, options),
             Source::Stdin => Reader::stream(Counting { inner: io::stdin(), count: read }, options),
             Source::Bytes(bytes) => {
                 Reader::stream(Counting { inner: io::Cursor::new(bytes.clone()), count: read }, options)
@@ -199,25 +268,24 @@ impl Reader {
     }
 
     /// Opens the file at the input's path: mapped when it is a plain
-    /// regular file that is not gzip and `options` allow it, else streamed.
+    /// regular file of NDJSON that is not gzip and `options` allow it, else
+    /// streamed. Only a regular file is peeked at (and rewound): anything
+    /// else (a FIFO created since the input was named) cannot seek.
     fn open_file(file: &InputFile, read: Arc<AtomicU64>, options: ReadOptions) -> io::Result<Reader> {
         let mut f = File::open(&file.path)?;
         let meta = f.metadata()?;
-        let mut head = [0u8; 2];
-        // A file the file system cannot map streams too.
-        let map = options.mmap
-            && meta.is_file()
-            && meta.len() >= 2
-            && f.read_exact(&mut head).is_ok()
-            && head != [0x1f, 0x8b];
-        if map {
-            let source = Feed::Map { file: f.try_clone()?, len: meta.len(), offset: 0, count: read.clone() };
-            let mut reader = Reader::with_source(source, false, options);
-            if reader.map_head() {
-                return Ok(reader);
+        if options.mmap && meta.is_file() && meta.len() >= 2 {
+            let mut head = [0u8; 2];
+            // A file the file system cannot map streams too.
+            if f.read_exact(&mut head).is_ok() && head != [0x1f, 0x8b] {
+                let source = Feed::Map { file: f.try_clone()?, len: meta.len(), offset: 0, count: read.clone() };
+                let mut reader = Reader::with_source(source, false, options);
+                if reader.map_head() {
+                    return Ok(reader);
+                }
             }
+            io::Seek::rewind(&mut f)?;
         }
-        io::Seek::rewind(&mut f)?;
         Reader::stream(Counting { inner: f, count: read }, options)
     }
 
@@ -247,9 +315,12 @@ impl Reader {
     }
 
     fn with_source(source: Feed, gzip: bool, options: ReadOptions) -> Reader {
+        let block = options.block();
         Reader {
             source,
-            block: options.block(),
+            block,
+            max: options.max_record_bytes,
+            cap: options.max_record_bytes.saturating_add(block).saturating_add(3),
             buf: Vec::new(),
             filled: 0,
             spare: Vec::new(),
@@ -257,20 +328,26 @@ impl Reader {
             eof: false,
             gzip,
             error: None,
-            lines: 0,
+            partial: false,
+            last: None,
+            doc: DocState::default(),
             decoded: 0,
         }
     }
 
     /// A mapped file: skips a byte-order mark and decides the layout from
     /// the first block's worth of bytes.
-    /// `false` when the file cannot be mapped: the caller streams it.
+    /// `false` when the file cannot be mapped, or holds a JSON document:
+    /// the caller streams it.
     fn map_head(&mut self) -> bool {
         let Feed::Map { len, .. } = self.source else { return false };
         let Some(head) = self.map_window(0, (self.block as u64).min(len) as usize, false) else { return false };
         let bom = head.starts_with(b"\xef\xbb\xbf");
         let text = if bom { &head[3..] } else { &head[..] };
-        self.layout = detect(text);
+        if detect(text) == Layout::Document {
+            return false;
+        }
+        self.layout = Layout::Lines;
         if bom {
             self.finish_mapped(3);
         }
@@ -297,7 +374,7 @@ impl Reader {
             }
             Err(e) => {
                 self.eof = true;
-                self.error = Some((1, format!("read error ({e}); the rest of the file is lost")));
+                self.error = Some(format!("read error ({e}); the rest of the file is lost"));
                 None
             }
         }
@@ -305,20 +382,13 @@ impl Reader {
 
     /// The next block of a mapped file: at least the block size
     /// ([`ReadOptions::block_bytes`]) or the rest of the file, cut after its
-    /// last line end.
+    /// last line end, and before a line longer than the maximum record size.
     fn next_mapped_block(&mut self) -> Option<Block> {
         let Feed::Map { len, offset, .. } = self.source else { return None };
         if self.eof || offset >= len {
             return None;
         }
-        if self.layout == Layout::Document {
-            // A document is parsed whole.
-            let data = self.map_window(offset, (len - offset) as usize, true)?;
-            self.finish_mapped(len - offset);
-            self.lines = count_lines(&data);
-            let units = Units::Records(scan_document(&data));
-            return Some(Block { data, units });
-        }
+        let max = self.max as u64;
         let mut want = self.block as u64;
         let (data, cut) = loop {
             let n = want.min(len - offset);
@@ -328,17 +398,44 @@ impl Reader {
             }
             match memchr::memrchr(b'\n', &data) {
                 Some(nl) => break (data, nl + 1),
+                // A line longer than the maximum: passed over below.
+                None if n > max => break (data, 0),
                 // One line longer than a block: map more.
-                None => want *= 2,
+                None => want = (want * 2).min(max.saturating_add(1)),
             }
+        };
+        let cut = match first_long_line(&data, self.max) {
+            Some(0) => return Some(self.skip_mapped_line()),
+            Some(start) => start,
+            None => cut,
         };
         let data = match data {
             Data::Mapped { map, start, .. } => Data::Mapped { map, start, end: start + cut },
             owned => owned,
         };
+        self.partial = data.last() != Some(&b'\n');
         self.finish_mapped(cut as u64);
         let units = Units::Lines(line_ranges(&data));
         Some(Block { data, units })
+    }
+
+    /// Passes over the line at the mapped file's offset, longer than the
+    /// maximum record size, a block's window at a time (each unmapped after
+    /// it is searched), and returns the stand-in for it.
+    fn skip_mapped_line(&mut self) -> Block {
+        let Feed::Map { len, offset, .. } = self.source else { unreachable!("a mapped reader") };
+        let (mut at, mut ended) = (offset, false);
+        while at < len {
+            let n = (self.block as u64).min(len - at);
+            let Some(window) = self.map_window(at, n as usize, false) else { break };
+            if let Some(nl) = memchr::memchr(b'\n', &window) {
+                (at, ended) = (at + nl as u64 + 1, true);
+                break;
+            }
+            at += n;
+        }
+        self.finish_mapped(at - offset);
+        self.stand_in_line(ended)
     }
 
     /// Counts `n` more bytes of a mapped file as read.
@@ -350,17 +447,31 @@ impl Reader {
         }
     }
 
-    /// A problem reading the stream (a truncated gzip member, an I/O error),
-    /// and the line it happened on, counted from the end of the blocks
-    /// handed out: 1 is the line after their last.
+    /// The problem that stopped the reading, if any (a truncated or corrupt
+    /// gzip stream, an I/O error), and the line where what was not read
+    /// begins: the first line not fully decoded. Once every block is handed
+    /// out, as the engine asks, the line of NDJSON is counted from the end
+    /// of the lines handed out (1 is the line after their last; 0 is their
+    /// last, which the error cut short); a JSON document's is its line in
+    /// the input.
     pub fn error(&self) -> Option<(u32, &str)> {
-        self.error.as_ref().map(|(l, m)| (*l, m.as_str()))
+        let message = self.error.as_deref()?;
+        let line = match self.layout {
+            Layout::Document => self.doc.newlines.saturating_add(1).min(u32::MAX as u64) as u32,
+            Layout::Lines | Layout::Unknown => u32::from(!self.partial),
+        };
+        Some((line, message))
     }
 
     /// Lines of a JSON document read so far (lines of NDJSON blocks are
     /// counted by whoever splits them).
     pub fn lines(&self) -> u64 {
-        self.lines
+        if self.layout != Layout::Document {
+            return 0;
+        }
+        // A last line without a line end counts once all is read.
+        let cut_short = self.eof && self.filled == self.doc.resume && self.last.is_some_and(|b| b != b'\n');
+        self.doc.newlines + u64::from(cut_short)
     }
 
     /// Bytes of (decompressed) text read so far.
@@ -378,8 +489,25 @@ impl Reader {
             // Grow at most 1 MiB at a time, so a small input costs no more
             // than its size.
             let end = want.min(self.filled + (1 << 20));
-            if self.buf.len() < end {
-                self.buf.resize(end, 0);
+            // Two bytes to spare after the text: see `next_document_block`.
+            if self.buf.len() < end + 2 {
+                if self.buf.capacity() < end + 2 {
+                    // Doubling, as a `Vec` grows, while the text fits in two
+                    // blocks. Only a line or record longer than a block
+                    // needs more: the buffer is then given the cap (the
+                    // maximum record size and a block) at once. That only
+                    // reserves the memory, whose pages are touched as the
+                    // text arrives, and saves the copies of doubling, which
+                    // the allocator may hold on to a while. Such a buffer
+                    // is not kept for reuse ([`Reader::recycle`]).
+                    let grown = if end > 2 * self.block {
+                        self.cap.max(end + 2)
+                    } else {
+                        (self.buf.capacity() * 2).max(end + 2).min(self.cap.max(end + 2))
+                    };
+                    self.buf.reserve_exact(grown - self.buf.len());
+                }
+                self.buf.resize(end + 2, 0);
             }
             let Feed::Stream(inner) = &mut self.source else {
                 self.eof = true;
@@ -390,27 +518,27 @@ impl Reader {
                 Ok(k) => {
                     self.filled += k;
                     self.decoded += k as u64;
+                    self.last = Some(self.buf[self.filled - 1]);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.eof = true;
-                    let line = 1 + memchr::memchr_iter(b'\n', &self.buf[..self.filled]).count() as u32;
-                    let msg = if self.gzip {
+                    self.error = Some(if self.gzip {
                         format!("truncated or corrupt gzip stream ({e}); the rest of the file is lost")
                     } else {
                         format!("read error ({e}); the rest of the file is lost")
-                    };
-                    self.error = Some((line, msg));
+                    });
                 }
             }
         }
     }
 
-    /// Takes back a block's buffer for reuse.
+    /// Takes back a block's buffer for reuse, unless it grew for a record
+    /// longer than a block (see `Reader::fill`): it is let go.
     pub fn recycle(&mut self, data: Data) {
         // A mapped block is unmapped here.
         let Data::Owned(mut data) = data else { return };
-        if self.spare.len() < 2 {
+        if self.spare.len() < 2 && data.capacity() <= 4 * self.block + 4 {
             data.resize(data.capacity(), 0);
             self.spare.push(data);
         }
@@ -441,24 +569,19 @@ impl Reader {
                 self.filled -= 3;
             }
             self.layout = detect(&self.buf[..self.filled]);
-            if self.layout == Layout::Document {
-                while !self.eof {
-                    let want = self.filled * 2;
-                    self.fill(want);
-                }
-                let mut data = std::mem::take(&mut self.buf);
-                data.truncate(self.filled);
-                self.filled = 0;
-                self.lines = count_lines(&data);
-                let units = Units::Records(scan_document(&data));
-                return Some(Block { data: Data::Owned(data), units });
-            }
         }
-        if self.layout == Layout::Document {
-            return None;
+        match self.layout {
+            Layout::Document => self.next_document_block(),
+            _ => self.next_lines_block(),
         }
-        let block = self.block;
-        let mut want = block.max(self.filled + block / 2);
+    }
+
+    /// The next block of NDJSON: at least a block's worth (or the rest of
+    /// the input) cut after its last line end, and before a line longer
+    /// than the maximum record size; or the stand-in for that line.
+    fn next_lines_block(&mut self) -> Option<Block> {
+        let (block, max) = (self.block, self.max);
+        let mut want = block.max(self.filled + block / 2).min(self.cap);
         let cut = loop {
             self.fill(want);
             if self.eof {
@@ -466,26 +589,194 @@ impl Reader {
             }
             match memchr::memrchr(b'\n', &self.buf[..self.filled]) {
                 Some(nl) => break nl + 1,
+                // A line longer than the maximum: passed over below.
+                None if self.filled > max => break 0,
                 // One line longer than a block: read more.
-                None => want = self.filled * 2,
+                None => want = (self.filled * 2).min(max.saturating_add(1)),
             }
+        };
+        let cut = match first_long_line(&self.buf[..self.filled], max) {
+            Some(0) => return Some(self.skip_line()),
+            Some(start) => start,
+            None => cut,
         };
         if cut == 0 {
             return None;
         }
-        // The partial last line moves to a fresh (or recycled) buffer.
-        let rest = self.filled - cut;
+        self.partial = self.buf[cut - 1] != b'\n';
+        let data = self.hand_out(cut, cut);
+        let units = Units::Lines(line_ranges(&data));
+        Some(Block { data: Data::Owned(data), units })
+    }
+
+    /// `buf[..cut]`, taken out; the rest, from `keep` (at most `cut`),
+    /// moves to a fresh (or recycled) buffer.
+    fn hand_out(&mut self, cut: usize, keep: usize) -> Vec<u8> {
+        let rest = self.filled - keep;
         let mut next = self.spare.pop().unwrap_or_default();
         if next.len() < rest {
             next.resize(rest, 0);
         }
-        next[..rest].copy_from_slice(&self.buf[cut..self.filled]);
+        next[..rest].copy_from_slice(&self.buf[keep..self.filled]);
         let mut data = std::mem::replace(&mut self.buf, next);
         self.filled = rest;
         data.truncate(cut);
-        let units = Units::Lines(line_ranges(&data));
-        Some(Block { data: Data::Owned(data), units })
+        data
     }
+
+    /// Drops the first `n` bytes of `buf[..filled]`.
+    fn drop_front(&mut self, n: usize) {
+        self.buf.copy_within(n..self.filled, 0);
+        self.filled -= n;
+    }
+
+    /// Passes over the line at the start of `buf`, longer than the maximum
+    /// record size, reading on to its end a block at a time without keeping
+    /// it, and returns the stand-in for it.
+    fn skip_line(&mut self) -> Block {
+        let ended = loop {
+            if let Some(nl) = memchr::memchr(b'\n', &self.buf[..self.filled]) {
+                self.drop_front(nl + 1);
+                break true;
+            }
+            self.filled = 0;
+            self.shrink();
+            if self.eof {
+                break false;
+            }
+            self.fill(self.block);
+        };
+        self.shrink();
+        self.stand_in_line(ended)
+    }
+
+    /// Lets go of the memory the buffer grew to while a record too long to
+    /// hold was looked at (down to two blocks), so that such a record does
+    /// not cost it while it is passed over, nor for the rest of the input.
+    fn shrink(&mut self) {
+        let keep = (2 * self.block).max(self.filled + 2);
+        if self.buf.capacity() > keep {
+            self.buf.truncate(keep);
+            self.buf.shrink_to(keep);
+        }
+    }
+
+    /// A block of one NDJSON line, the stand-in for a line passed over:
+    /// with a line end when the line had one, so that an error that cut it
+    /// short is reported at its line.
+    fn stand_in_line(&mut self, ended: bool) -> Block {
+        let mut data = too_long_stand_in(self.max);
+        if ended {
+            data.push(b'\n');
+        }
+        self.partial = !ended;
+        let units = Units::Lines(line_ranges(&data));
+        Block { data: Data::Owned(data), units }
+    }
+
+    /// The next block of a JSON document: the whole records of at least a
+    /// block's worth of text (or the rest of the input); or the stand-in
+    /// for a record longer than the maximum record size.
+    fn next_document_block(&mut self) -> Option<Block> {
+        loop {
+            // The unscanned text is at most the maximum record size here.
+            let want = self.block.max(self.filled + self.block / 2).min(self.cap + self.doc.resume);
+            self.fill(want);
+            // The text followed by ` "`, in the buffer's scratch space
+            // (which `fill` leaves; a buffer just handed over may lack it).
+            if self.buf.len() < self.filled + 2 {
+                self.buf.resize(self.filled + 2, 0);
+            }
+            self.buf[self.filled..self.filled + 2].copy_from_slice(b" \"");
+            let (data, closed) = (&self.buf[..self.filled], &self.buf[..self.filled + 2]);
+            let mut units = Vec::new();
+            let scanned = self.doc.scan(data, closed, self.eof, self.max, &mut units);
+            let keep = context_start(data, scanned);
+            self.doc.resume = scanned - keep;
+            if !units.is_empty() {
+                let mut data = self.hand_out(scanned, keep);
+                // A record longer than the maximum that fitted in the buffer
+                // is replaced all the same, so results do not depend on the
+                // block size.
+                let stand_in = too_long_stand_in(self.max);
+                data.reserve_exact(units.iter().filter(|u| u.long).count() * stand_in.len());
+                for u in units.iter_mut().filter(|u| u.long) {
+                    (u.start, u.end) = (data.len(), data.len() + stand_in.len());
+                    data.extend_from_slice(&stand_in);
+                }
+                let units = units.into_iter().map(|u| Unit { start: u.start, end: u.end, line: u.line }).collect();
+                return Some(Block { data: Data::Owned(data), units: Units::Records(units) });
+            }
+            self.drop_front(keep);
+            if self.filled - self.doc.resume > self.max {
+                if let Some(block) = self.skip_record() {
+                    return Some(block);
+                }
+            } else if self.eof {
+                return None;
+            }
+        }
+    }
+
+    /// Passes over the record (or other unit) of a JSON document where the
+    /// scan stopped, longer than the maximum record size, reading on to
+    /// its end without keeping it, and returns the stand-in for it: `None`
+    /// for the rest of a `{"records": [...]}` body after its array, which
+    /// holds no record.
+    fn skip_record(&mut self) -> Option<Block> {
+        self.drop_front(self.doc.resume);
+        self.doc.resume = 0;
+        let line = self.doc.line();
+        let mut skip = Skip::new(self.doc.nest, self.buf[0]);
+        let record = self.doc.nest != Nest::BodyRest;
+        loop {
+            let data = &self.buf[..self.filled];
+            let end = skip.end(data);
+            self.doc.newlines += memchr::memchr_iter(b'\n', &data[..end.unwrap_or(data.len())]).count() as u64;
+            if let Some(end) = end {
+                // The byte before what follows is kept, for its look back.
+                let keep = end.min(1);
+                self.drop_front(end - keep);
+                self.doc.resume = keep;
+                break;
+            }
+            self.filled = 0;
+            self.shrink();
+            if self.eof {
+                break;
+            }
+            self.fill(self.block);
+        }
+        self.doc.nest = skip.after(self.doc.nest);
+        self.shrink();
+        record.then(|| {
+            let data = too_long_stand_in(self.max);
+            let units = Units::Records(vec![Unit { start: 0, end: data.len(), line }]);
+            Block { data: Data::Owned(data), units }
+        })
+    }
+
+    /// The capacity of the buffers the reader holds, for tests of its
+    /// memory bound.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.buf.capacity() + self.spare.iter().map(Vec::capacity).sum::<usize>()
+    }
+}
+
+/// Where the first line of `data` (which starts at a line start) longer
+/// than `max` bytes (before its `\n`) starts, if any; a last line without a
+/// line end counts as it is. Looks at nothing when `data` is not longer
+/// than `max`, as no line in it can be.
+fn first_long_line(data: &[u8], max: usize) -> Option<usize> {
+    let mut at = 0;
+    while data.len() - at > max {
+        match memchr::memchr(b'\n', &data[at..=at + max]) {
+            Some(nl) => at += nl + 1,
+            None => return Some(at),
+        }
+    }
+    None
 }
 
 /// Mapping offsets are multiples of this: 64 KiB is a multiple of the page
@@ -531,11 +822,6 @@ pub fn detect(head: &[u8]) -> Layout {
     }
 }
 
-fn count_lines(data: &[u8]) -> u64 {
-    let n = memchr::memchr_iter(b'\n', data).count() as u64;
-    n + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
-}
-
 /// The lines of `data[range]` (whole lines), as byte ranges of `data`
 /// without their line ending (`\n` or `\r\n`). A final line without a
 /// newline counts; a trailing newline does not start another.
@@ -573,84 +859,215 @@ pub fn line_ranges(data: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// `{"records": [...]}` bodies, and top-level objects. Whatever else is at
 /// the top level becomes a unit per line, so the parser reports it.
 pub fn scan_document(data: &[u8]) -> Vec<Unit> {
-    let mut s = Scan { data, pos: 0, line: 1, units: Vec::new() };
-    loop {
-        s.skip_ws();
-        if s.pos >= data.len() {
-            break;
-        }
-        if data[s.pos] == b'[' {
-            s.pos += 1;
-            s.elements();
-        } else if let Some(k) = records_body_start(&data[s.pos..]) {
-            s.advance_to(s.pos + k);
-            s.elements();
-            s.skip_value_rest(1);
-        } else if data[s.pos] == b'{' {
-            // A broken object ends where the next one starts.
-            let (start, line) = (s.pos, s.line);
-            let end = s.element_end();
-            s.advance_to(end);
-            s.units.push(Unit { start, end: start + data[start..end].trim_ascii_end().len(), line });
-        } else {
-            let (start, line) = (s.pos, s.line);
-            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |n| start + n);
-            s.advance_to(end);
-            s.units.push(Unit { start, end, line });
-        }
-    }
-    s.units
+    let mut units = Vec::new();
+    DocState::default().scan(data, data, true, usize::MAX, &mut units);
+    units.into_iter().map(|u| Unit { start: u.start, end: u.end, line: u.line }).collect()
 }
+
+/// What a JSON document's text between whole units is part of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Nest {
+    /// Between top-level values.
+    #[default]
+    Top,
+    /// Among the elements of an array: a top-level one, or (`body`) the
+    /// array of a `{"records": [...]}` body.
+    Elements { body: bool },
+    /// In a `{"records": [...]}` body, after its array: passed over.
+    BodyRest,
+}
+
+/// How far the scan of a JSON document read a block at a time has got:
+/// what the text after the last whole unit is part of, the line ends
+/// before it, and where it starts in the reader's buffer (the bytes before
+/// are kept for [`element_end`]'s look back: see [`context_start`]).
+#[derive(Debug, Default)]
+struct DocState {
+    nest: Nest,
+    newlines: u64,
+    resume: usize,
+}
+
+/// A unit found by [`DocState::scan`]: `long` when it is longer than the
+/// maximum record size (its length before trailing whitespace is trimmed).
+struct DocUnit {
+    start: usize,
+    end: usize,
+    line: u32,
+    long: bool,
+}
+
+/// Whether text starts a `{"records": [` opening: it does (the offset just
+/// after the `[`), it does not, or it may (the text ends first).
+enum Opening {
+    Yes(usize),
+    No,
+    Maybe,
+}
+
+fn records_opening(b: &[u8], eof: bool) -> Opening {
+    if let Some(k) = records_body_start(b) {
+        return Opening::Yes(k);
+    }
+    if eof {
+        return Opening::No;
+    }
+    let mut i = 0;
+    for expect in [&b"{"[..], b"\"records\"", b":", b"["] {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let rest = &b[i.min(b.len())..];
+        if rest.len() < expect.len() {
+            return if expect.starts_with(rest) { Opening::Maybe } else { Opening::No };
+        }
+        if !rest.starts_with(expect) {
+            return Opening::No;
+        }
+        i += expect.len();
+    }
+    Opening::No
+}
+
+impl DocState {
+    /// The line the unscanned text starts on.
+    fn line(&self) -> u32 {
+        self.newlines.saturating_add(1).min(u32::MAX as u64) as u32
+    }
+
+    /// Scans `data` from `resume`, where the last scan stopped, for whole
+    /// units, pushed to `units` (offsets into `data`), each where a scan of
+    /// the whole document finds it. Returns how far it scanned: what
+    /// follows begins a unit (or a `{"records": [` opening) that may go on
+    /// past `data`, unless `eof`, when all is scanned. `closed` is `data`
+    /// followed by ` "` (see [`unit_end`]); a unit longer than `max` bytes
+    /// is marked `long`.
+    fn scan(&mut self, data: &[u8], closed: &[u8], eof: bool, max: usize, units: &mut Vec<DocUnit>) -> usize {
+        let mut s = Scan { data, pos: self.resume, newlines: self.newlines };
+        loop {
+            match self.nest {
+                Nest::Top => {
+                    s.skip_ws();
+                    let Some(&b) = data.get(s.pos) else { break };
+                    if b == b'[' {
+                        s.pos += 1;
+                        self.nest = Nest::Elements { body: false };
+                        continue;
+                    }
+                    match records_opening(&data[s.pos..], eof) {
+                        Opening::Yes(k) => {
+                            s.advance_to(s.pos + k);
+                            self.nest = Nest::Elements { body: true };
+                            continue;
+                        }
+                        Opening::Maybe => break,
+                        Opening::No => {}
+                    }
+                    let (start, line) = (s.pos, s.line());
+                    let end = match b {
+                        // A broken object ends where the next one starts.
+                        b'{' => unit_end(data, closed, start, eof),
+                        _ => memchr::memchr(b'\n', &data[start..]).map(|n| start + n).or(eof.then_some(data.len())),
+                    };
+                    let Some(end) = end else { break };
+                    s.advance_to(end);
+                    let trimmed = start + data[start..end].trim_ascii_end().len();
+                    units.push(DocUnit { start, end: trimmed, line, long: end - start > max });
+                }
+                Nest::Elements { body } => {
+                    s.skip_ws();
+                    match data.get(s.pos) {
+                        None => break,
+                        Some(b']') => {
+                            s.pos += 1;
+                            self.nest = if body { Nest::BodyRest } else { Nest::Top };
+                        }
+                        Some(b',') => s.pos += 1,
+                        Some(_) => {
+                            let (start, line) = (s.pos, s.line());
+                            let Some(mut end) = unit_end(data, closed, start, eof) else { break };
+                            if end == start {
+                                // A stray `}`: a unit of its own, so it is reported.
+                                end = start + 1;
+                            }
+                            s.advance_to(end);
+                            let trimmed = start + data[start..end].trim_ascii_end().len();
+                            units.push(DocUnit { start, end: trimmed, line, long: end - start > max });
+                        }
+                    }
+                }
+                Nest::BodyRest => {
+                    let Some(end) = s.close_end(s.pos, 1).or(eof.then_some(data.len())) else { break };
+                    s.advance_to(end);
+                    self.nest = Nest::Top;
+                }
+            }
+        }
+        self.newlines = s.newlines;
+        s.pos
+    }
+}
+
+/// Where the element of a list of records (or the top-level object) at
+/// `data[start]` ends, as [`element_end`] finds it in the whole document;
+/// `None` when that depends on text after `data`, unless `eof`. An element
+/// cut short by the end of `data` waits for more. A broken one (it runs to
+/// where the next record starts) may only look broken: a string that does
+/// not close in `data` may close after it. Such a break is taken only if
+/// closing every string at the end (`closed`, `data` followed by ` "`: the
+/// space is what a last backslash escapes) finds the same end; otherwise
+/// the element waits for more text too. Nothing else [`element_end`]
+/// decides depends on what follows the text it has read.
+fn unit_end(data: &[u8], closed: &[u8], start: usize, eof: bool) -> Option<usize> {
+    match element_end(data, start) {
+        ElementEnd::At(end) => Some(end),
+        ElementEnd::Broken(None) => eof.then_some(data.len()),
+        ElementEnd::Broken(Some(next)) if eof || element_end(closed, start) == ElementEnd::Broken(Some(next)) => {
+            Some(next)
+        }
+        ElementEnd::Broken(Some(_)) => None,
+    }
+}
+
+/// [`element_end`] looks back from an element's start at its indentation
+/// (the spaces and tabs before it, and whether a line end precedes them).
+/// So when the buffer is cut before an element, what is kept of the text
+/// already scanned starts here: the spaces and tabs before `at` (at most
+/// [`CONTEXT`]) and the byte before them.
+fn context_start(data: &[u8], at: usize) -> usize {
+    let run = data[..at].iter().rev().take_while(|&&b| b == b' ' || b == b'\t').take(CONTEXT).count();
+    at - run - usize::from(at > run)
+}
+
+/// The most indentation kept before an element cut from the text before it.
+const CONTEXT: usize = 4096;
 
 struct Scan<'a> {
     data: &'a [u8],
     pos: usize,
-    line: u32,
-    units: Vec<Unit>,
+    newlines: u64,
 }
 
 impl Scan<'_> {
+    fn line(&self) -> u32 {
+        self.newlines.saturating_add(1).min(u32::MAX as u64) as u32
+    }
+
     fn skip_ws(&mut self) {
         while let Some(&b) = self.data.get(self.pos) {
             if !b.is_ascii_whitespace() {
                 break;
             }
             if b == b'\n' {
-                self.line += 1;
+                self.newlines += 1;
             }
             self.pos += 1;
         }
     }
 
     fn advance_to(&mut self, end: usize) {
-        self.line += memchr::memchr_iter(b'\n', &self.data[self.pos..end]).count() as u32;
+        self.newlines += memchr::memchr_iter(b'\n', &self.data[self.pos..end]).count() as u64;
         self.pos = end;
-    }
-
-    /// Array elements up to the closing `]`: one unit each.
-    fn elements(&mut self) {
-        loop {
-            self.skip_ws();
-            match self.data.get(self.pos) {
-                None => return,
-                Some(b']') => {
-                    self.pos += 1;
-                    return;
-                }
-                Some(b',') => self.pos += 1,
-                Some(_) => {
-                    let (start, line) = (self.pos, self.line);
-                    let mut end = self.element_end();
-                    if end == start {
-                        // A stray `}`: a unit of its own, so it is reported.
-                        end = start + 1;
-                    }
-                    self.advance_to(end);
-                    let trimmed = start + self.data[start..end].trim_ascii_end().len();
-                    self.units.push(Unit { start, end: trimmed, line });
-                }
-            }
-        }
     }
 
     /// Just past the string whose opening quote is at `quote`, or the end
@@ -659,20 +1076,10 @@ impl Scan<'_> {
         string_end(self.data, quote).map_or(self.data.len(), |end| end + 1)
     }
 
-    /// Where the element at `pos` ends: after its closing bracket, at a
-    /// `,`, `]` or `}` after a scalar, or, when it is broken, where the next
-    /// record starts or at the end of the data ([`crate::input::record::element_end`]).
-    fn element_end(&self) -> usize {
-        match crate::input::record::element_end(self.data, self.pos) {
-            crate::input::record::ElementEnd::At(end) => end,
-            crate::input::record::ElementEnd::Broken(next) => next.unwrap_or(self.data.len()),
-        }
-    }
-
-    /// Skips to just after the bracket that closes `depth` open ones (with
-    /// `depth` 0: the value at `pos`, which opens with a bracket).
-    fn skip_value_rest(&mut self, depth: usize) {
-        let (mut depth, mut i) = (depth, self.pos);
+    /// Just after the bracket that closes `depth` open ones, from `at`;
+    /// `None` when the data ends first.
+    fn close_end(&self, at: usize, depth: usize) -> Option<usize> {
+        let (mut depth, mut i) = (depth, at);
         while let Some(&b) = self.data.get(i) {
             i += 1;
             match b {
@@ -681,16 +1088,85 @@ impl Scan<'_> {
                 b'}' | b']' => {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        break;
+                        return Some(i);
                     }
                 }
                 _ => {}
             }
         }
-        self.advance_to(i.min(self.data.len()));
+        None
     }
 }
 
+/// Passing over a unit of a JSON document too long to hold, a piece at a
+/// time: where it ends is found as [`Scan`] finds it, with what is open
+/// (strings, brackets) carried from piece to piece.
+struct Skip {
+    until: Until,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// A top-level line that is not JSON: its line end (not included).
+    LineEnd,
+    /// An array element: a `,`, `]` or `}` outside nesting (not included).
+    ElementEnd,
+    /// The bracket closing those open (included).
+    Close,
+}
+
+impl Skip {
+    /// For the unit that starts with `first` where the scan is at `nest`.
+    fn new(nest: Nest, first: u8) -> Skip {
+        let (until, depth) = match nest {
+            Nest::Top if first == b'{' => (Until::Close, 0),
+            Nest::Top => (Until::LineEnd, 0),
+            Nest::Elements { .. } => (Until::ElementEnd, 0),
+            Nest::BodyRest => (Until::Close, 1),
+        };
+        Skip { until, depth, in_string: false, escaped: false }
+    }
+
+    /// Where the unit ends in this piece of it, if it does.
+    fn end(&mut self, piece: &[u8]) -> Option<usize> {
+        if self.until == Until::LineEnd {
+            return memchr::memchr(b'\n', piece);
+        }
+        for (i, &b) in piece.iter().enumerate() {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' if self.until == Until::ElementEnd && self.depth == 0 => return Some(i),
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.until == Until::Close && self.depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                b',' if self.until == Until::ElementEnd && self.depth == 0 => return Some(i),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Where the scan is after the unit.
+    fn after(&self, nest: Nest) -> Nest {
+        if nest == Nest::BodyRest { Nest::Top } else { nest }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1003,7 +1479,7 @@ mod tests {
         let inputs = [InputFile::file(&path), InputFile::bytes("mem", text.clone())];
         for input in &inputs {
             for mmap in [true, false] {
-                let small = ReadOptions { block_bytes: 4096, mmap };
+                let small = ReadOptions { block_bytes: 4096, mmap, ..ReadOptions::default() };
                 let read = read_input(input, small).unwrap();
                 assert_eq!(read.units, want, "{input:?} mmap {mmap}");
                 // Each block is cut at a line end within 4 KiB (a stream's
@@ -1011,7 +1487,7 @@ mod tests {
                 let line = want.iter().map(|(l, _)| l.len() + 1).max().unwrap();
                 let (fewest, most) = ((text.len() - 2048).div_ceil(4096), text.len().div_ceil(4096 - line));
                 assert!((fewest..=most).contains(&read.blocks), "{} blocks, not {fewest}..={most}", read.blocks);
-                let tiny = read_input(input, ReadOptions { block_bytes: 1, mmap }).unwrap();
+                let tiny = read_input(input, ReadOptions { block_bytes: 1, mmap, ..ReadOptions::default() }).unwrap();
                 assert_eq!((tiny.units, tiny.blocks), (read.units, read.blocks), "raised to 4 KiB");
                 assert_eq!(read_input(input, ReadOptions { mmap, ..ReadOptions::default() }).unwrap().blocks, 1);
             }
@@ -1030,5 +1506,325 @@ mod tests {
         assert_eq!(on.units, want);
         assert_eq!(off.units, want);
         assert_eq!((on.counted, off.counted), (text.len() as u64, text.len() as u64));
+    }
+
+    /// A stream of `zeros` zero bytes without a newline, then `tail`, in
+    /// pieces of 64 KiB: a line no reader can hold whole if it is big.
+    struct Zeros {
+        zeros: usize,
+        tail: io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for Zeros {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.zeros == 0 {
+                return self.tail.read(buf);
+            }
+            let n = buf.len().min(self.zeros).min(64 << 10);
+            buf[..n].fill(0);
+            self.zeros -= n;
+            Ok(n)
+        }
+    }
+
+    /// What reading an input gave, with the most memory the reader held
+    /// (its buffers) and the longest block handed out.
+    struct Bounded {
+        units: Vec<(Vec<u8>, u32)>,
+        held: usize,
+        longest: usize,
+        reader: Reader,
+    }
+
+    fn read_bounded(file: &InputFile, options: ReadOptions) -> Bounded {
+        let mut reader = Reader::open(file, Arc::default(), options).unwrap();
+        let (mut units, mut line, mut held, mut longest) = (Vec::new(), 1, 0, 0);
+        while let Some(b) = reader.next_block() {
+            held = held.max(reader.held());
+            longest = longest.max(b.data.len());
+            let found: Vec<Unit> = match &b.units {
+                Units::Records(units) => units.clone(),
+                Units::Lines(ranges) => {
+                    let lines = ranges.iter().flat_map(|r| lines_in(&b.data, r.clone()));
+                    let units: Vec<Unit> =
+                        lines.zip(line..).map(|((start, end), line)| Unit { start, end, line }).collect();
+                    line += units.len() as u32;
+                    units
+                }
+            };
+            units.extend(found.iter().map(|u| (b.data[u.start..u.end].to_vec(), u.line)));
+            reader.recycle(b.data);
+        }
+        Bounded { units, held: held.max(reader.held()), longest, reader }
+    }
+
+    /// A unit's text shown for an assertion: a record's text, or what the
+    /// parser makes of a stand-in for a record too long to read.
+    fn shown(units: &[(Vec<u8>, u32)]) -> Vec<(String, u32)> {
+        let show = |text: &[u8]| match crate::input::record::record_text(text) {
+            Err(e @ crate::input::LineError::TooLong(_)) => e.to_string(),
+            _ => String::from_utf8_lossy(text).into_owned(),
+        };
+        units.iter().map(|(t, l)| (show(t), *l)).collect()
+    }
+
+    const MAX: usize = 64 << 10;
+    const TOO_LONG: &str = "longer than the maximum record size of 65536 bytes (`--max-record-bytes`); skipped unread";
+
+    fn small_max(block_bytes: usize, mmap: bool) -> ReadOptions {
+        ReadOptions { block_bytes, mmap, max_record_bytes: MAX }
+    }
+
+    /// The bound the issue asks for: a few blocks plus the maximum.
+    fn assert_bounded(got: &Bounded, block: usize, what: &str) {
+        assert!(got.held <= 4 * (MAX + block), "{what}: the reader held {} bytes", got.held);
+        assert!(got.longest <= MAX + 2 * block, "{what}: a block of {} bytes", got.longest);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_maximum_is_passed_over_in_bounded_memory() {
+        let tail = b"\n{\"a\":1}\n".to_vec();
+        let want = vec![(TOO_LONG.to_string(), 1), ("{\"a\":1}".to_string(), 2)];
+        // 8 MiB of zeros with no newline, from a reader (as standard input).
+        let zeros = InputFile::reader("zeros", Zeros { zeros: 8 << 20, tail: io::Cursor::new(tail.clone()) });
+        let got = read_bounded(&zeros, small_max(4096, true));
+        assert_eq!(shown(&got.units), want);
+        assert_bounded(&got, 4096, "a stream of zeros");
+        assert!(got.reader.error().is_none());
+        // The same gzipped: 8 MiB of zeros is about 8 KB.
+        let mut text = vec![0u8; 8 << 20];
+        text.extend_from_slice(&tail);
+        let gz = gzip(&text);
+        let got = read_bounded(&InputFile::bytes("z.gz", gz), small_max(4096, true));
+        assert_eq!(shown(&got.units), want);
+        assert_bounded(&got, 4096, "gzipped zeros");
+        // Ending without a newline, and before it ends.
+        let zeros = InputFile::reader("zeros", Zeros { zeros: 1 << 20, tail: io::Cursor::new(Vec::new()) });
+        let got = read_bounded(&zeros, small_max(4096, true));
+        assert_eq!(shown(&got.units), vec![(TOO_LONG.to_string(), 1)]);
+        // A file, mapped or read: the mapped windows are bounded too.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("z.json");
+        std::fs::write(&path, &text[(7 << 20)..]).unwrap();
+        for mmap in [true, false] {
+            let got = read_bounded(&InputFile::file(&path), small_max(4096, mmap));
+            assert_eq!(shown(&got.units), want, "mmap {mmap}");
+            assert_bounded(&got, 4096, "a file");
+        }
+    }
+
+    #[test]
+    fn lines_longer_than_the_maximum_are_stood_in_for_whatever_the_block_size() {
+        // Long lines inside a block, at its end, and last without a newline.
+        let long = |c: char, n: usize| c.to_string().repeat(n);
+        let text = format!(
+            "{{\"a\":1}}\n{}\r\n{{\"a\":2}}\n{}\n{}\n{}",
+            long('x', MAX + 1),
+            long('y', MAX),
+            long('z', 3 * MAX),
+            long('w', MAX + 7)
+        );
+        let want = vec![
+            ("{\"a\":1}".to_string(), 1),
+            (TOO_LONG.to_string(), 2),
+            ("{\"a\":2}".to_string(), 3),
+            (long('y', MAX), 4),
+            (TOO_LONG.to_string(), 5),
+            (TOO_LONG.to_string(), 6),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.json");
+        std::fs::write(&path, &text).unwrap();
+        for block in [4096, BLOCK] {
+            for mmap in [true, false] {
+                let got = read_bounded(&InputFile::file(&path), small_max(block, mmap));
+                assert_eq!(shown(&got.units), want, "block {block}, mmap {mmap}");
+            }
+            let got = read_bounded(&InputFile::bytes("in", text.clone().into_bytes()), small_max(block, true));
+            assert_eq!(shown(&got.units), want, "block {block}, a stream");
+        }
+        let got = read_bounded(&InputFile::bytes("in", text.into_bytes()), ReadOptions::default());
+        assert_eq!(got.units.len(), 6);
+        assert!(shown(&got.units).iter().all(|(t, _)| t != TOO_LONG), "the default maximum is 64 MiB");
+    }
+
+    #[test]
+    fn no_input_line_passes_for_a_stand_in() {
+        let stand_in = too_long_stand_in(MAX);
+        assert_eq!(too_long(&stand_in), Some(MAX as u64));
+        let key = stand_in_key();
+        let forged: [Vec<u8>; 3] = [
+            // A key guessed, the key with no number, the right text without the first byte.
+            b"\xffsigcorr-too-long:0000000000000000:64".to_vec(),
+            [&[0xff][..], key.as_bytes()].concat(),
+            [key.as_bytes(), b"64"].concat(),
+        ];
+        for f in forged {
+            assert_eq!(too_long(&f), None, "{}", String::from_utf8_lossy(&f));
+        }
+        assert!(!stand_in.contains(&b'\n') && std::str::from_utf8(&stand_in).is_err(), "one line, not text");
+    }
+
+    #[test]
+    fn documents_are_read_a_block_at_a_time_with_the_units_of_a_whole_read() {
+        // Records formatted every way the scanner knows, broken ones too (a
+        // broken record runs to where the next starts), and strings holding
+        // what looks like a record's start, over many 4 KiB blocks.
+        let mut array = String::from("[\n");
+        let mut body = String::from("{\n  \"records\": [\n");
+        let mut compact = String::from("[");
+        let mut pretty = String::new();
+        for i in 0..600 {
+            let pad = "p".repeat(i * 37 % 3000);
+            let rec = match i % 9 {
+                0 => format!("{{\"n\": {i}, \"s\": \"x,]}}\\\" {{[\"}}"),
+                1 => format!("{{\n    \"n\": {i},\n    \"a\": [1, [2, {{\"b\": \"]\"}}], 3]\n  }}"),
+                // `,{}` in a string is where a record would start, were the string not closed.
+                2 => format!("{{\"n\":{i},\"ua\":\"{},{{\\\"Type\\\":\\\"x\\\"}}\"}}", "p,{}".repeat(i * 13 % 900)),
+                3 => format!("{i}"),
+                4 => "{\"stray\": 1}}".to_string(),
+                5 => format!("{{\"n\": {i}, \"s\": \"unclosed {pad}}}"),
+                6 => format!("{{\"n\": {i}, \"a\": [1, 2}}, \"b\": \"{pad}\"}}"),
+                7 => format!("{{\"n\": {i}, , \"x\": \"{pad}\"}}"),
+                _ => format!("{{\"n\":{i},\"pad\":\"{pad}\"}}"),
+            };
+            let sep = if i == 0 { "  " } else { ",\n  " };
+            array.push_str(&format!("{sep}{rec}"));
+            body.push_str(&format!("{sep}{rec}"));
+            compact.push_str(&format!("{}{}", if i == 0 { "" } else { "," }, rec.replace('\n', "")));
+            if i % 9 != 4 {
+                pretty.push_str(&format!("{rec}\n"));
+            }
+        }
+        array.push_str("\n]\n");
+        compact.push(']');
+        body.push_str(
+            "\n  ],\n  \"x\": {\"y\": \"]}\"}\n}\n{\"records\": [{\"after\": 1}]}\n[{\"c\": 2}]\njunk here\n{\"a\":",
+        );
+        let pretty = format!("{{\n{}", &pretty[1..]);
+        for (what, doc) in [("array", &array), ("body", &body), ("compact", &compact), ("pretty", &pretty)] {
+            assert!(doc.len() > 100 * 4096, "{what}: many blocks");
+            assert_eq!(detect(doc.as_bytes()), Layout::Document, "{what}");
+            let whole: Vec<(String, u32)> = texts(doc.as_bytes(), &scan_document(doc.as_bytes()));
+            assert!(whole.len() > 400, "{what}: {} units", whole.len());
+            for block in [4096, 5000, BLOCK] {
+                let options = ReadOptions { block_bytes: block, ..ReadOptions::default() };
+                let got = read_bounded(&InputFile::bytes(what, doc.clone().into_bytes()), options);
+                assert_eq!(shown(&got.units), whole, "{what}, block {block}");
+                assert_eq!(got.reader.lines(), doc.lines().count() as u64, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn records_of_documents_longer_than_the_maximum_are_stood_in_for() {
+        let big = format!("{{\"big\": \"{}\", \"t\": [\"]\", \"}}\"]}}", "b".repeat(MAX));
+        let doc = format!("[{{\"a\":1}},\n {big} , {{\"a\":2}},\n{big}\n]\n{big}\n{}\n", "j".repeat(MAX + 1));
+        let want = vec![
+            ("{\"a\":1}".to_string(), 1),
+            (TOO_LONG.to_string(), 2),
+            ("{\"a\":2}".to_string(), 2),
+            (TOO_LONG.to_string(), 3),
+            (TOO_LONG.to_string(), 5),
+            (TOO_LONG.to_string(), 6),
+        ];
+        for block in [4096, BLOCK] {
+            let got = read_bounded(&InputFile::bytes("doc", doc.clone().into_bytes()), small_max(block, true));
+            assert_eq!(shown(&got.units), want, "block {block}");
+            assert_eq!(got.reader.lines(), 6);
+        }
+        // The rest of a body after its array holds no record: passed over.
+        let body =
+            format!("{{\n \"records\": [{{\"a\":1}}],\n \"pad\": \"{}\"\n}}\n{{\"a\":2}}\n", "z".repeat(2 * MAX));
+        let got = read_bounded(&InputFile::bytes("body", body.into_bytes()), small_max(4096, true));
+        assert_eq!(shown(&got.units), vec![("{\"a\":1}".to_string(), 2), ("{\"a\":2}".to_string(), 5)]);
+        // An element of 8 MiB, gzipped: bounded.
+        let mut text = b"[{\"a\":1}, \"".to_vec();
+        text.resize(text.len() + (8 << 20), b'0');
+        text.extend_from_slice(b"\",\n{\"a\":2}]");
+        let got = read_bounded(&InputFile::bytes("doc.gz", gzip(&text)), small_max(4096, true));
+        assert_eq!(shown(&got.units), vec![("{\"a\":1}".into(), 1), (TOO_LONG.into(), 1), ("{\"a\":2}".into(), 2)]);
+        assert_bounded(&got, 4096, "a gzipped document");
+    }
+
+    /// What a gzip decoder recovers of `gz` before it fails, and whether it failed.
+    fn decodable(gz: &[u8]) -> (Vec<u8>, bool) {
+        let mut d = flate2::read::MultiGzDecoder::new(gz);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            match d.read(&mut buf) {
+                Ok(0) => return (out, false),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(_) => return (out, true),
+            }
+        }
+    }
+
+    /// A gzip stream of `text` cut short, and one with a byte corrupted,
+    /// each failing part way. The corrupt one is stored (not compressed), so
+    /// that the block it breaks is known: the length check (`NLEN`) of its
+    /// middle block is flipped.
+    fn broken_gzips(text: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+        let gz = gzip(text);
+        let mut stored = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+        std::io::Write::write_all(&mut stored, text).unwrap();
+        let mut corrupt = stored.finish().unwrap();
+        // Stored blocks after the 10-byte header: a header byte, LEN and NLEN, LEN bytes.
+        let (mut at, mut blocks) = (10, Vec::new());
+        while at + 5 <= corrupt.len() - 8 {
+            blocks.push(at);
+            at += 5 + u16::from_le_bytes([corrupt[at + 1], corrupt[at + 2]]) as usize;
+        }
+        assert_eq!(at, corrupt.len() - 8, "stored blocks up to the trailer");
+        corrupt[blocks[blocks.len() / 2] + 3] ^= 0xff;
+        let cases = vec![("truncated", gz[..gz.len() / 2].to_vec()), ("corrupt", corrupt)];
+        for (what, bytes) in &cases {
+            let (decoded, failed) = decodable(bytes);
+            assert!(failed && decoded.len() < text.len() * 9 / 10, "{what}: fails part way");
+        }
+        cases
+    }
+
+    #[test]
+    fn a_gzip_error_names_the_first_line_not_fully_decoded() {
+        let (ndjson, _) = ndjson(3000);
+        let array =
+            format!("[\n{}\n]\n", String::from_utf8(ndjson.clone()).unwrap().lines().collect::<Vec<_>>().join(",\n"));
+        for (kind, text) in [("NDJSON", ndjson), ("array", array.into_bytes())] {
+            for (what, gz) in broken_gzips(&text) {
+                // The first line not fully decoded: the line the decoded text ends in,
+                // or the next when it ends with a line end.
+                let decoded = decodable(&gz).0;
+                let want = memchr::memchr_iter(b'\n', &decoded).count() as u64 + 1;
+                for block in [4096, BLOCK] {
+                    let options = ReadOptions { block_bytes: block, ..ReadOptions::default() };
+                    let got = read_bounded(&InputFile::bytes("in.gz", gz.clone()), options);
+                    let (line, message) = got.reader.error().expect("an error");
+                    assert!(message.starts_with("truncated or corrupt gzip stream"), "{message}");
+                    // As the engine counts: NDJSON lines handed out, then the reader's line.
+                    let handed = if kind == "NDJSON" { got.units.len() as u64 } else { 0 };
+                    assert_eq!(handed + line as u64, want, "{kind}, {what}, block {block}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn special_files_named_as_inputs_are_read_once_as_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let input = InputFile::file(&fifo);
+        assert_eq!((input.rereadable(), input.len_hint()), (false, None), "read in one pass, size unknown");
+        let writer = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || std::fs::write(fifo, b"{\"a\":1}\n{\"a\":2}\n")
+        });
+        let got = read_input(&input, ReadOptions::default()).unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(got.units, vec![("{\"a\":1}".into(), 1), ("{\"a\":2}".into(), 2)]);
+        assert!(got.reader.error().is_none());
     }
 }

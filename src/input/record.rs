@@ -63,6 +63,9 @@ pub enum LineError {
     /// The record's table name (`Type` or `category`) does not decode, so
     /// its table is unknown.
     TableName(Undecodable),
+    /// Longer than the maximum record size (its value, in bytes): passed
+    /// over by the reader, unread ([`super::ReadOptions::max_record_bytes`]).
+    TooLong(u64),
 }
 
 impl fmt::Display for LineError {
@@ -74,6 +77,9 @@ impl fmt::Display for LineError {
             LineError::Json(e) => write!(f, "invalid JSON: {e}"),
             LineError::TableName(why) => {
                 write!(f, "the record's table name (`Type` or `category`) is {why}, so its table is unknown")
+            }
+            LineError::TooLong(max) => {
+                write!(f, "longer than the maximum record size of {max} bytes (`--max-record-bytes`); skipped unread")
             }
         }
     }
@@ -127,9 +133,15 @@ impl From<BadField<'_>> for LineError {
 }
 
 /// The text of a line or array element, without surrounding whitespace (or
-/// byte-order marks). UTF-8 is checked by [`parse_record`].
+/// byte-order marks). UTF-8 is checked by [`parse_record`]. The reader's
+/// stand-in for a record too long to read is [`LineError::TooLong`].
 pub fn record_text(line: &[u8]) -> Result<&[u8], LineError> {
     const BOM: &[u8] = b"\xef\xbb\xbf";
+    if line.first() == Some(&0xff)
+        && let Some(max) = super::container::too_long(line)
+    {
+        return Err(LineError::TooLong(max));
+    }
     let mut text = line.trim_ascii();
     loop {
         let trimmed = text.strip_prefix(BOM).or_else(|| text.strip_suffix(BOM)).map(<[u8]>::trim_ascii);

@@ -272,6 +272,26 @@ fn load_records(file: &Arc<SourceFile>, key: &Node, value: &Node) -> Result<Reco
     }
 }
 
+/// The largest records file a tests file may name: a case's records are
+/// written by hand or cut from an export, never gigabytes.
+const MAX_RECORDS_FILE: u64 = crate::input::MAX_RECORD as u64;
+
+/// A records file's text: a regular file of at most [`MAX_RECORDS_FILE`]
+/// bytes (`/dev/zero` or a FIFO named as records would never end).
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(MAX_RECORDS_FILE + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_RECORDS_FILE {
+        return Err(std::io::Error::other(format!("larger than {MAX_RECORDS_FILE} bytes")));
+    }
+    Ok(text)
+}
+
 /// Reads an NDJSON records file named by a tests file. Each line's columns
 /// are located in that file, for diagnostics.
 fn read_records_file(
@@ -282,7 +302,7 @@ fn read_records_file(
 ) -> Result<(Arc<SourceFile>, Vec<Record>), Vec<Diagnostic>> {
     let dir = tests.path().parent().unwrap_or(Path::new(""));
     let path = dir.join(rel);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = read_bounded(&path).map_err(|e| {
         vec![
             Diagnostic::new(Code::TestRecordsFile, format!("cannot read records file `{}`: {e}", path.display()))
                 .at(tests, span)

@@ -491,8 +491,9 @@ fn line_numbers_hold_across_chunks() {
         for &line in &want_broken {
             assert!(run.stderr.contains(&format!("in.json:{line}: invalid JSON")), "{line} {block:?}: {}", run.stderr);
         }
+        // Blank lines are lines, not records: nothing is reported of them.
         for &line in &want_empty {
-            assert!(run.stderr.contains(&format!("in.json:{line}: empty line")), "{line} {block:?}: {}", run.stderr);
+            assert!(!run.stderr.contains(&format!("in.json:{line}:")), "{line} {block:?}: {}", run.stderr);
         }
         assert!(run.stderr.contains(&format!("read {} lines", lines.len())), "{}", run.stderr);
     }

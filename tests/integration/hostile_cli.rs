@@ -280,3 +280,53 @@ fn the_summary_shows_control_characters_escaped_and_csv_raw_is_raw() {
     assert!(raw.stdout.contains(",\"=HYPERLINK(\"\"x\"\")\"") || raw.stdout.contains(",=HYPERLINK"), "{}", raw.stdout);
     assert!(!raw.stdout.contains("'="), "{}", raw.stdout);
 }
+
+/// A directory that cannot be listed is skipped input, as an unreadable
+/// file is: a warning naming it, the rest read, exit 3 (it aborted the
+/// run with exit 2). Root reads any directory, so as root the run is made
+/// as `nobody` (setpriv).
+#[test]
+fn an_unreadable_directory_is_skipped_input_not_the_end_of_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let graph = std::fs::read_to_string(repo().join("samples/entra/MicrosoftGraphActivityLogs.json")).unwrap();
+    let t = Test::new().file("logs/ok/graph.json", &graph).file("logs/locked/x.json", &graph);
+    let mode = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    for dir in ["", "logs", "logs/ok"] {
+        mode(&t.path(dir), 0o755);
+    }
+    mode(&t.path("logs/ok/graph.json"), 0o644);
+    mode(&t.path("logs/locked"), 0o000);
+    let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    let sigcorr = assert_cmd::cargo::cargo_bin("sigcorr");
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&sigcorr);
+        c
+    } else {
+        Command::new(&sigcorr)
+    };
+    let out = cmd.args(["run", "--now", NOW, "logs"]).current_dir(t.dir.path()).stdin(Stdio::null()).output().unwrap();
+    mode(&t.path("logs/locked"), 0o755);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("warning: logs/locked: cannot read the directory: Permission denied"), "{stderr}");
+    assert!(stderr.contains("240  MicrosoftGraphActivityLogs") && stderr.contains("1  inputs unreadable"), "{stderr}");
+}
+
+/// A tests file's `records: {T: {file: ...}}` naming `/dev/zero` (or a
+/// file too large) is an error of that tests file, not a run that never
+/// ends, in `test` and in `lint`.
+#[test]
+fn a_records_file_that_never_ends_is_an_error() {
+    let seed = std::fs::read_to_string(repo().join("rules/entra/service_principal_token_ip_mismatch.yml")).unwrap();
+    let tests = "- name: zeros\n  records:\n    MicrosoftGraphActivityLogs: {file: /dev/zero}\n  expect: []\n";
+    for command in ["test", "lint"] {
+        let t = Test::new().file("r.yml", &seed).file("r.tests.yml", tests).args([command, "r.yml"]);
+        let run = t.run();
+        assert_ne!(run.code, 0, "{command}: {}", run.stderr);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(all.contains("cannot read records file `/dev/zero`: not a regular file"), "{command}: {all}");
+    }
+}

@@ -80,7 +80,7 @@ fn counts(run: &Run) -> Counts {
         match what.trim() {
             w if w.starts_with("other tables") => c.other += n,
             w if w.starts_with("malformed records") => c.malformed += n,
-            w if w.starts_with("values of the wrong type") => c.bad_values += n,
+            w if w.starts_with("values that do not fit their column") => c.bad_values += n,
             "MicrosoftGraphActivityLogs" | "AADServicePrincipalSignInLogs" | "AADManagedIdentitySignInLogs" => {
                 c.evaluated += n
             }
@@ -266,7 +266,7 @@ fn numbers_too_large_for_their_column_are_bad_values_not_clamped() {
         let want = format!("warning: in.json:{line}: {want}");
         assert!(run.stderr.contains(&want), "{want}\n{}", run.stderr);
     }
-    assert!(run.stderr.contains("4  values of the wrong type, read as empty"), "{}", run.stderr);
+    assert!(run.stderr.contains("4  values that do not fit their column, read as empty"), "{}", run.stderr);
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

@@ -8,6 +8,7 @@ mod compile;
 mod e2e;
 mod engine;
 mod hostile_cli;
+mod hostile_inputs;
 mod hostile_records;
 mod injection;
 mod inputs;

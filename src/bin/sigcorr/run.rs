@@ -46,6 +46,10 @@ pub struct RunArgs {
     /// use this for files that may change while sigcorr reads them.
     #[arg(long)]
     no_mmap: bool,
+    /// The largest record read, in bytes (default 64 MiB): a longer NDJSON line or JSON record is
+    /// reported and skipped, so memory stays bounded whatever the input (a line of zeros with no end).
+    #[arg(long, value_name = "BYTES")]
+    max_record_bytes: Option<usize>,
     /// Bytes per block of NDJSON read: memory for speed (default 4 MiB, at least 4 KiB; also:
     /// SIGCORR_BLOCK_BYTES). Results do not depend on it.
     #[arg(long, value_name = "BYTES")]
@@ -71,6 +75,7 @@ fn read_options(args: &RunArgs) -> ReadOptions {
     ReadOptions {
         block_bytes: args.block_bytes.or(env_block).unwrap_or(default.block_bytes),
         mmap: default.mmap && !args.no_mmap && std::env::var_os("SIGCORR_NO_MMAP").is_none(),
+        max_record_bytes: args.max_record_bytes.unwrap_or(default.max_record_bytes),
     }
 }
 
@@ -123,6 +128,12 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(i) => i,
         Err(e) => return fail(e),
     };
+    // A directory that cannot be listed is skipped input, like a file that
+    // cannot be read: the run goes on, and exits 3 (2 with --strict).
+    for (dir, why) in &found.unreadable {
+        eprintln!("warning: {}: cannot read the directory: {}", printable(&dir.display().to_string()), printable(why));
+    }
+    let unreadable_dirs = found.unreadable.len() as u64;
     if !args.quiet {
         for (path, why) in &found.skipped {
             eprintln!(
@@ -183,8 +194,8 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(false) if !args.quiet => eprintln!("note: standard output was closed before every alert was written"),
         Ok(_) => {}
     }
-    report(&plan, &outcome, &inputs, args.quiet);
-    let skipped = outcome.stats.skipped_input();
+    report(&plan, &outcome, &inputs, unreadable_dirs, args.quiet);
+    let skipped = outcome.stats.skipped_input() || unreadable_dirs > 0;
     let capped = outcome.stats.capped_alerts > 0;
     // The process ends next: let the OS reclaim the alerts and kept rows
     // rather than freeing them one by one (about 0.3 s for 160,000 alerts).
@@ -254,7 +265,7 @@ impl Progress {
 
 /// The stderr summary: skipped input (the first 20 verbatim, then a count
 /// per file), then counts.
-fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], quiet: bool) {
+fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], unreadable_dirs: u64, quiet: bool) {
     const SHOWN: usize = 20;
     let stderr = io::stderr();
     let mut err = stderr.lock();
@@ -331,11 +342,11 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], qu
     if s.malformed > 0 {
         let _ = writeln!(err, "  {:>10}  malformed records, skipped", s.malformed);
     }
-    if s.file_errors > 0 {
-        let _ = writeln!(err, "  {:>10}  inputs unreadable, empty or cut short", s.file_errors);
+    if s.file_errors + unreadable_dirs > 0 {
+        let _ = writeln!(err, "  {:>10}  inputs unreadable, empty or cut short", s.file_errors + unreadable_dirs);
     }
     if s.bad_values > 0 {
-        let _ = writeln!(err, "  {:>10}  values of the wrong type, read as empty", s.bad_values);
+        let _ = writeln!(err, "  {:>10}  values that do not fit their column, read as empty", s.bad_values);
     }
     for (rule, n) in plan.rules.iter().zip(&s.alerts) {
         let _ = writeln!(err, "  {:>10}  alerts: {}", n, printable(rule.title()));
