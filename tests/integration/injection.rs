@@ -166,21 +166,10 @@ fn lex_kql(q: &str) -> Lexed {
             let verbatim = c == '@';
             let quote = if verbatim { next.unwrap() } else { c };
             i += if verbatim { 2 } else { 1 };
-            loop {
-                let ch = *cs.get(i).unwrap_or_else(|| panic!("unterminated KQL string at {start}:\n{q}"));
-                assert!(!matches!(ch, '\n' | '\r'), "a raw line break in a KQL string at {start}:\n{q}");
-                let escaped = !verbatim && ch == '\\';
-                let doubled = verbatim && ch == quote && cs.get(i + 1) == Some(&quote);
-                if escaped || doubled {
-                    i += 2;
-                } else if ch == quote {
-                    i += 1;
-                    break;
-                } else {
-                    i += 1;
-                }
-            }
-            out.quoted.push(cs[start..i].iter().collect());
+            i = quoted_end(&cs, i, quote, !verbatim, q, "KQL string", start);
+            let text: String = cs[start..i].iter().collect();
+            assert!(!text.contains(['\n', '\r']), "a raw line break in a KQL string at {start}:\n{q}");
+            out.quoted.push(text);
         } else {
             assert_ne!(c, '`', "a backtick in KQL code starts a multi-line string:\n{q}");
             out.code.push(c);
@@ -279,19 +268,7 @@ fn lex_sql(q: &str, dialect: Sql) -> Lexed {
             let start = i;
             i += 1;
             let escapes = dialect == Sql::Spark && c != '`';
-            loop {
-                let ch = *cs.get(i).unwrap_or_else(|| panic!("unterminated SQL literal at {start}:\n{q}"));
-                let escaped = escapes && ch == '\\';
-                let doubled = !escapes && ch == c && cs.get(i + 1) == Some(&c);
-                if escaped || doubled {
-                    i += 2;
-                } else if ch == c {
-                    i += 1;
-                    break;
-                } else {
-                    i += 1;
-                }
-            }
+            i = quoted_end(&cs, i, c, escapes, q, "SQL literal", start);
             out.quoted.push(cs[start..i].iter().collect());
         } else {
             assert_ne!(c, '$', "a `$` in SQL code:\n{q}");
@@ -587,6 +564,25 @@ fn rendered_diagnostics_spell_out_control_characters() {
             assert!(run.stdout.contains(r"unknown table `Evil\u{1b}[2J\nFAKE: 0 alerts`"), "{}", run.stdout);
         } else {
             assert!(run.stdout.contains(r"2 | # \u{1b}[2J\u{202e} comment"), "{}", run.stdout);
+        }
+    }
+}
+
+/// The index past the closing `quote` of a quoted text whose body starts at
+/// `i`: with `escapes`, a backslash escapes the next character; without, a
+/// doubled quote stands for one. Panics (naming `what` at `start` in `q`)
+/// when it does not close.
+fn quoted_end(cs: &[char], mut i: usize, quote: char, escapes: bool, q: &str, what: &str, start: usize) -> usize {
+    loop {
+        let ch = *cs.get(i).unwrap_or_else(|| panic!("unterminated {what} at {start}:\n{q}"));
+        let escaped = escapes && ch == '\\';
+        let doubled = !escapes && ch == quote && cs.get(i + 1) == Some(&quote);
+        if escaped || doubled {
+            i += 2;
+        } else if ch == quote {
+            return i + 1;
+        } else {
+            i += 1;
         }
     }
 }
