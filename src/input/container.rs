@@ -713,6 +713,11 @@ impl Reader {
                     return Some(block);
                 }
             } else if self.eof {
+                // An array cut short between records: each record was read,
+                // but the file ended early, and says so.
+                if matches!(self.doc.nest, Nest::Elements { .. }) && self.error.is_none() {
+                    self.error = Some("the JSON document ends early: its array has no closing `]`".to_string());
+                }
                 return None;
             }
         }

@@ -275,3 +275,25 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     gz.write_all(data).unwrap();
     gz.finish().unwrap()
 }
+
+/// A JSON array cut short between two records (no closing `]`, as a copy
+/// stopped early leaves it) keeps every record and says the file ended
+/// early: exit 3, where it was silent.
+#[test]
+fn an_array_cut_short_between_records_keeps_them_and_reports_the_cut() {
+    let (s, g) = pair();
+    for (what, text) in [
+        ("array, one line", format!("[{s}, {g},")),
+        ("array, pretty", format!("[\n  {s},\n  {g}\n")),
+        ("records body", format!("{{\"records\": [\n{s},\n{g},\n")),
+    ] {
+        let run = run_on(Test::new().file("in.json", &text), "in.json");
+        assert_eq!(run.code, 3, "{what}: {}", run.stderr);
+        assert_eq!(t1528(&run), 1, "{what}: both records read: {}", run.stderr);
+        assert!(
+            run.stderr.contains("the JSON document ends early: its array has no closing `]`"),
+            "{what}: {}",
+            run.stderr
+        );
+    }
+}
