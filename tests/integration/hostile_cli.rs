@@ -91,6 +91,14 @@ fn the_output_file_is_never_a_rule_or_tests_file() {
         assert_eq!(std::fs::read_to_string(tests_file).unwrap(), tests);
     }
     drop((t, tests_file));
+    // Nor a table definition (`--tables`).
+    let table = std::fs::read_to_string(repo().join("tables/AADManagedIdentitySignInLogs.yml")).unwrap();
+    let t = Test::new().file("t.yml", &table).file("in.json", graph_records(3));
+    let t = t.args(["run", "--now", NOW, "--tables", "t.yml", "-o", "t.yml", "in.json"]);
+    let run = t.run();
+    run.code(2);
+    assert!(run.stderr.contains("t.yml: the output file is a table definition"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(t.path("t.yml")).unwrap(), table);
 }
 
 /// Runs `script` in bash in the test's directory, with `$SIGCORR` the binary.

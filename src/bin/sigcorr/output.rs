@@ -38,6 +38,16 @@ impl Protected {
     }
 }
 
+/// Protects the table definitions found under `paths` (`--tables`).
+pub fn protect_tables(protected: &mut Protected, paths: &[PathBuf]) {
+    if paths.is_empty() {
+        return;
+    }
+    for table in sigcorr::read_rule_files(paths).unwrap_or_default() {
+        protected.add(table.path(), "a table definition");
+    }
+}
+
 /// Standard output, checked to be open. Run with descriptor 1 closed
 /// (`>&-`), Rust's runtime opens `/dev/null` on it before `main`, and the
 /// output would be lost with exit status 0. The runtime opens it for

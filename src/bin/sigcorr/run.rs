@@ -157,6 +157,7 @@ pub fn run(args: RunArgs) -> u8 {
     for rule in &files {
         protected.add(rule.path(), "a rule file");
     }
+    crate::output::protect_tables(&mut protected, &args.set.tables);
     let output = match args.output.as_deref().map(|path| Output::open(path, &protected)).transpose() {
         Ok(o) => o,
         Err(e) => return fail(e),

@@ -113,6 +113,7 @@ pub fn test(args: TestArgs) -> u8 {
         protected.add(pair.rule.path(), "a rule file");
         protected.add(Path::new(&pair.tests_path), "a tests file");
     }
+    crate::output::protect_tables(&mut protected, &args.tables);
     let written = match &args.output {
         Some(path) => protected
             .check(path)
