@@ -43,7 +43,7 @@ use std::sync::{Arc, OnceLock};
 
 use memmap2::{Mmap, MmapOptions};
 
-use super::json_scan::string_end;
+use super::json_scan::{Strings, string_end};
 use super::record::{ElementEnd, element_end, records_body_start};
 use super::{InputFile, Source};
 
@@ -1109,8 +1109,7 @@ impl Scan<'_> {
 struct Skip {
     until: Until,
     depth: usize,
-    in_string: bool,
-    escaped: bool,
+    strings: Strings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1132,7 +1131,7 @@ impl Skip {
             Nest::Elements { .. } => (Until::ElementEnd, 0),
             Nest::BodyRest => (Until::Close, 1),
         };
-        Skip { until, depth, in_string: false, escaped: false }
+        Skip { until, depth, strings: Strings::default() }
     }
 
     /// Where the unit ends in this piece of it, if it does.
@@ -1141,17 +1140,10 @@ impl Skip {
             return memchr::memchr(b'\n', piece);
         }
         for (i, &b) in piece.iter().enumerate() {
-            if self.in_string {
-                match b {
-                    _ if self.escaped => self.escaped = false,
-                    b'\\' => self.escaped = true,
-                    b'"' => self.in_string = false,
-                    _ => {}
-                }
+            if !self.strings.outside(b) {
                 continue;
             }
             match b {
-                b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' if self.until == Until::ElementEnd && self.depth == 0 => return Some(i),
                 b'}' | b']' => {

@@ -185,6 +185,36 @@ pub fn string_end(text: &[u8], open_quote: usize) -> Option<usize> {
     }
 }
 
+/// Where JSON strings are in text read a piece at a time: [`string_end`]
+/// for text whose string may end in a later piece. Fed every byte in order,
+/// it says which are outside strings (the quotes themselves are inside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Strings {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Takes the next byte; true when it is outside any string.
+    #[inline]
+    pub fn outside(&mut self, b: u8) -> bool {
+        if self.in_string {
+            match b {
+                _ if self.escaped => self.escaped = false,
+                b'\\' => self.escaped = true,
+                b'"' => self.in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        if b == b'"' {
+            self.in_string = true;
+            return false;
+        }
+        true
+    }
+}
+
 /// Scans `text`, which must be one JSON object (surrounding whitespace
 /// allowed), filling `out[slot]` for every wanted key found (the last
 /// occurrence wins, as in serde_json). `out` must hold every slot.
@@ -1056,6 +1086,29 @@ mod tests {
             let bad = format!("{{\"{pad}\":\"a\u{1}\"}}");
             assert_eq!(extract(&bad, &["k"]).unwrap_err().what, "control character in string", "{n}");
         }
+    }
+
+    /// Fed byte by byte, in pieces of any size, [`Strings`] finds the
+    /// strings [`string_end`] finds in the whole text.
+    #[test]
+    fn strings_fed_a_byte_at_a_time_agree_with_string_end() {
+        let text = br#"{"a":"x\"y","b\\":"\\","c":[1,"]"],"d":"\"\"\\"}"#;
+        // Inside per string_end: each opening quote to its closing quote.
+        let mut inside = vec![false; text.len()];
+        let mut i = 0;
+        while i < text.len() {
+            if text[i] == b'"' {
+                let end = string_end(text, i).expect("every string closes");
+                inside[i..=end].iter_mut().for_each(|b| *b = true);
+                i = end + 1;
+            } else {
+                i += 1;
+            }
+        }
+        let mut strings = Strings::default();
+        let outside: Vec<bool> = text.iter().map(|&b| strings.outside(b)).collect();
+        assert_eq!(outside, inside.iter().map(|b| !b).collect::<Vec<_>>());
+        assert!(!inside[text.iter().position(|&b| b == b'[').unwrap()], "the array is outside");
     }
 
     #[test]
