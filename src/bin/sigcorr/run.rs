@@ -149,9 +149,10 @@ pub fn run(args: RunArgs) -> u8 {
     // the run reads.
     let mut protected = Protected::default();
     for input in &inputs {
-        match input.is_stdin() {
-            true => protected.add_stdin(),
-            false => protected.add(&input.path, "an input"),
+        if input.is_stdin() {
+            protected.add_stdin();
+        } else {
+            protected.add(&input.path, "an input");
         }
     }
     for rule in &files {
