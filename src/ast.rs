@@ -36,6 +36,16 @@ pub enum ExprKind {
         args: Vec<Expr>,
     },
     List(Vec<Expr>),
+    /// Sigma's array semantics: `test` holds for some value `field` reaches,
+    /// where every JSON array on the way (and at the end) is read element by
+    /// element; inside `test`, [`ExprKind::Element`] is that value. Made by
+    /// the Sigma lowering only: the rule language has no syntax for it.
+    Any {
+        field: Box<Expr>,
+        test: Box<Expr>,
+    },
+    /// The value an enclosing [`ExprKind::Any`] is testing.
+    Element,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,8 +173,12 @@ impl Expr {
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         f(self);
         match &self.kind {
-            ExprKind::Literal(_) | ExprKind::Field(_) => {}
+            ExprKind::Literal(_) | ExprKind::Field(_) | ExprKind::Element => {}
             ExprKind::Unary(_, e) => e.walk(f),
+            ExprKind::Any { field, test } => {
+                field.walk(f);
+                test.walk(f);
+            }
             ExprKind::Binary(_, l, r) => {
                 l.walk(f);
                 r.walk(f);

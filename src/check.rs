@@ -45,6 +45,14 @@ pub enum TKind {
     },
     Call(Func, Vec<TExpr>),
     List(Vec<TExpr>),
+    /// [`crate::ast::ExprKind::Any`]: `values` is a column with a path (or a
+    /// dynamic column); `test` holds for one of the values it reaches.
+    Any {
+        values: Box<TExpr>,
+        test: Box<TExpr>,
+    },
+    /// The value an enclosing `Any` is testing.
+    Element,
 }
 
 /// A column of one of the rule's sources, possibly with a path into it.
@@ -63,8 +71,12 @@ impl TExpr {
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a TExpr)) {
         f(self);
         match &self.kind {
-            TKind::Literal(_) | TKind::Column(_) => {}
+            TKind::Literal(_) | TKind::Column(_) | TKind::Element => {}
             TKind::Unary(_, e) | TKind::Regex { expr: e, .. } => e.walk(f),
+            TKind::Any { values, test } => {
+                values.walk(f);
+                test.walk(f);
+            }
             TKind::Binary(_, l, r) => {
                 l.walk(f);
                 r.walk(f);
@@ -85,8 +97,12 @@ impl TExpr {
     pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut TExpr)) {
         f(self);
         match &mut self.kind {
-            TKind::Literal(_) | TKind::Column(_) => {}
+            TKind::Literal(_) | TKind::Column(_) | TKind::Element => {}
             TKind::Unary(_, e) | TKind::Regex { expr: e, .. } => e.walk_mut(f),
+            TKind::Any { values, test } => {
+                values.walk_mut(f);
+                test.walk_mut(f);
+            }
             TKind::Binary(_, l, r) => {
                 l.walk_mut(f);
                 r.walk_mut(f);
@@ -431,6 +447,12 @@ impl<'c> Checker<'c> {
                 let items: Vec<_> = items.iter().map(|i| self.expr(i, scope)).collect();
                 (TKind::List(items.into_iter().collect::<Option<_>>()?), Type::List)
             }
+            ExprKind::Any { field, test } => {
+                let values = self.expr(field, scope);
+                let test = self.boolean(test, scope, "test");
+                (TKind::Any { values: Box::new(values?), test: Box::new(test?) }, Type::Bool)
+            }
+            ExprKind::Element => (TKind::Element, Type::Dynamic),
         };
         Some(TExpr { kind, ty, span: e.span })
     }

@@ -64,6 +64,7 @@ codes! {
     NotText = "E004", Error, "not-text", "the file is not UTF-8 text";
     Schema = "E010", Error, "schema", "the rule does not have the shape of a rule file";
     ExprSyntax = "E100", Error, "expression-syntax", "an expression does not parse";
+    ConditionSyntax = "E101", Error, "condition-syntax", "a Sigma rule's `condition` does not parse";
     UnknownTable = "E200", Error, "unknown-table", "a source names a table sigcorr has no definition for";
     UnknownSource = "E201", Error, "unknown-source", "an expression names a source alias the rule does not declare";
     UnknownColumn = "E202", Error, "unknown-column", "an expression names a column its table does not have";
@@ -74,6 +75,14 @@ codes! {
     TypeMismatch = "E300", Error, "type-mismatch", "an operator or function is applied to values of the wrong type";
     NotBoolean = "E301", Error, "not-boolean", "a filter, join or mismatch is not a boolean expression";
     BadRegex = "E302", Error, "bad-regex", "a `matches regex` pattern does not compile";
+    UnknownModifier = "E110", Error, "unknown-modifier", "a Sigma detection key names a modifier the specification does not have";
+    ModifierCombination = "E111", Error, "modifier-combination", "a Sigma detection key combines modifiers that cannot go together";
+    ModifierValue = "E112", Error, "modifier-value", "a Sigma value does not fit its modifier (a CIDR, a number, a boolean, a field name)";
+    UnknownSelection = "E113", Error, "unknown-selection", "a Sigma condition names a selection the detection does not have, or a pattern no selection matches";
+    EmptySelection = "E114", Error, "empty-selection", "a Sigma selection or value list is empty";
+    Placeholder = "E115", Error, "placeholder", "an `expand` placeholder has no value in the placeholders file";
+    SigmaCorrelation = "E120", Error, "sigma-correlation", "a Sigma correlation rule (not supported yet)";
+    NoLogsourceTable = "E210", Error, "no-logsource-table", "a Sigma rule's `logsource` maps to no table";
     JoinTypes = "E400", Error, "join-types", "the two sides of a join key have incompatible types";
     MissingJoin = "E401", Error, "missing-join", "a rule with two sources has no join";
     JoinOneSide = "E402", Error, "join-one-side", "a join key compares a source with itself";
@@ -85,6 +94,10 @@ codes! {
     AttackTag = "E502", Error, "attack-tag", "an `attack.` tag is neither a technique id nor a known tactic";
     MissingFalsePositives = "W503", Warning, "missing-falsepositives", "the rule does not list its false positives";
     MissingReferences = "W504", Warning, "missing-references", "the rule does not list references";
+    UnusedSelection = "W510", Warning, "unused-selection", "a Sigma selection the condition never uses";
+    SigmaMetadata = "W511", Warning, "sigma-metadata", "a Sigma rule's `id`, `date`, `modified`, `status` or `level` is not valid per the specification";
+    WildcardOnly = "W512", Warning, "wildcard-only", "a Sigma value is only wildcards: it matches any non-empty value (use the `exists` modifier)";
+    UnknownTriageField = "W513", Warning, "unknown-triage-field", "a field in a Sigma rule's `fields` list matches no column";
     TableDefinition = "E600", Error, "table-definition", "a table definition file is malformed";
     TestsFile = "E700", Error, "tests-file", "a rule's tests file does not have the shape of a list of test cases";
     TestUnknownTable = "E701", Error, "test-unknown-table", "a test case gives records for a table sigcorr has no definition for";

@@ -12,7 +12,7 @@ use crate::text;
 /// How alerts are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// One JSON object per alert: `{"rule":{...},"fields":{...},"evidence":{...}}`.
+    /// One JSON object per alert: `{"rule":{"id","title","level","tags"},"fields":{...},"evidence":{...}}`.
     Jsonl,
     /// One aligned table per rule, for reading in a terminal.
     Table,
@@ -74,11 +74,13 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
         .rules
         .iter()
         .map(|r| {
+            let tags: Vec<String> = r.doc.tags.iter().map(|t| json_str(&t.value)).collect();
             format!(
-                "{{\"rule\":{{\"id\":{},\"title\":{},\"level\":{}}},\"fields\":{{",
+                "{{\"rule\":{{\"id\":{},\"title\":{},\"level\":{},\"tags\":[{}]}},\"fields\":{{",
                 json_str(r.id()),
                 json_str(r.title()),
-                json_str(r.level())
+                json_str(r.level()),
+                tags.join(",")
             )
         })
         .collect();

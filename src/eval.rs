@@ -31,6 +31,32 @@ pub trait Columns {
     fn column(&self, source: usize, id: u32) -> Option<Value<'_>> {
         self.column_ref(source, id).map(Value::reborrow)
     }
+
+    /// The value an enclosing [`TKind::Any`] is testing, inside its test.
+    #[inline]
+    fn element(&self) -> Option<Value<'_>> {
+        None
+    }
+}
+
+/// The columns of a record, with one value of an [`TKind::Any`] bound.
+struct Bound<'c> {
+    inner: &'c dyn Columns,
+    element: Value<'c>,
+}
+
+impl Columns for Bound<'_> {
+    fn column_ref(&self, source: usize, id: u32) -> Option<&Value<'_>> {
+        self.inner.column_ref(source, id)
+    }
+
+    fn ascii(&self, source: usize) -> bool {
+        self.inner.ascii(source)
+    }
+
+    fn element(&self) -> Option<Value<'_>> {
+        Some(self.element.reborrow())
+    }
 }
 
 /// Evaluates `e`. `now` is the run's fixed current time, in ticks.
@@ -111,6 +137,80 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
         }
         TKind::Call(func, args) => func.eval(args.iter().map(|a| eval(a, cx, now)), now),
         TKind::List(items) => Value::List(items.iter().map(|i| eval(i, cx, now)).collect()),
+        TKind::Any { values, test } => Value::Bool(any(values, test, cx, now)),
+        TKind::Element => cx.element().unwrap_or(Value::Null),
+    }
+}
+
+/// Whether `test` holds for some value `values` (a column, with or without
+/// a path) reaches, reading every JSON array on the way element by element.
+/// A column that reaches nothing is tested once, as null: `isempty` holds.
+/// Never null: Sigma's matching has two values.
+fn any<C: Columns>(values: &TExpr, test: &TExpr, cx: &C, now: i64) -> bool {
+    let TKind::Column(c) = &values.kind else {
+        let element = eval(values, cx, now);
+        return holds(test, &Bound { inner: cx, element }, now);
+    };
+    let root = cx.column(c.source, c.id).unwrap_or(Value::Null);
+    let mut reached = Vec::new();
+    walk_all(root, &c.path, &mut reached);
+    if reached.is_empty() {
+        return holds(test, &Bound { inner: cx, element: Value::Null }, now);
+    }
+    reached.into_iter().any(|element| holds(test, &Bound { inner: cx, element }, now))
+}
+
+/// Deepest JSON nesting [`walk_all`] follows: a hostile value nested deeper
+/// reaches nothing below it.
+const MAX_DEPTH: usize = 64;
+
+/// Every value `path` reaches from `v`, each array on the way (and at the
+/// end) read element by element; objects and arrays at the end are kept as
+/// they are, scalars undynamic'd.
+fn walk_all<'a>(v: Value<'a>, path: &[String], out: &mut Vec<Value<'a>>) {
+    let json = match v {
+        Value::Dynamic(d) => d,
+        Value::Str(s) if path.is_empty() && !s.trim_start().starts_with('[') => return out.push(Value::Str(s)),
+        Value::Str(s) => match serde_json::from_str(&s) {
+            Ok(j) => Arc::new(j),
+            Err(_) if path.is_empty() => return out.push(Value::Str(s)),
+            Err(_) => return,
+        },
+        Value::Null => return,
+        other if path.is_empty() => return out.push(other),
+        _ => return,
+    };
+    walk_json(&json, path, out, 0);
+}
+
+fn walk_json<'a>(j: &serde_json::Value, path: &[String], out: &mut Vec<Value<'a>>, depth: usize) {
+    use serde_json::Value as J;
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match (j, path.split_first()) {
+        (J::Array(items), _) => {
+            for item in items {
+                walk_json(item, path, out, depth + 1);
+            }
+        }
+        (J::Null, _) => {}
+        (_, None) => out.push(Value::Dynamic(Arc::new(j.clone())).undynamic().into_owned()),
+        (J::Object(m), Some((key, rest))) => {
+            // Sigma rules spell keys as they please (`modifiedProperties`,
+            // `ModifiedProperties`): the exact key, else one equal ignoring case.
+            let next = m.get(key).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v));
+            if let Some(next) = next {
+                walk_json(next, rest, out, depth + 1);
+            }
+        }
+        (J::String(s), Some(_)) => {
+            // A nested value that is itself JSON text.
+            if let Ok(inner) = serde_json::from_str::<serde_json::Value>(s) {
+                walk_json(&inner, path, out, depth + 1);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -121,6 +121,7 @@ pub mod pred;
 pub mod rule;
 pub mod ruletest;
 pub mod search;
+pub mod sigma;
 pub mod source_map;
 pub mod span;
 pub mod table;
@@ -140,39 +141,156 @@ pub fn compile_rules(
     files: &[Arc<SourceFile>],
     catalog: &table::Catalog,
 ) -> (Vec<check::CheckedRule>, Vec<Diagnostic>) {
-    let mut rules = Vec::new();
-    let mut diagnostics = Vec::new();
+    let compiled = compile_rule_set(files, catalog, &sigma::Placeholders::default());
+    (compiled.rules, compiled.diagnostics)
+}
+
+/// What [`compile_rule_set`] made of a set of rule files.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    /// The rules that passed, in file order.
+    pub rules: Vec<check::CheckedRule>,
+    /// Every finding (errors and warnings), in file order, then by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every rule document read, with its kind, in file order.
+    pub documents: Vec<Document>,
+}
+
+/// One YAML document of a rule file that holds a rule.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: Arc<SourceFile>,
+    /// Where the document starts.
+    pub span: span::Span,
+    pub kind: sigma::load::DocKind,
+    /// Its `title`, if it has one.
+    pub title: Option<String>,
+    /// Whether it became a rule: false when errors refused it.
+    pub accepted: bool,
+}
+
+impl Compiled {
+    /// The documents that hold a rule that was refused.
+    pub fn refused(&self) -> impl Iterator<Item = &Document> {
+        self.documents.iter().filter(|d| !d.accepted)
+    }
+}
+
+/// [`compile_rules`], keeping what each document was and whether it was
+/// accepted. A file may hold several YAML documents (`---`): each a sigcorr
+/// rule, a Sigma detection rule (lowered by [`sigma`]) or a Sigma correlation
+/// (refused for now). A rule with errors is refused on its own; the others
+/// still pass.
+pub fn compile_rule_set(
+    files: &[Arc<SourceFile>],
+    catalog: &table::Catalog,
+    placeholders: &sigma::Placeholders,
+) -> Compiled {
+    use sigma::load::DocKind;
+    let mut out = Compiled::default();
     let mut roots = Vec::new();
     for file in files {
         if let Some(at) = file.not_utf8() {
             let message = "the file is not UTF-8 text: a rule file must be UTF-8 (save it as UTF-8)";
-            diagnostics.push(Diagnostic::new(diagnostic::Code::NotText, message).at(file, span::Span::new(at, at + 1)));
+            out.diagnostics
+                .push(Diagnostic::new(diagnostic::Code::NotText, message).at(file, span::Span::new(at, at + 1)));
             continue;
         }
-        // Names and types are checked even when the metadata has errors, so
-        // that one run of the linter reports both.
-        let loaded = rule::load_partial(file);
-        let clean = loaded.errors.is_empty();
-        diagnostics.extend(loaded.errors);
-        if let Some(doc) = loaded.doc {
-            match check::check(&doc, catalog) {
-                Ok((rule, warnings)) => {
-                    diagnostics.extend(warnings);
-                    rules.extend(clean.then_some(rule));
-                }
-                Err(errors) => diagnostics.extend(errors),
+        let documents = match yaml::parse_documents(file) {
+            Ok(d) => d,
+            Err(d) => {
+                out.diagnostics.push(d);
+                continue;
             }
+        };
+        if documents.is_empty() {
+            let d = Diagnostic::new(diagnostic::Code::EmptyFile, "the rule file is empty")
+                .at(file, span::Span::at(0))
+                .help("a rule needs at least `title`, `id`, `level` and `correlation` (or, for Sigma, `title`, `logsource` and `detection`)");
+            out.diagnostics.push(d);
+            continue;
         }
-        roots.extend(loaded.root.map(|root| (file.clone(), root)));
+        for root in documents {
+            let kind = DocKind::of(&root);
+            let title = root.get("title").and_then(yaml::Node::scalar_text);
+            let span = root.span;
+            let rule = match kind {
+                DocKind::Sigcorr => compile_sigcorr(file, root.clone(), catalog, &mut out.diagnostics),
+                DocKind::Detection => compile_sigma(file, &root, catalog, placeholders, &mut out.diagnostics),
+                DocKind::Correlation => {
+                    out.diagnostics.extend(sigma::load::correlation(file, &root));
+                    None
+                }
+            };
+            out.documents.push(Document { file: file.clone(), span, kind, title, accepted: rule.is_some() });
+            out.rules.extend(rule);
+            roots.push((file.clone(), root));
+        }
     }
-    diagnostics.extend(lint::rule_set(&roots));
+    out.diagnostics.extend(lint::rule_set(&roots));
     // In file order, then by position.
     let order = |d: &Diagnostic| {
         let file = d.file.as_ref().and_then(|f| files.iter().position(|g| Arc::ptr_eq(f, g)));
         (file.unwrap_or(usize::MAX), d.span.map_or(0, |s| s.start))
     };
-    diagnostics.sort_by_key(order);
-    (rules, diagnostics)
+    out.diagnostics.sort_by_key(order);
+    out
+}
+
+/// One sigcorr rule document: load, parse, check.
+fn compile_sigcorr(
+    file: &Arc<SourceFile>,
+    root: yaml::Node,
+    catalog: &table::Catalog,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<check::CheckedRule> {
+    // Names and types are checked even when the metadata has errors, so
+    // that one run of the linter reports both.
+    let loaded = rule::load_root(file, root);
+    let clean = loaded.errors.is_empty();
+    diagnostics.extend(loaded.errors);
+    let doc = loaded.doc?;
+    match check::check(&doc, catalog) {
+        Ok((rule, warnings)) => {
+            diagnostics.extend(warnings);
+            clean.then_some(rule)
+        }
+        Err(errors) => {
+            diagnostics.extend(errors);
+            None
+        }
+    }
+}
+
+/// One Sigma detection document: load, lower, check.
+fn compile_sigma(
+    file: &Arc<SourceFile>,
+    root: &yaml::Node,
+    catalog: &table::Catalog,
+    placeholders: &sigma::Placeholders,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<check::CheckedRule> {
+    let (rule, errors) = sigma::load::load(file, root);
+    diagnostics.extend(errors);
+    diagnostics.extend(sigma::meta::check(file, root));
+    let (doc, warnings) = match sigma::lower::lower(&rule?, catalog, placeholders) {
+        Ok(lowered) => lowered,
+        Err(errors) => {
+            diagnostics.extend(errors);
+            return None;
+        }
+    };
+    diagnostics.extend(warnings);
+    match check::check(&doc, catalog) {
+        Ok((rule, warnings)) => {
+            diagnostics.extend(warnings);
+            Some(rule)
+        }
+        Err(errors) => {
+            diagnostics.extend(errors);
+            None
+        }
+    }
 }
 
 /// Reads rule files: each path a file, or a directory searched recursively
@@ -252,14 +370,19 @@ pub fn load_catalog(dirs: &[std::path::PathBuf]) -> Result<table::Catalog, Vec<D
                         );
                         continue;
                     }
-                    match table::parse_table(&f) {
-                        Ok(t) => catalog.insert(t),
-                        Err(d) => errors.push(d),
+                    // A table definition, or a Sigma mapping file extending the mappings.
+                    if let Err(d) = catalog.load(&f) {
+                        errors.push(d);
                     }
                 }
             }
             Err(e) => errors.push(Diagnostic::new(diagnostic::Code::TableDefinition, e.to_string())),
         }
+    }
+    // Checks across files (a category claimed twice, mappings naming unknown
+    // tables) only when every file read: a broken file would be reported twice.
+    if errors.is_empty() {
+        errors = catalog.validate();
     }
     if errors.is_empty() { Ok(catalog) } else { Err(errors) }
 }

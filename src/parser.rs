@@ -460,6 +460,8 @@ mod tests {
                 format!("{}({})", name.name, args.join(", "))
             }
             ExprKind::List(items) => format!("[{}]", items.iter().map(sexp).collect::<Vec<_>>().join(" ")),
+            ExprKind::Any { field, test } => format!("(any {} {})", sexp(field), sexp(test)),
+            ExprKind::Element => "element".to_string(),
         }
     }
 

@@ -228,11 +228,14 @@ pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {
             };
         }
     }
-    let categories = catalog
-        .tables()
-        .iter()
-        .filter_map(|t| t.diagnostic.as_ref().map(|d| (d.category.clone(), t.name.clone())))
-        .collect();
+    // Every category a table claims routes to it (the catalog makes sure no
+    // two tables claim one; if they do, the first keeps it).
+    let mut categories = HashMap::new();
+    for t in catalog.tables() {
+        for category in t.diagnostic.iter().flat_map(|d| &d.categories) {
+            categories.entry(category.clone()).or_insert_with(|| t.name.clone());
+        }
+    }
     Plan { rules, columns, type_column: 0, tables, sources, fields, type_field, category_field, categories }
 }
 

@@ -58,7 +58,18 @@ pub struct RuleDoc {
     pub tags: Vec<Spanned<String>>,
     pub level: Spanned<String>,
     pub falsepositives: Vec<Spanned<String>>,
+    /// What the rule was written as.
+    pub kind: RuleKind,
     pub correlation: Correlation,
+}
+
+/// What a rule was written as: both run as a [`Correlation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// sigcorr's own `correlation: {sources, ...}`.
+    Sigcorr,
+    /// A Sigma detection rule, lowered by [`crate::sigma::lower`].
+    Sigma,
 }
 
 /// The detection logic.
@@ -118,7 +129,12 @@ pub fn load_partial(file: &Arc<SourceFile>) -> Loaded {
             .help("a rule needs at least `title`, `id`, `level` and `correlation`");
         return Loaded { root: Some(root), doc: None, errors: vec![d] };
     }
-    let (mut errors, correlation_valid) = validate(file, &root);
+    load_root(file, root)
+}
+
+/// Loads one YAML document of a rule file as a sigcorr rule.
+pub fn load_root(file: &Arc<SourceFile>, root: Node) -> Loaded {
+    let (mut errors, correlation_valid) = validate(file, &root, &RULE_SCHEMA, "/correlation");
     let mut cx = Loader { file, errors: Vec::new() };
     let correlation = root.entry("correlation").and_then(|(key, node)| cx.correlation(key, node));
     let expressions_parsed = cx.errors.is_empty();
@@ -138,6 +154,7 @@ pub fn load_partial(file: &Arc<SourceFile>) -> Loaded {
             tags: strings(&root, "tags"),
             level: string(&root, "level").unwrap_or_else(placeholder),
             falsepositives: strings(&root, "falsepositives"),
+            kind: RuleKind::Sigcorr,
             correlation,
             root: root.clone(),
         }
@@ -206,27 +223,39 @@ impl Loader<'_> {
 
 // Schema validation, with each error located at the key or value it is about.
 
-static SCHEMA_JSON: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(SCHEMA).expect("grammar/rule.schema.json is valid JSON"));
+/// A JSON Schema a kind of document is validated against.
+pub struct Schema {
+    json: Value,
+    validator: Validator,
+    /// Where `grammar/` keeps it, for error messages.
+    name: &'static str,
+}
 
-static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&SCHEMA_JSON)
-        .expect("grammar/rule.schema.json is a valid draft 2020-12 schema")
-});
+impl Schema {
+    pub(crate) fn new(text: &str, name: &'static str) -> Schema {
+        let json: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name} is not valid JSON: {e}"));
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&json)
+            .unwrap_or_else(|e| panic!("{name} is not a valid draft 2020-12 schema: {e}"));
+        Schema { json, validator, name }
+    }
+}
 
-/// Validates the document against [`SCHEMA`]. Also says whether everything
-/// under `correlation` passed, so the caller knows the correlation is whole.
-fn validate(file: &Arc<SourceFile>, root: &Node) -> (Errors, bool) {
+/// sigcorr's own rules ([`SCHEMA`]).
+pub static RULE_SCHEMA: LazyLock<Schema> = LazyLock::new(|| Schema::new(SCHEMA, "grammar/rule.schema.json"));
+
+/// Validates the document against `schema`. Also says whether everything
+/// under `section` (`/correlation`) passed, so the caller knows that part is whole.
+pub(crate) fn validate(file: &Arc<SourceFile>, root: &Node, schema: &Schema, section: &str) -> (Errors, bool) {
     let json = root.to_json();
-    let found: Vec<ValidationError> = VALIDATOR.iter_errors(&json).collect();
+    let found: Vec<ValidationError> = schema.validator.iter_errors(&json).collect();
     // A misspelt key is one mistake: report the unknown key with its
     // did-you-mean, not also the key it was meant to be as missing.
     let mut misspelt = Vec::new();
     for e in &found {
         if let ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
-            let known = known_keys(e.schema_path().as_str());
+            let known = known_keys(schema, e.schema_path().as_str());
             for name in unexpected {
                 if let Some(meant) = did_you_mean(name, known.iter().map(String::as_str)) {
                     misspelt.push((e.instance_path().as_str().to_string(), meant.to_string()));
@@ -235,23 +264,24 @@ fn validate(file: &Arc<SourceFile>, root: &Node) -> (Errors, bool) {
         }
     }
     let mut errors = Vec::new();
-    let mut correlation_valid = true;
+    let mut section_valid = true;
+    let nested = format!("{section}/");
     for e in &found {
         let path = e.instance_path().as_str();
-        if path == "/correlation" || path.starts_with("/correlation/") {
-            correlation_valid = false;
+        if path == section || path.starts_with(&nested) {
+            section_valid = false;
         }
         if let ValidationErrorKind::Required { property } = e.kind()
             && misspelt.iter().any(|(p, meant)| p == path && Some(meant.as_str()) == property.as_str())
         {
             continue;
         }
-        errors.extend(schema_diagnostics(e, root).into_iter().map(|(span, d)| d.at(file, span)));
+        errors.extend(schema_diagnostics(e, root, schema).into_iter().map(|(span, d)| d.at(file, span)));
     }
-    (errors, correlation_valid)
+    (errors, section_valid)
 }
 
-fn schema_diagnostics(e: &ValidationError, root: &Node) -> Vec<(Span, Diagnostic)> {
+fn schema_diagnostics(e: &ValidationError, root: &Node, schema: &Schema) -> Vec<(Span, Diagnostic)> {
     let path = e.instance_path().as_str();
     let Some(node) = root.pointer(path) else {
         return vec![(root.span, Diagnostic::new(Code::Schema, e.to_string()))];
@@ -284,11 +314,12 @@ fn schema_diagnostics(e: &ValidationError, root: &Node) -> Vec<(Span, Diagnostic
             return vec![(span, one(message).help(required_help(name)))];
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let known = known_keys(e.schema_path().as_str());
+            let known = known_keys(schema, e.schema_path().as_str());
             return unexpected
                 .iter()
                 .map(|name| {
-                    let key = node.as_map().unwrap_or_default().iter().find(|(k, _)| k.scalar_text().as_ref() == Some(name));
+                    let key =
+                        node.as_map().unwrap_or_default().iter().find(|(k, _)| k.scalar_text().as_ref() == Some(name));
                     let message = if path.is_empty() {
                         format!("unknown key `{name}`")
                     } else {
@@ -297,7 +328,10 @@ fn schema_diagnostics(e: &ValidationError, root: &Node) -> Vec<(Span, Diagnostic
                     let help = match did_you_mean(name, known.iter().map(String::as_str)) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None if path.is_empty() => {
-                            "see grammar/rule.schema.json for the keys a rule may have; keys starting with `x-` are ignored".to_string()
+                            format!(
+                                "see {} for the keys a rule may have; keys starting with `x-` are ignored",
+                                schema.name
+                            )
                         }
                         None => format!("the keys are: {}", known.join(", ")),
                     };
@@ -382,9 +416,9 @@ fn expected(kind: &TypeKind) -> String {
 
 /// The property names the schema object holding `additionalProperties` at
 /// `schema_path` declares.
-fn known_keys(schema_path: &str) -> Vec<String> {
+fn known_keys(schema: &Schema, schema_path: &str) -> Vec<String> {
     let object = schema_path.strip_suffix("/additionalProperties").unwrap_or(schema_path);
-    let properties = SCHEMA_JSON.pointer(object).and_then(|o| o.get("properties")).and_then(Value::as_object);
+    let properties = schema.json.pointer(object).and_then(|o| o.get("properties")).and_then(Value::as_object);
     properties.map(|p| p.keys().cloned().collect()).unwrap_or_default()
 }
 
@@ -436,7 +470,7 @@ mod tests {
 
     #[test]
     fn schema_enums_are_the_constants() {
-        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let schema = &RULE_SCHEMA.json;
         assert_eq!(schema["properties"]["level"]["enum"], serde_json::json!(LEVELS));
         assert_eq!(schema["properties"]["status"]["enum"], serde_json::json!(STATUSES));
     }

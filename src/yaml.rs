@@ -49,6 +49,24 @@ impl Node {
         }
     }
 
+    /// The scalar as the file writes it: a string's value, else the source
+    /// text of the plain scalar (`n`, `on`, `0050`, `1e3`), which YAML 1.1
+    /// typing would turn into `false`, `true`, `50` or `1000`.
+    pub fn text_as_written(&self, file: &crate::span::SourceFile) -> Option<String> {
+        match &self.kind {
+            NodeKind::Str(s) => Some(s.clone()),
+            NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) => {
+                let raw = file.text.get(self.span.start..self.span.end).map(str::trim).unwrap_or_default();
+                if raw.is_empty() || raw.contains(['\n', '#', ',', ']', '}']) {
+                    self.scalar_text()
+                } else {
+                    Some(raw.to_string())
+                }
+            }
+            NodeKind::Null | NodeKind::Seq(_) | NodeKind::Map(_) => None,
+        }
+    }
+
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
             NodeKind::Map(m) => Some(m),
@@ -126,7 +144,17 @@ impl Node {
 /// Parses a YAML document. Syntax errors and duplicate keys come back as
 /// located diagnostics.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
-    let root: Node = serde_saphyr::from_str(&file.text).map_err(|e| {
+    serde_saphyr::from_str(&file.text).map_err(|e| error(file, e))
+}
+
+/// Every YAML document of a file (`---` separates them), empty ones left
+/// out; spans are offsets into the whole file.
+pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
+    serde_saphyr::from_multiple(&file.text).map_err(|e| error(file, e))
+}
+
+fn error(file: &Arc<SourceFile>, e: serde_saphyr::Error) -> Diagnostic {
+    {
         let message = e.without_snippet().to_string();
         let message = strip_position_suffix(&message);
         let (code, help) = if message.starts_with("duplicate mapping key") {
@@ -152,8 +180,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
             Some(h) => d.help(h),
             None => d,
         }
-    })?;
-    Ok(root)
+    }
 }
 
 fn strip_position_suffix(message: &str) -> &str {
@@ -263,6 +290,20 @@ mod tests {
         assert!(text[b.span.start..].starts_with("foo"));
         let key = root.pointer_key("/x/b").unwrap();
         assert_eq!(&text[key.span.start..key.span.end], "b");
+    }
+
+    #[test]
+    fn documents_carry_file_spans() {
+        let text = "a: 1\n---\n\n---\nb: two\n...\n---\nc: [x]\n";
+        let docs = parse_documents(&SourceFile::new("t.yml", text.to_string())).unwrap();
+        assert_eq!(docs.len(), 3, "the empty document is left out");
+        let two = docs[1].get("b").unwrap();
+        assert_eq!(&text[two.span.start..two.span.end], "two");
+        let x = docs[2].pointer("/c/0").unwrap();
+        assert_eq!(&text[x.span.start..x.span.end], "x");
+        let bad = parse_documents(&SourceFile::new("t.yml", "a: 1\n---\nb: [\n".to_string())).unwrap_err();
+        assert_eq!(bad.code, Code::YamlSyntax);
+        assert!(bad.line_col().unwrap().0 >= 3, "{bad}");
     }
 
     #[test]

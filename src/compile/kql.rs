@@ -243,6 +243,10 @@ fn quoted(s: &str, quote: char) -> String {
     out
 }
 
+/// Why Sigma's any-element reading of a path has no translation yet.
+pub(super) const ANY_WHY: &str =
+    "Sigma matches when any element of a JSON array on the path matches; the query has no one expression for that";
+
 struct Printer<'a> {
     rule: &'a CheckedRule,
     target: Target,
@@ -312,6 +316,15 @@ impl Printer<'_> {
             TKind::List(items) => {
                 let items = items.iter().map(|i| self.expr(i, names)).collect::<Result<Vec<_>, _>>()?;
                 items.join(", ")
+            }
+            TKind::Any { .. } | TKind::Element => {
+                return Err(unsupported(
+                    self.rule,
+                    e.span,
+                    "a Sigma field read through JSON arrays",
+                    self.target,
+                    ANY_WHY,
+                ));
             }
         })
     }

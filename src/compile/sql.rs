@@ -664,6 +664,9 @@ impl Gen<'_> {
             }
             TKind::Call(func, args) => self.call(e, *func, args)?,
             TKind::List(_) => return Err(self.no(e, "a list", "lists compile only on the right of `in`")),
+            TKind::Any { .. } | TKind::Element => {
+                return Err(self.no(e, "a Sigma field read through JSON arrays", super::kql::ANY_WHY));
+            }
         })
     }
 

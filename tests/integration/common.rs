@@ -115,6 +115,7 @@ pub struct RuleRef {
     pub id: String,
     pub title: String,
     pub level: String,
+    pub tags: Vec<String>,
 }
 
 pub const T1528_ID: &str = "0428e609-07b8-42bf-a36b-d74e4e2be504";

@@ -17,16 +17,16 @@ use crate::time::*;
 /// Units per weight checkpoint (and per parallel work item in the writers).
 pub(crate) const CHUNK: usize = 512;
 
-const D_WORKSPACE: u64 = 1;
-const D_TENANT: u64 = 2;
+pub(crate) const D_WORKSPACE: u64 = 1;
+pub(crate) const D_TENANT: u64 = 2;
 const D_WORKLOAD: u64 = 3;
 const D_SPPICK: u64 = 4;
 const D_PROFILE: u64 = 5;
 const D_UTI: u64 = 6;
 const D_TWIN: u64 = 7;
 const D_UNIT: u64 = 8;
-const D_USER: u64 = 9;
-const D_CLASS: u64 = 10;
+pub(crate) const D_USER: u64 = 9;
+pub(crate) const D_CLASS: u64 = 10;
 const D_GRAPHSP: u64 = 11;
 const D_FIRSTPARTY: u64 = 12;
 const D_FAILED: u64 = 13;
@@ -84,6 +84,18 @@ struct Profile {
     deliveries: u8,
 }
 
+/// The class of workload `s`: a function of the seed alone, so the first
+/// workloads are the same whatever `signins` is.
+pub(crate) fn workload_class(seed: u64, s: usize) -> Class {
+    match (s as u64 + hash(seed, D_CLASS, 0) % 20) % 20 {
+        0..=3 => Class::Managed,
+        4 | 5 => Class::Nat,
+        6 => Class::DualStack,
+        7 => Class::Ipv6,
+        _ => Class::Plain,
+    }
+}
+
 /// A generated dataset: a plan from which events are streamed on demand.
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -110,7 +122,7 @@ pub struct Dataset {
     forced_failed: Option<usize>,
 }
 
-fn guid(rng: &mut Rng) -> Guid {
+pub(crate) fn guid(rng: &mut Rng) -> Guid {
     // Version-4 / RFC 4122 variant bits, like real object ids.
     let r = rng.u128();
     let r = (r & !(0xF_u128 << 76)) | (0x4_u128 << 76);
@@ -118,14 +130,14 @@ fn guid(rng: &mut Rng) -> Guid {
     Guid(r)
 }
 
-fn guid_from(h: u64) -> Guid {
+pub(crate) fn guid_from(h: u64) -> Guid {
     guid(&mut Rng::new(h))
 }
 
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// 16 random bytes as 22 characters of unpadded base64url (the `uti` claim).
-fn uti_from(rng: &mut Rng) -> String {
+pub(crate) fn uti_from(rng: &mut Rng) -> String {
     let v = rng.u128();
     let mut s = String::with_capacity(22);
     for k in 0..22 {
@@ -147,25 +159,25 @@ fn flip_first_letter(s: &str) -> String {
     String::from_utf8(out).expect("ascii")
 }
 
-fn v4(a: u8, b: u8, c: u8, d: u8) -> String {
+pub(crate) fn v4(a: u8, b: u8, c: u8, d: u8) -> String {
     format!("{a}.{b}.{c}.{d}")
 }
 
-fn octet(rng: &mut Rng, lo: u64, hi: u64) -> u8 {
+pub(crate) fn octet(rng: &mut Rng, lo: u64, hi: u64) -> u8 {
     (lo + rng.below(hi - lo)) as u8
 }
 
-fn public_v4(rng: &mut Rng, firsts: &[u8]) -> String {
+pub(crate) fn public_v4(rng: &mut Rng, firsts: &[u8]) -> String {
     let a = rng.choose(firsts);
     v4(a, octet(rng, 0, 256), octet(rng, 0, 256), octet(rng, 1, 255))
 }
 
 /// First octets for ordinary workload egress (never 45, 51 or 185).
 const PLAIN_FIRST: &[u8] = &[20, 40, 52, 4, 13, 104, 62, 80, 193, 94, 217];
-const AZURE_FIRST: &[u8] = &[20, 40, 52, 4, 13];
-const USER_FIRST: &[u8] = &[84, 91, 93, 77, 178, 88, 109, 212];
+pub(crate) const AZURE_FIRST: &[u8] = &[20, 40, 52, 4, 13];
+pub(crate) const USER_FIRST: &[u8] = &[84, 91, 93, 77, 178, 88, 109, 212];
 
-const PLACES: &[Place] = &[
+pub(crate) const PLACES: &[Place] = &[
     Place { city: "Amsterdam", state: "Noord-Holland", country: "NL", latitude: "52.35", longitude: "4.9167" },
     Place { city: "Dublin", state: "Dublin", country: "IE", latitude: "53.3331", longitude: "-6.2489" },
     Place { city: "Frankfurt am Main", state: "Hessen", country: "DE", latitude: "50.1109", longitude: "8.6821" },
@@ -185,7 +197,7 @@ const REGIONS: &[&str] = &[
     "UK South",
 ];
 
-const SP_WORDS: &[&str] = &[
+pub(crate) const SP_WORDS: &[&str] = &[
     "hr-sync",
     "payroll-export",
     "graph-reader",
@@ -203,7 +215,7 @@ const SP_WORDS: &[&str] = &[
     "license-manager",
     "entra-governance",
 ];
-const ENVS: &[&str] = &["prod", "dev", "test", "weu", "neu", "eus"];
+pub(crate) const ENVS: &[&str] = &["prod", "dev", "test", "weu", "neu", "eus"];
 const MI_PREFIX: &[&str] = &["func-", "aks-agentpool-", "vm-", "logic-", "adf-", "app-"];
 const ODD_NAMES: &[&str] = &["Übersetzungsdienst-Prod", "Contoso \"Legacy\" Sync", "résumé-parser", "backup\\svc"];
 
@@ -259,11 +271,11 @@ const FIRST_PARTY: &[(&str, u128)] = &[
 ];
 const GRAPH_APP_ID: Guid = Guid(0x00000003_0000_0000_c000_000000000000);
 
-const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "anna", "ben", "chloe", "david", "elif", "felix", "grace", "hugo", "ines", "jonas", "jürgen", "karin", "liam",
     "mia", "noah", "olga", "paul",
 ];
-const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "schmidt", "meyer", "rossi", "dubois", "novak", "müller", "smith", "jansen", "nielsen", "kowalski", "garcia",
     "bauer",
 ];
@@ -347,18 +359,10 @@ impl Dataset {
         let units = tokens.max(1);
 
         let nsp = (tokens / 15).clamp(20, 20_000);
-        let class_off = hash(seed, D_CLASS, 0) % 20;
         let tenant = guid_from(hash(seed, D_TENANT, 0));
         let mut workloads = Vec::with_capacity(nsp);
         for s in 0..nsp {
-            let class = match (s as u64 + class_off) % 20 {
-                0..=3 => Class::Managed,
-                4 | 5 => Class::Nat,
-                6 => Class::DualStack,
-                7 => Class::Ipv6,
-                _ => Class::Plain,
-            };
-            workloads.push(Workload::new(seed, s, class));
+            workloads.push(Workload::new(seed, s, workload_class(seed, s)));
         }
         let plains: Vec<usize> = (0..nsp).filter(|&s| workloads[s].class == Class::Plain).collect();
 
@@ -1012,7 +1016,7 @@ impl Dataset {
     }
 }
 
-fn attacker_ip(rng: &mut Rng) -> String {
+pub(crate) fn attacker_ip(rng: &mut Rng) -> String {
     if rng.chance(1, 5) {
         format!("2a0b:f4c0:{:x}::{:x}", rng.range(1, 0xffff), rng.range(1, 0xffff))
     } else if rng.chance(1, 2) {
@@ -1023,7 +1027,7 @@ fn attacker_ip(rng: &mut Rng) -> String {
 }
 
 impl Workload {
-    fn new(seed: u64, s: usize, class: Class) -> Workload {
+    pub(crate) fn new(seed: u64, s: usize, class: Class) -> Workload {
         let mut rng = Rng::new(hash(seed, D_WORKLOAD, s as u64));
         let sp_id = guid(&mut rng);
         let app_id = guid(&mut rng);

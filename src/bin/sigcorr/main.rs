@@ -101,4 +101,25 @@ pub struct RuleSet {
     /// Extra table definitions (`*.yml` files or directories), added to the built-in ones.
     #[arg(long = "tables", value_name = "PATH")]
     pub tables: Vec<std::path::PathBuf>,
+    /// Values for Sigma `expand` placeholders: a YAML file mapping `name` to a list of values
+    /// (repeatable; later files win).
+    #[arg(long = "placeholders", value_name = "FILE")]
+    pub placeholders: Vec<std::path::PathBuf>,
+}
+
+/// `--placeholders`, read; on error, printed, and the exit code returned.
+pub fn placeholders(paths: &[std::path::PathBuf]) -> Result<sigcorr::sigma::Placeholders, u8> {
+    let mut out = sigcorr::sigma::Placeholders::default();
+    for path in paths {
+        let bytes = std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        let file = sigcorr::span::SourceFile::from_bytes(path.clone(), bytes);
+        match sigcorr::sigma::Placeholders::parse(&file) {
+            Ok(p) => out.extend(p),
+            Err(d) => {
+                print_diagnostics(&[d]);
+                return Err(exit::ERROR);
+            }
+        }
+    }
+    Ok(out)
 }

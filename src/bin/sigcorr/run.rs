@@ -107,17 +107,36 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let placeholders = match crate::placeholders(&args.set.placeholders) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let files = match sigcorr::read_rule_files(&args.set.rules) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let (rules, diagnostics) = sigcorr::compile_rules(&files, &catalog);
-    let errors: Vec<Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    let compiled = sigcorr::compile_rule_set(&files, &catalog, &placeholders);
+    let errors: Vec<Diagnostic> = compiled.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    // A corpus always has a few rules that cannot load: each is refused on
+    // its own, and the rest run (exit 5), unless --strict.
+    let refused = compiled.refused().count();
     if !errors.is_empty() {
         print_diagnostics(&errors);
-        eprintln!("error: {} rule error{}; no rules were run", errors.len(), if errors.len() == 1 { "" } else { "s" });
-        return exit::ERROR;
+        let n = errors.len();
+        let plural = if n == 1 { "" } else { "s" };
+        if compiled.rules.is_empty() || args.strict {
+            let why = if args.strict && !compiled.rules.is_empty() { " (--strict)" } else { "" };
+            eprintln!("error: {n} rule error{plural}; no rules were run{why}");
+            return exit::ERROR;
+        }
+        eprintln!(
+            "warning: {n} rule error{plural}: {refused} of {} rules refused, running the other {}",
+            compiled.documents.len(),
+            compiled.rules.len()
+        );
     }
+    let rules_refused = !errors.is_empty();
+    let rules = compiled.rules;
     if rules.is_empty() {
         return fail("no rules to run");
     }
@@ -204,6 +223,7 @@ pub fn run(args: RunArgs) -> u8 {
     std::mem::forget(outcome);
     std::mem::forget(plan);
     match (skipped, capped, args.strict) {
+        (false, false, _) if rules_refused => exit::RULES_REFUSED,
         (false, false, _) => exit::OK,
         (true, _, true) => {
             eprintln!("error: some input was skipped (--strict)");
