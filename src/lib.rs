@@ -141,7 +141,7 @@ pub fn compile_rules(
     files: &[Arc<SourceFile>],
     catalog: &table::Catalog,
 ) -> (Vec<check::CheckedRule>, Vec<Diagnostic>) {
-    let compiled = compile_rule_set(files, catalog, &sigma::Placeholders::default());
+    let compiled = compile_rule_set(files, catalog);
     (compiled.rules, compiled.diagnostics)
 }
 
@@ -181,11 +181,7 @@ impl Compiled {
 /// rule, a Sigma detection rule (lowered by [`sigma`]) or a Sigma correlation
 /// (refused for now). A rule with errors is refused on its own; the others
 /// still pass.
-pub fn compile_rule_set(
-    files: &[Arc<SourceFile>],
-    catalog: &table::Catalog,
-    placeholders: &sigma::Placeholders,
-) -> Compiled {
+pub fn compile_rule_set(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> Compiled {
     use sigma::load::DocKind;
     let mut out = Compiled::default();
     let mut roots = Vec::new();
@@ -216,7 +212,7 @@ pub fn compile_rule_set(
             let span = root.span;
             let rule = match kind {
                 DocKind::Sigcorr => compile_sigcorr(file, root.clone(), catalog, &mut out.diagnostics),
-                DocKind::Detection => compile_sigma(file, &root, catalog, placeholders, &mut out.diagnostics),
+                DocKind::Detection => compile_sigma(file, &root, catalog, &mut out.diagnostics),
                 DocKind::Correlation => {
                     out.diagnostics.extend(sigma::load::correlation(file, &root));
                     None
@@ -267,13 +263,12 @@ fn compile_sigma(
     file: &Arc<SourceFile>,
     root: &yaml::Node,
     catalog: &table::Catalog,
-    placeholders: &sigma::Placeholders,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<check::CheckedRule> {
     let (rule, errors) = sigma::load::load(file, root);
     diagnostics.extend(errors);
     diagnostics.extend(sigma::meta::check(file, root));
-    let (doc, warnings) = match sigma::lower::lower(&rule?, catalog, placeholders) {
+    let (doc, warnings) = match sigma::lower::lower(&rule?, catalog) {
         Ok(lowered) => lowered,
         Err(errors) => {
             diagnostics.extend(errors);

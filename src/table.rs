@@ -99,6 +99,8 @@ pub struct Catalog {
     /// Sigma `logsource` to tables, and per-table field aliases, from the
     /// mapping files read so far.
     pub logsources: Logsources,
+    /// Values for Sigma `expand` placeholders (`--placeholders`).
+    pub placeholders: crate::sigma::Placeholders,
 }
 
 impl Catalog {

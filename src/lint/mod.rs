@@ -24,7 +24,14 @@ use crate::yaml::Node;
 
 /// Every finding in `files` and their tests files, errors and warnings.
 pub fn lint(files: &[Arc<SourceFile>], catalog: &Catalog) -> Vec<Diagnostic> {
-    let (rules, mut findings) = crate::compile_rules(files, catalog);
+    lint_report(files, catalog).0
+}
+
+/// [`lint`], with every rule document read: what kind it is, and whether it
+/// was refused.
+pub fn lint_report(files: &[Arc<SourceFile>], catalog: &Catalog) -> (Vec<Diagnostic>, Vec<crate::Document>) {
+    let compiled = crate::compile_rule_set(files, catalog);
+    let (rules, mut findings) = (compiled.rules, compiled.diagnostics);
     for file in files {
         let path = crate::ruletest::tests_path(file.path());
         if !path.is_file() {
@@ -42,7 +49,7 @@ pub fn lint(files: &[Arc<SourceFile>], catalog: &Catalog) -> Vec<Diagnostic> {
         let rule = rules.iter().find(|r| Arc::ptr_eq(r.file(), file));
         findings.extend(crate::ruletest::check_tests(&SourceFile::new(path, text), catalog, rule));
     }
-    findings
+    (findings, compiled.documents)
 }
 
 /// The 14 tactics of ATT&CK Enterprise, as Sigma tags spell them.

@@ -46,11 +46,7 @@ pub const ALIAS: &str = "event";
 type Errors = Vec<Diagnostic>;
 
 /// Lowers `rule`. Warnings come back with the rule; errors instead of it.
-pub fn lower(
-    rule: &SigmaRule,
-    catalog: &Catalog,
-    placeholders: &Placeholders,
-) -> Result<(RuleDoc, Vec<Diagnostic>), Errors> {
+pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagnostic>), Errors> {
     let file = &rule.file;
     let ls = &rule.logsource;
     let at = |span: Span, d: Diagnostic| d.at(file, span);
@@ -82,8 +78,15 @@ pub fn lower(
         let d = Diagnostic::new(Code::NoLogsourceTable, format!("logsource `{}` maps to no table", ls.describe()));
         return Err(vec![at(ls.span, d)]);
     }
-    let mut cx =
-        Lowerer { file, catalog, tables, placeholders, errors: Vec::new(), warnings: Vec::new(), read: Vec::new() };
+    let mut cx = Lowerer {
+        file,
+        catalog,
+        tables,
+        placeholders: &catalog.placeholders,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        read: Vec::new(),
+    };
     let selections: Vec<Option<Expr>> = rule.selections.iter().map(|s| cx.selection(s)).collect();
     let filter = cx.condition(&rule.condition, &rule.selections, &selections);
     cx.unused(rule);

@@ -44,7 +44,7 @@ pub fn compile(args: CompileArgs) -> u8 {
         Ok(now) => now,
         Err(code) => return code,
     };
-    let catalog = match crate::catalog(&args.set.tables) {
+    let catalog = match crate::catalog(&args.set.tables, &args.set.placeholders) {
         Ok(c) => c,
         Err(code) => return code,
     };

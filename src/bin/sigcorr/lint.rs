@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use sigcorr::diagnostic::Severity;
 use sigcorr::lint;
+use sigcorr::sigma::load::DocKind;
 
 use crate::{exit, fail};
 
@@ -18,6 +19,10 @@ pub struct LintArgs {
     /// Extra table definitions (`*.yml` files or directories), added to the built-in ones.
     #[arg(long = "tables", value_name = "PATH")]
     tables: Vec<PathBuf>,
+    /// Values for Sigma `expand` placeholders: a YAML file mapping `name` to a list of values
+    /// (repeatable; later files win).
+    #[arg(long = "placeholders", value_name = "FILE")]
+    placeholders: Vec<PathBuf>,
     /// Rule files or directories (searched recursively; `*.tests.yml` skipped). Default: the built-in rules.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -37,7 +42,7 @@ enum Deny {
 }
 
 pub fn lint(args: LintArgs) -> u8 {
-    let catalog = match crate::catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.tables, &args.placeholders) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -48,7 +53,7 @@ pub fn lint(args: LintArgs) -> u8 {
     if files.is_empty() {
         return fail("no rule files (`*.yml`, `*.yaml`) found");
     }
-    let findings = lint::lint(&files, &catalog);
+    let (findings, documents) = lint::lint_report(&files, &catalog);
 
     let text = match args.format {
         LintFormat::Human => findings.iter().map(|d| d.render()).collect::<Vec<_>>().join("\n"),
@@ -70,7 +75,25 @@ pub fn lint(args: LintArgs) -> u8 {
     let warnings = findings.len() - errors;
     if matches!(args.format, LintFormat::Human) {
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        eprintln!("{}: {}, {}", plural(files.len(), "rule file"), plural(errors, "error"), plural(warnings, "warning"));
+        // What was read: each kind of rule, and how many of them errors refused.
+        let kinds: Vec<String> = [DocKind::Sigcorr, DocKind::Detection, DocKind::Correlation]
+            .iter()
+            .filter_map(|&kind| {
+                let of_kind: Vec<_> = documents.iter().filter(|d| d.kind == kind).collect();
+                let refused = of_kind.iter().filter(|d| !d.accepted).count();
+                (!of_kind.is_empty()).then(|| {
+                    let refused = if refused > 0 { format!(" ({refused} refused)") } else { String::new() };
+                    format!("{}{refused}", plural(of_kind.len(), kind.name()))
+                })
+            })
+            .collect();
+        let read = if kinds.is_empty() { String::new() } else { format!(": {}", kinds.join(", ")) };
+        eprintln!(
+            "{}{read}; {}, {}",
+            plural(files.len(), "rule file"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        );
     }
     let threshold = match args.deny {
         Deny::Warnings => Severity::Warning,

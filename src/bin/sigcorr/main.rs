@@ -74,13 +74,18 @@ pub fn fail(message: impl std::fmt::Display) -> u8 {
     exit::ERROR
 }
 
-/// The built-in tables plus `--tables`; on error, the diagnostics are
-/// printed and the exit code returned.
-pub fn catalog(tables: &[std::path::PathBuf]) -> Result<sigcorr::table::Catalog, u8> {
-    sigcorr::load_catalog(tables).map_err(|errors| {
+/// The built-in tables plus `--tables`, with the `--placeholders` values;
+/// on error, the diagnostics are printed and the exit code returned.
+pub fn catalog(
+    tables: &[std::path::PathBuf],
+    placeholder_files: &[std::path::PathBuf],
+) -> Result<sigcorr::table::Catalog, u8> {
+    let mut catalog = sigcorr::load_catalog(tables).map_err(|errors| {
         print_diagnostics(&errors);
         exit::ERROR
-    })
+    })?;
+    catalog.placeholders = placeholders(placeholder_files)?;
+    Ok(catalog)
 }
 
 /// `--now`, parsed: `None` when it is not given.
@@ -108,7 +113,7 @@ pub struct RuleSet {
 }
 
 /// `--placeholders`, read; on error, printed, and the exit code returned.
-pub fn placeholders(paths: &[std::path::PathBuf]) -> Result<sigcorr::sigma::Placeholders, u8> {
+fn placeholders(paths: &[std::path::PathBuf]) -> Result<sigcorr::sigma::Placeholders, u8> {
     let mut out = sigcorr::sigma::Placeholders::default();
     for path in paths {
         let bytes = std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;

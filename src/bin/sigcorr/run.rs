@@ -103,19 +103,15 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(now) => now.unwrap_or_else(sigcorr::datetime::now_ticks),
         Err(code) => return code,
     };
-    let catalog = match crate::catalog(&args.set.tables) {
+    let catalog = match crate::catalog(&args.set.tables, &args.set.placeholders) {
         Ok(c) => c,
-        Err(code) => return code,
-    };
-    let placeholders = match crate::placeholders(&args.set.placeholders) {
-        Ok(p) => p,
         Err(code) => return code,
     };
     let files = match sigcorr::read_rule_files(&args.set.rules) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let compiled = sigcorr::compile_rule_set(&files, &catalog, &placeholders);
+    let compiled = sigcorr::compile_rule_set(&files, &catalog);
     let errors: Vec<Diagnostic> = compiled.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     // A corpus always has a few rules that cannot load: each is refused on
     // its own, and the rest run (exit 5), unless --strict.

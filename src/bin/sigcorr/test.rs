@@ -30,6 +30,10 @@ pub struct TestArgs {
     /// Extra table definitions (`*.yml` files or directories), added to the built-in ones.
     #[arg(long = "tables", value_name = "PATH")]
     tables: Vec<PathBuf>,
+    /// Values for Sigma `expand` placeholders: a YAML file mapping `name` to a list of values
+    /// (repeatable; later files win).
+    #[arg(long = "placeholders", value_name = "FILE")]
+    placeholders: Vec<PathBuf>,
     /// Rule files, their `*.tests.yml`, or directories (searched recursively). Default: `./rules` if it
     /// exists, else the built-in rules with their built-in tests.
     #[arg(value_name = "PATH")]
@@ -44,7 +48,7 @@ struct Pair {
 }
 
 pub fn test(args: TestArgs) -> u8 {
-    let catalog = match crate::catalog(&args.tables) {
+    let catalog = match crate::catalog(&args.tables, &args.placeholders) {
         Ok(c) => c,
         Err(code) => return code,
     };
