@@ -13,7 +13,7 @@ use crate::ast::{BinaryOp, InOp, StrOp, UnaryOp};
 use crate::check::{ColumnRef, TExpr, TKind};
 use crate::eval::{self, Columns};
 use crate::functions::{self, Func};
-use crate::search::{self, Needle, Terms};
+use crate::search::{self, AnyContains, Needle, Terms};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -112,6 +112,9 @@ pub enum TextTest {
         case_insensitive: bool,
     },
     HasAny(Terms),
+    /// Case-insensitive `contains` of any of several needles: an `or` of
+    /// such tests on one column, merged ([`merge_or`]).
+    ContainsAny(AnyContains),
     Empty(bool),
     /// `ipv4_is_in_range(column, "net/bits")`: null when the text is no address.
     Ipv4InRange([u8; 4], u32),
@@ -139,7 +142,7 @@ impl Pred {
         }
         match &e.kind {
             TKind::Binary(BinaryOp::And, l, r) => Pred::And(cheapest_first(flatten(BinaryOp::And, l, r, now))),
-            TKind::Binary(BinaryOp::Or, l, r) => Pred::Or(cheapest_first(flatten(BinaryOp::Or, l, r, now))),
+            TKind::Binary(BinaryOp::Or, l, r) => Pred::Or(cheapest_first(merge_or(flatten(BinaryOp::Or, l, r, now)))),
             TKind::Unary(UnaryOp::Not, x) => Pred::Not(Box::new(Pred::compile(x, now))),
             _ => leaf(e, now).unwrap_or_else(|| Pred::Expr(e.clone())),
         }
@@ -164,6 +167,8 @@ impl Pred {
                 TextTest::Op { .. } => 10,
                 TextTest::HasAny(terms) if terms.in_one_pass() => 12,
                 TextTest::HasAny(terms) => 10 * terms.len(),
+                TextTest::ContainsAny(any) if any.in_one_pass() => 12,
+                TextTest::ContainsAny(any) => 10 * any.len(),
                 TextTest::Ipv4InRange(..) | TextTest::Ipv4Private => 5,
                 TextTest::Ipv6Match(..) => 8,
             },
@@ -361,6 +366,7 @@ fn text_test(test: &TextTest, s: &str, ascii: bool) -> Option<bool> {
             set.iter().any(|k| search::eq_ignore_case(s, k)) != *negated
         }
         TextTest::HasAny(terms) => terms.any_in(s, ascii),
+        TextTest::ContainsAny(any) => any.any_in(s, ascii),
         TextTest::Empty(negated) => s.is_empty() != *negated,
     })
 }
@@ -567,6 +573,79 @@ fn ticks_value(v: &Value) -> Option<(i64, Type)> {
         Value::Timespan(n) => Some((*n, Type::Timespan)),
         _ => None,
     }
+}
+
+/// The parts of an `or`, with the tests of one string column against
+/// several constants merged into one test of the column: `=~` tests into a
+/// case-insensitive `in~` set, case-insensitive `contains` tests into one
+/// multi-needle search (Sigma's value lists lower to such `or`s). The merged
+/// test keeps the `or` of the parts' expressions for the interpreter.
+fn merge_or(parts: Vec<Pred>) -> Vec<Pred> {
+    #[derive(PartialEq)]
+    enum Kind {
+        EqCi,
+        Contains,
+    }
+    struct Group {
+        source: usize,
+        id: u32,
+        kind: Kind,
+        texts: Vec<String>,
+        parts: Vec<Pred>,
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    let mut out = Vec::new();
+    for p in parts {
+        let key = match &p {
+            Pred::Text { col, test: TextTest::EqCi(k, false), .. } => Some((col.source, col.id, Kind::EqCi, k.clone())),
+            Pred::Text { col, test: TextTest::Op { op: StrOp::Contains, needle, negated: false }, .. }
+                if !needle.is_case_sensitive() =>
+            {
+                Some((col.source, col.id, Kind::Contains, needle.text().to_string()))
+            }
+            _ => None,
+        };
+        match key {
+            Some((source, id, kind, text)) => {
+                match groups.iter_mut().find(|g| g.source == source && g.id == id && g.kind == kind) {
+                    Some(g) => {
+                        g.texts.push(text);
+                        g.parts.push(p);
+                    }
+                    None => groups.push(Group { source, id, kind, texts: vec![text], parts: vec![p] }),
+                }
+            }
+            None => out.push(p),
+        }
+    }
+    for mut g in groups {
+        if g.parts.len() == 1 {
+            out.extend(g.parts);
+            continue;
+        }
+        let exprs: Vec<TExpr> = g
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Pred::Text { expr, .. } => Some(expr.clone()),
+                _ => None,
+            })
+            .collect();
+        let expr = exprs
+            .into_iter()
+            .reduce(|a, b| {
+                let span = a.span;
+                TExpr { kind: TKind::Binary(BinaryOp::Or, Box::new(a), Box::new(b)), ty: Type::Bool, span }
+            })
+            .expect("a group has parts");
+        let Some(Pred::Text { col, .. }) = g.parts.pop() else { unreachable!("a group holds text tests") };
+        let test = match g.kind {
+            Kind::EqCi => TextTest::In { set: g.texts, negated: false, case_insensitive: true },
+            Kind::Contains => TextTest::ContainsAny(AnyContains::new(&g.texts)),
+        };
+        out.push(Pred::Text { col, test, expr });
+    }
+    out
 }
 
 /// The parts of an `and` or `or`, cheapest first: in Kusto's three-valued
@@ -863,6 +942,10 @@ mod tests {
             "ipv4_is_in_range(IPAddress, \"0.0.0.0/0\") and not(ipv4_is_in_range(IPAddress, \"10.1.2.3/32\"))",
             "ipv4_is_private(IPAddress) or ipv4_is_in_range(IPAddress, \"10.1.2.0/31\")",
             "ipv4_is_in_range(UserAgent, \"172.16.0.0/12\") or ipv4_is_in_range(IPAddress, \"192.168.0.0/16\")",
+            // Sigma value lists: merged into one set or one multi-needle search per column.
+            "RequestUri contains \"USERS\" or RequestUri contains \"beta\" or RequestMethod =~ \"get\" or RequestMethod =~ \"Post\"",
+            "UserAgent contains \"stra\u{00df}e\" or UserAgent contains \"\u{212a}ey\" or UserAgent contains \"\"",
+            "UserAgent contains \"roadtools\" or UserAgent contains \"10.1\" or UserAgent contains_cs \"GET\"",
         ];
         let plan = plan(&filters);
         let day = TICKS_PER_DAY;
@@ -963,5 +1046,15 @@ mod tests {
         assert!(fast >= filters.len() - 3, "most shapes compile to fast tests: {fast}");
         let count = |kind| kinds.iter().filter(|k| **k == kind).count();
         assert_eq!((count("text pair"), count("compare"), count("ipv6")), (8, 7, 6), "{kinds:?}");
+        // The value-list filters merged: one set test and one multi-needle test in the first.
+        let merged = |pred: &Pred| match pred {
+            Pred::Or(parts) => parts
+                .iter()
+                .filter(|p| matches!(p, Pred::Text { test: TextTest::In { .. } | TextTest::ContainsAny(_), .. }))
+                .count(),
+            _ => 0,
+        };
+        let lists: Vec<usize> = compiled[compiled.len() - 3..].iter().map(|(_, p, _)| merged(p)).collect();
+        assert_eq!(lists, [2, 1, 1], "an or of one column's =~ and contains tests is merged");
     }
 }

@@ -216,11 +216,65 @@ impl Needle {
         }
     }
 
+    /// The needle's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether it was prepared for case-sensitive searches.
+    pub fn is_case_sensitive(&self) -> bool {
+        matches!(self.search, Search::Exact(_))
+    }
+
     #[cfg(test)]
     fn folded(&self) -> Option<&Folded> {
         match &self.search {
             Search::Folded(f) => Some(f),
             _ => None,
+        }
+    }
+}
+
+/// Several case-insensitive `contains` needles on one text, or'ed (a Sigma
+/// value list: `CommandLine|contains: [a, b, c]`), prepared once: for two or
+/// more ASCII needles, one automaton (Aho-Corasick, ASCII case folded) finds
+/// whether any occurs in one pass over ASCII text; otherwise, and for text
+/// that is not ASCII, one search per needle.
+#[derive(Debug)]
+pub struct AnyContains {
+    needles: Vec<Needle>,
+    automaton: Option<AhoCorasick>,
+}
+
+impl AnyContains {
+    pub fn new(texts: &[String]) -> AnyContains {
+        let needles = texts.iter().map(|t| Needle::new(t, false)).collect();
+        let automaton = (texts.len() >= 2 && texts.iter().all(|t| t.is_ascii() && !t.is_empty()))
+            .then(|| AhoCorasick::builder().ascii_case_insensitive(true).build(texts).ok())
+            .flatten();
+        AnyContains { needles, automaton }
+    }
+
+    pub fn len(&self) -> usize {
+        self.needles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
+    /// Whether one automaton searches for all the needles.
+    pub fn in_one_pass(&self) -> bool {
+        self.automaton.is_some()
+    }
+
+    /// Some needle occurs in `hay`, ignoring case; `ascii`: `hay` is known
+    /// to be ASCII (`false`: not known).
+    pub fn any_in(&self, hay: &str, ascii: bool) -> bool {
+        let ascii = ascii || hay.is_ascii();
+        match &self.automaton {
+            Some(a) if ascii => a.is_match(hay),
+            _ => self.needles.iter().any(|n| n.test_known(StrOp::Contains, hay, ascii)),
         }
     }
 }

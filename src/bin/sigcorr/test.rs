@@ -75,7 +75,11 @@ pub fn test(args: TestArgs) -> u8 {
         let rule_errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
         if !rule_errors.is_empty() || rules.len() != 1 {
             print_diagnostics(&rule_errors);
-            suite.error = Some(format!("the rule has {} error(s); its tests were not run", rule_errors.len()));
+            suite.error = Some(if rule_errors.is_empty() {
+                format!("the file holds {} rules; a tests file tests a file of one rule", rules.len())
+            } else {
+                format!("the rule has {} error(s); its tests were not run", rule_errors.len())
+            });
             had_errors = true;
             suites.push(suite);
             continue;
