@@ -14,3 +14,4 @@ mod injection;
 mod inputs;
 mod lint;
 mod ruletest;
+mod sigma;
