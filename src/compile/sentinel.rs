@@ -30,6 +30,9 @@ const TACTICS: &[(&str, &str)] = &[
     ("persistence", "Persistence"),
     ("privilege-escalation", "PrivilegeEscalation"),
     ("defense-evasion", "DefenseEvasion"),
+    // ATT&CK v19's halves of Defense Evasion: Sentinel's tactic list has only the whole.
+    ("stealth", "DefenseEvasion"),
+    ("defense-impairment", "DefenseEvasion"),
     ("credential-access", "CredentialAccess"),
     ("discovery", "Discovery"),
     ("lateral-movement", "LateralMovement"),
@@ -47,6 +50,9 @@ const CONNECTORS: &[(&str, &str)] = &[
     ("SigninLogs", "AzureActiveDirectory"),
     ("AuditLogs", "AzureActiveDirectory"),
     ("AADNonInteractiveUserSignInLogs", "AzureActiveDirectory"),
+    ("AADUserRiskEvents", "AzureActiveDirectory"),
+    ("AADRiskyUsers", "AzureActiveDirectory"),
+    ("AzureActivity", "AzureActivity"),
 ];
 
 pub fn compile(rule: &CheckedRule, opts: &Options) -> Result<String, Diagnostic> {

@@ -52,7 +52,8 @@ pub fn lint_report(files: &[Arc<SourceFile>], catalog: &Catalog) -> (Vec<Diagnos
     (findings, compiled.documents)
 }
 
-/// The 14 tactics of ATT&CK Enterprise, as Sigma tags spell them.
+/// The tactics of ATT&CK Enterprise, as Sigma tags spell them: the 14 of v18
+/// and the two v19 split Defense Evasion into.
 pub const TACTICS: &[&str] = &[
     "reconnaissance",
     "resource-development",
@@ -61,6 +62,9 @@ pub const TACTICS: &[&str] = &[
     "persistence",
     "privilege-escalation",
     "defense-evasion",
+    // ATT&CK v19 split Defense Evasion into these two (SigmaHQ's rules use them since).
+    "stealth",
+    "defense-impairment",
     "credential-access",
     "discovery",
     "lateral-movement",
@@ -225,6 +229,8 @@ mod tests {
             "attack.s0002",
             "cve.2021-44228",
             "tlp.amber",
+            "attack.stealth",
+            "attack.defense-impairment",
         ] {
             assert_eq!(attack_tag_problem(ok), None, "{ok}");
         }
@@ -233,6 +239,7 @@ mod tests {
             ("attack.credential_access", "tactics are written with dashes: `attack.credential-access`"),
             ("attack.credential-acess", "did you mean `attack.credential-access`?"),
             ("attack.persistance", "did you mean `attack.persistence`?"),
+            ("attack.defense_impairment", "tactics are written with dashes: `attack.defense-impairment`"),
         ];
         for (tag, help) in cases {
             assert_eq!(attack_tag_problem(tag).as_deref(), Some(help), "{tag}");

@@ -468,7 +468,9 @@ impl Lowerer<'_> {
                 let written = v.text_as_written(self.file).unwrap_or_default();
                 self.wrap(target, |op| {
                     Some(if op.ty == Type::Bool {
-                        bin(BinaryOp::Eq, op.expr, lit(Literal::Bool(b), v.span), v.span)
+                        let x = op.expr;
+                        let eq = bin(BinaryOp::Eq, x.clone(), lit(Literal::Bool(b), v.span), v.span);
+                        bin(BinaryOp::And, call("isnotnull", vec![x], v.span), eq, v.span)
                     } else {
                         bin(BinaryOp::EqCi, text_of(op), string_lit(&written, v.span), v.span)
                     })
