@@ -5,7 +5,11 @@
 //! Kusto-flavoured expression language. The pipeline, one module a stage:
 //!
 //! 1. **load** ([`rule`]): YAML text to a [`rule::RuleDoc`], every key and
-//!    value with its position ([`yaml`]).
+//!    value with its position ([`yaml`]). A file may hold several YAML
+//!    documents; a Sigma detection rule among them is loaded by
+//!    [`sigma::load`] and lowered by [`sigma::lower`] into a `RuleDoc` of
+//!    one source whose filter is its detection, so every later stage takes
+//!    it as it takes any rule.
 //! 2. **parse** ([`parser`]): each expression to an [`ast::Expr`] (pest).
 //! 3. **check** ([`check`]): names, tables, columns and types against the
 //!    [`table::Catalog`], into a [`check::CheckedRule`].
@@ -17,8 +21,9 @@
 //!    ([`eval`]); both test strings through [`search`].
 //! 6. **emit** ([`emit`]): alerts as JSON lines, a table or CSV.
 //!
-//! [`compile_rules`] chains load, parse, check and the rule-set checks of
-//! [`lint`]; [`engine::run`] the rest.
+//! [`compile_rules`] (and [`compile_rule_set`], which also says what each
+//! document was and whether it was refused) chains load, parse, check and
+//! the rule-set checks of [`lint`]; [`engine::run`] the rest.
 //!
 //! # Following `sigcorr run`, one file a stage
 //!

@@ -113,7 +113,7 @@ pub enum TextTest {
     },
     HasAny(Terms),
     /// Case-insensitive `contains` of any of several needles: an `or` of
-    /// such tests on one column, merged ([`merge_or`]).
+    /// such tests on one column, merged when the predicate is compiled.
     ContainsAny(AnyContains),
     Empty(bool),
     /// `ipv4_is_in_range(column, "net/bits")`: null when the text is no address.
