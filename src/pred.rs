@@ -631,13 +631,7 @@ fn merge_or(parts: Vec<Pred>) -> Vec<Pred> {
                 _ => None,
             })
             .collect();
-        let expr = exprs
-            .into_iter()
-            .reduce(|a, b| {
-                let span = a.span;
-                TExpr { kind: TKind::Binary(BinaryOp::Or, Box::new(a), Box::new(b)), ty: Type::Bool, span }
-            })
-            .expect("a group has parts");
+        let expr = balanced_or(exprs);
         let Some(Pred::Text { col, .. }) = g.parts.pop() else { unreachable!("a group holds text tests") };
         let test = match g.kind {
             Kind::EqCi => TextTest::In { set: g.texts, negated: false, case_insensitive: true },
@@ -646,6 +640,18 @@ fn merge_or(parts: Vec<Pred>) -> Vec<Pred> {
         out.push(Pred::Text { col, test, expr });
     }
     out
+}
+
+/// The `or` of `exprs` (at least one), as a balanced tree: a Sigma list of
+/// 100,000 values nests 17 deep, not 100,000.
+fn balanced_or(mut exprs: Vec<TExpr>) -> TExpr {
+    if exprs.len() == 1 {
+        return exprs.pop().expect("one");
+    }
+    let right = exprs.split_off(exprs.len() / 2);
+    let (a, b) = (balanced_or(exprs), balanced_or(right));
+    let span = a.span;
+    TExpr { kind: TKind::Binary(BinaryOp::Or, Box::new(a), Box::new(b)), ty: Type::Bool, span }
 }
 
 /// The parts of an `and` or `or`, cheapest first: in Kusto's three-valued
