@@ -32,7 +32,7 @@ use super::Placeholders;
 use super::condition::{Cond, CondKind, selects};
 use super::load::{Selection, SigmaRule};
 use super::value::{self, Modifier, Piece, Shape};
-use crate::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, StrOp, UnaryOp};
+use crate::ast::{BinaryOp, Expr, ExprKind, Ident, InOp, Literal, StrOp, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::rule::{Correlation, RuleDoc, RuleKind, SourceDecl};
 use crate::span::{SourceFile, Span, Spanned};
@@ -89,9 +89,15 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
     };
     let selections: Vec<Option<Expr>> = rule.selections.iter().map(|s| cx.selection(s)).collect();
     let filter = cx.condition(&rule.condition, &rule.selections, &selections);
-    cx.unused(rule);
+    // A condition naming a selection it lacks is reported as such; what it
+    // leaves unused is then no news.
+    if !cx.errors.iter().any(|d| d.code == Code::UnknownSelection) {
+        cx.unused(rule);
+    }
     let output = cx.output(rule);
     if !cx.errors.is_empty() {
+        // The warnings too: lint reports everything it found at once.
+        cx.errors.append(&mut cx.warnings);
         cx.errors.sort_by_key(|d| d.span.map_or(0, |s| s.start));
         return Err(cx.errors);
     }
@@ -260,15 +266,32 @@ impl Lowerer<'_> {
     /// case-insensitively, a leading `properties.` dropped, the rest of a
     /// dotted name a path into a JSON column.
     fn resolve(&mut self, field: &str, span: Span) -> Option<Resolved> {
-        let found = self.tables.iter().find_map(|t| resolve_on(self.catalog, t, field, span));
-        match found {
-            Some(r) => {
-                if !self.read.contains(&r.column) {
-                    self.read.push(r.column.clone());
+        self.resolve_per_table(field, span).map(|mut groups| groups.swap_remove(0).0)
+    }
+
+    /// [`Lowerer::resolve`] on each of the rule's tables: each distinct
+    /// resolution with the tables it holds on (one entry when every table
+    /// that has the field resolves it alike, the common case).
+    fn resolve_per_table(&mut self, field: &str, span: Span) -> Option<Vec<(Resolved, Vec<String>)>> {
+        let mut groups: Vec<(Resolved, Vec<String>)> = Vec::new();
+        for t in &self.tables {
+            if let Some(r) = resolve_on(self.catalog, t, field, span) {
+                match groups.iter_mut().find(|(g, _)| g.column == r.column && g.path == r.path) {
+                    Some((_, tables)) => tables.push(t.name.clone()),
+                    None => groups.push((r, vec![t.name.clone()])),
                 }
-                Some(r)
             }
-            None => {
+        }
+        match groups.is_empty() {
+            false => {
+                for (r, _) in &groups {
+                    if !self.read.contains(&r.column) {
+                        self.read.push(r.column.clone());
+                    }
+                }
+                Some(groups)
+            }
+            true => {
                 let names: Vec<String> = self.tables.iter().map(|t| format!("`{}`", t.name)).collect();
                 let bare = strip_properties(field);
                 let head = bare.split('.').next().unwrap_or(bare);
@@ -343,14 +366,40 @@ impl Lowerer<'_> {
             let leaves: Vec<Expr> = leaves.into_iter().collect::<Option<_>>()?;
             return fold(if m.all { BinaryOp::And } else { BinaryOp::Or }, leaves);
         }
-        let target = self.resolve(&field, key.span)?;
+        let groups = self.resolve_per_table(&field, key.span)?;
+        if groups.len() == 1 {
+            return self.entry_on(&groups[0].0, key, value, &mods, m);
+        }
+        // The field is a different column per table: each test reads its
+        // column on its tables' records only (`Type` is the table's name).
+        let mut parts = Vec::new();
+        for (target, tables) in &groups {
+            let test = self.entry_on(target, key, value, &mods, m)?;
+            let ty =
+                Expr { kind: ExprKind::Field(vec![Ident { name: "Type".into(), span: key.span }]), span: key.span };
+            let names = tables.iter().map(|t| string_lit(t, key.span)).collect();
+            let on = expr(
+                ExprKind::In {
+                    expr: Box::new(ty),
+                    op: InOp::In { negated: false, case_insensitive: false },
+                    list: names,
+                },
+                key.span,
+            );
+            parts.push(bin(BinaryOp::And, on, test, key.span));
+        }
+        fold(BinaryOp::Or, parts)
+    }
+
+    /// [`Lowerer::entry`] on one resolution of its field.
+    fn entry_on(&mut self, target: &Resolved, key: &Node, value: &Node, mods: &[Modifier], m: Match) -> Option<Expr> {
         if m.exists {
             let NodeKind::Bool(want) = value.kind else {
                 let d = Diagnostic::new(Code::ModifierValue, "`exists` takes `true` or `false`");
                 self.error(value.span, d);
                 return None;
             };
-            let leaf = self.wrap(&target, |op| {
+            let leaf = self.wrap(target, |op| {
                 let test =
                     call(if op.ty == Type::String { "isnotempty" } else { "isnotnull" }, vec![op.expr], value.span);
                 Some(test)
@@ -360,10 +409,12 @@ impl Lowerer<'_> {
         let values = self.values(value, key)?;
         let mut leaves = Vec::new();
         for v in &values {
-            leaves.push(self.value_leaf(&target, &mods, m, v));
+            leaves.push(self.value_leaf(target, mods, m, v));
         }
         let leaves: Vec<Expr> = leaves.into_iter().collect::<Option<_>>()?;
-        fold(if m.all { BinaryOp::And } else { BinaryOp::Or }, leaves)
+        let any = fold(if m.all { BinaryOp::And } else { BinaryOp::Or }, leaves)?;
+        // `neq`: different from the values, all of them (spec v2.1 appendix).
+        Some(if m.neq { not(any) } else { any })
     }
 
     /// A value or a list of values; an empty list is an error.
@@ -489,7 +540,7 @@ impl Lowerer<'_> {
                 self.text(target, mods, m, &text, v.span)
             }
         }?;
-        Some(if m.neq { not(leaf) } else { leaf })
+        Some(leaf)
     }
 
     /// A string value: its alternatives after the modifiers (wildcards,
@@ -502,6 +553,10 @@ impl Lowerer<'_> {
                 .wrap(target, |op| Some(bin(BinaryOp::MatchesRegex, text_of(op), string_lit(&pattern, span), span)));
         }
         let alternatives = self.alternatives(text, mods, span)?;
+        if alternatives.is_empty() {
+            // `expand` of a placeholder with no values: nothing to match.
+            return Some(lit(Literal::Bool(false), span));
+        }
         if !m.contains && alternatives.iter().any(|p| value::shape(p) == Shape::Any) {
             self.warn(
                 span,
@@ -767,10 +822,14 @@ impl Lowerer<'_> {
                 match self.tables.iter().find_map(|t| resolve_on(self.catalog, t, &f.value, f.span)) {
                     Some(r) => names.push(r.column),
                     None => {
-                        let d = Diagnostic::new(
+                        let mut d = Diagnostic::new(
                             Code::UnknownTriageField,
                             format!("field `{}` in `fields` matches no column; alerts leave it out", f.value),
                         );
+                        let candidates = self.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.name.as_str()));
+                        if let Some(s) = did_you_mean(strip_properties(&f.value), candidates) {
+                            d = d.help(format!("did you mean `{s}`?"));
+                        }
                         self.warn(f.span, d);
                     }
                 }

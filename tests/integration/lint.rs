@@ -93,6 +93,26 @@ const CASES: &[(&str, &[&str])] = &[
             "expr_folded_block.yml:45:15 E100 unexpected `ResponseStatusCode`: expected an operator or end of expression",
         ],
     ),
+    // Sigma detection rules (each a clean rule with one mistake).
+    ("sigma_condition_syntax.yml", &["sigma_condition_syntax.yml:17:28 E101 unclosed `(`"]),
+    ("sigma_unknown_modifier.yml", &["sigma_unknown_modifier.yml:14:5 E110 unknown modifier `contians`"]),
+    (
+        "sigma_modifier_combination.yml",
+        &[
+            "sigma_modifier_combination.yml:14:5 E111 `startswith` after `contains`: a value takes one of contains, startswith, endswith",
+        ],
+    ),
+    (
+        "sigma_modifier_value.yml",
+        &[
+            "sigma_modifier_value.yml:15:21 E112 `10.0.0.0/33` is not a CIDR range such as `10.0.0.0/8` or `2001:db8::/32`",
+        ],
+    ),
+    ("sigma_unknown_selection.yml", &["sigma_unknown_selection.yml:15:32 E113 unknown selection `filter`"]),
+    ("sigma_empty_selection.yml", &["sigma_empty_selection.yml:14:25 E114 the value list is empty"]),
+    // `lint` is given no placeholders file, so every `expand` placeholder lacks values.
+    ("sigma_placeholder.yml", &["sigma_placeholder.yml:15:31 E115 no values for the placeholder `%service_accounts%`"]),
+    ("sigma_correlation.yml", &["sigma_correlation.yml:9:1 E120 Sigma correlation rules are not supported yet"]),
     ("unknown_table.yml", &["unknown_table.yml:39:15 E200 unknown table `MicrosoftGraphActivityLog`"]),
     ("unknown_source.yml", &["unknown_source.yml:45:5 E201 unknown source `signn`"]),
     ("unknown_source_in_expression.yml", &["unknown_source_in_expression.yml:47:13 E201 unknown source `signn`"]),
@@ -106,6 +126,12 @@ const CASES: &[(&str, &[&str])] = &[
     ("arity.yml", &["arity.yml:45:13 E204 `isnotempty` takes 1 argument, got 2"]),
     ("unqualified.yml", &["unqualified.yml:47:13 E205 `IPAddress` does not say which source it reads"]),
     ("wrong_source.yml", &["wrong_source.yml:45:24 E206 the filter of `signin` reads source `activity`"]),
+    (
+        "sigma_no_logsource_table.yml",
+        &[
+            "sigma_no_logsource_table.yml:9:1 E210 no table for logsource `product: windows, category: process_creation`",
+        ],
+    ),
     (
         "type_datetime_string.yml",
         &["type_datetime_string.yml:43:15 E300 cannot compare a datetime with a string using `>`"],
@@ -140,6 +166,21 @@ const CASES: &[(&str, &[&str])] = &[
     ("attack_tag.yml", &["attack_tag.yml:30:5 E502 invalid ATT&CK tag `attack.credential_access`"]),
     ("missing_falsepositives.yml", &["missing_falsepositives.yml:3:8 W503 the rule lists no `falsepositives`"]),
     ("missing_references.yml", &["missing_references.yml:3:8 W504 the rule lists no `references`"]),
+    (
+        "sigma_unused_selection.yml",
+        &["sigma_unused_selection.yml:15:3 W510 selection `filter` is not used by the condition"],
+    ),
+    ("sigma_metadata.yml", &["sigma_metadata.yml:8:7 W511 `date` `2026/07/16` is not a date written YYYY-MM-DD"]),
+    (
+        "sigma_wildcard_only.yml",
+        &["sigma_wildcard_only.yml:15:21 W512 this value is only wildcards: it matches any non-empty value"],
+    ),
+    (
+        "sigma_unknown_triage_field.yml",
+        &[
+            "sigma_unknown_triage_field.yml:18:5 W513 field `IPAdress` in `fields` matches no column; alerts leave it out",
+        ],
+    ),
 ];
 
 #[test]
@@ -359,7 +400,7 @@ fn shipped_rules_lint_clean() {
         let run = Test::new().args(&args).args([rules_dir().to_str().unwrap()]).run();
         run.code(0);
         assert_eq!(run.stdout, "", "no findings");
-        assert_eq!(run.stderr, "2 rule files: 0 errors, 0 warnings\n");
+        assert_eq!(run.stderr, "2 rule files: 2 sigcorr rules; 0 errors, 0 warnings\n");
     }
     // With no path: the rules built into the binary.
     let run = Test::new().args(["lint", "--format", "json"]).run();
@@ -372,7 +413,7 @@ fn deny_sets_the_severity_that_fails() {
     let warn = lint(&["missing_references.yml"], &[], &[]);
     warn.code(0);
     assert!(warn.stdout.starts_with("missing_references.yml:3:8: warning[W504]: the rule lists no `references`\n"));
-    assert_eq!(warn.stderr, "1 rule file: 0 errors, 1 warning\n");
+    assert_eq!(warn.stderr, "1 rule file: 1 sigcorr rule; 0 errors, 1 warning\n");
     lint(&["missing_references.yml"], &[], &["--deny", "warnings"]).code(1);
     lint(&["missing_references.yml"], &[], &["--deny", "errors"]).code(0);
 }
@@ -460,7 +501,7 @@ fn tests_files_are_not_linted_as_rules() {
         run.stdout
     );
     assert!(!run.stdout.contains("E010"), "{}", run.stdout);
-    assert_eq!(run.stderr, "1 rule file: 1 error, 0 warnings\n");
+    assert_eq!(run.stderr, "1 rule file: 1 sigcorr rule; 1 error, 0 warnings\n");
 }
 
 #[test]
