@@ -425,7 +425,9 @@ mod tests {
         assert_eq!(sigma("auditlogs").unwrap(), ["AuditLogs"]);
         assert_eq!(sigma("activitylogs").unwrap(), ["AzureActivity"]);
         assert_eq!(sigma("riskdetection").unwrap(), ["AADUserRiskEvents"]);
-        assert_eq!(sigma("pim").unwrap(), ["AuditLogs"]);
+        assert_eq!(sigma("pim"), Some(vec![]), "no table: refused with its reason");
+        let pim = cat.logsources.entry(Some("azure"), None, Some("pim")).unwrap();
+        assert!(pim.unavailable.as_deref().unwrap().contains("roleManagementAlerts"));
         assert_eq!(sigma("m365"), None);
     }
 

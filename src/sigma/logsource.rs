@@ -56,8 +56,13 @@ pub struct LogsourceEntry {
     pub product: Option<String>,
     pub category: Option<String>,
     pub service: Option<String>,
-    /// Empty: the entry removes an earlier mapping with the same keys.
+    /// Empty: the entry removes an earlier mapping with the same keys
+    /// (unless it is `unavailable`).
     pub tables: Vec<String>,
+    /// `unavailable: reason`: no table carries these logs; a rule with this
+    /// logsource is refused with the reason (E210) instead of reading a
+    /// table where it could never match.
+    pub unavailable: Option<String>,
     /// Where the entry was read, with the span of each name in `tables`.
     pub origin: Option<Origin>,
 }
@@ -182,7 +187,7 @@ impl Logsources {
     pub fn extend(&mut self, other: Logsources) {
         for entry in other.entries {
             let at = self.entries.iter().position(|e| e.same_keys(&entry));
-            match (at, entry.tables.is_empty()) {
+            match (at, entry.tables.is_empty() && entry.unavailable.is_none()) {
                 (Some(i), true) => {
                     self.entries.remove(i);
                 }
@@ -222,7 +227,7 @@ impl Logsources {
     ) -> Option<&LogsourceEntry> {
         let rule = [product, category, service];
         let mut best: Option<(usize, &LogsourceEntry)> = None;
-        for entry in self.entries.iter().filter(|e| !e.tables.is_empty()) {
+        for entry in self.entries.iter().filter(|e| !e.tables.is_empty() || e.unavailable.is_some()) {
             if let Some(n) = entry.specificity(rule)
                 && best.is_none_or(|(m, _)| n >= m)
             {
@@ -334,11 +339,18 @@ fn parse_entry(file: &Arc<SourceFile>, item: &Node) -> Result<LogsourceEntry, Di
                 tables = Some(value);
                 continue;
             }
+            "unavailable" => {
+                entry.unavailable = match &value.kind {
+                    NodeKind::Str(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                    _ => return Err(bad(value.span, "`unavailable` must say why, as a non-empty string".into())),
+                };
+                continue;
+            }
             _ => {
                 let d = bad(key.span, format!("unknown key `{name}` in a `logsources` entry"));
-                return Err(match did_you_mean(&name, KEYS.into_iter().chain(["tables"])) {
+                return Err(match did_you_mean(&name, KEYS.into_iter().chain(["tables", "unavailable"])) {
                     Some(k) => d.help(format!("did you mean `{k}`?")),
-                    None => d.help("an entry has `product`, `category`, `service` and `tables`"),
+                    None => d.help("an entry has `product`, `category`, `service` and `tables` (or `unavailable`)"),
                 });
             }
         };
@@ -348,6 +360,9 @@ fn parse_entry(file: &Arc<SourceFile>, item: &Node) -> Result<LogsourceEntry, Di
         };
     }
     let Some(value) = tables else {
+        if entry.unavailable.is_some() {
+            return Ok(entry);
+        }
         return Err(bad(item.span, "missing `tables`: the tables a rule with this logsource reads".into())
             .help("`tables: []` removes an earlier mapping with the same keys"));
     };

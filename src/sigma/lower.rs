@@ -50,6 +50,16 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
     let file = &rule.file;
     let ls = &rule.logsource;
     let at = |span: Span, d: Diagnostic| d.at(file, span);
+    let entry = catalog.logsources.entry(
+        ls.product.as_ref().map(|s| s.value.as_str()),
+        ls.category.as_ref().map(|s| s.value.as_str()),
+        ls.service.as_ref().map(|s| s.value.as_str()),
+    );
+    if let Some(why) = entry.and_then(|e| e.unavailable.as_deref()) {
+        let d = Diagnostic::new(Code::NoLogsourceTable, format!("no table holds logsource `{}`: {why}", ls.describe()))
+            .help("if you ingest these logs into a table, define it (--tables DIR) and map the logsource to it");
+        return Err(vec![at(ls.span, d)]);
+    }
     let Some(names) = catalog.logsources.tables(
         ls.product.as_ref().map(|s| s.value.as_str()),
         ls.category.as_ref().map(|s| s.value.as_str()),

@@ -1549,6 +1549,21 @@ fn lint_reports_an_unmapped_logsource() {
 }
 
 #[test]
+fn a_logsource_no_table_holds_is_refused_with_the_mappings_reason() {
+    let text = linted(
+        "pim",
+        "  product: azure\n  service: pim",
+        "  selection:\n    riskEventType: staleSignInAlertIncident\n  condition: selection",
+    );
+    let (findings, code) = lint(&text);
+    assert_eq!(code, 1);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let want =
+        format!("{} E210 no table holds logsource `product: azure, service: pim`: PIM alert", at(&text, "logsource:"));
+    assert!(findings[0].starts_with(&want), "{findings:?}");
+}
+
+#[test]
 fn lint_warns_of_unused_selections_and_wildcard_only_values() {
     let text = linted(
         "warnings",
