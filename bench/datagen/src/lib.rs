@@ -15,6 +15,7 @@
 //! stream to disk with a few MB of memory. See `README.md` for the scenarios
 //! and the Log Analytics column → diagnostic-settings path table.
 
+pub mod entra;
 mod generator;
 pub mod mapping;
 pub mod model;
@@ -24,6 +25,7 @@ mod rng;
 pub mod time;
 mod write;
 
+pub use entra::{EntraConfig, EntraSummary, EntraTable, render_entra, write_entra};
 pub use generator::{Dataset, Events};
 pub use mapping::{MapKind, Mapping};
 pub use model::{Audit, Event, GraphCall, Guid, Maybe, Place, Scenario, SignIn, Table, UserSignIn};

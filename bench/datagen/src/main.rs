@@ -50,6 +50,62 @@ struct Args {
     /// implementation, sorted NDJSON) to this file
     #[arg(long, value_name = "FILE")]
     expected_alerts: Option<PathBuf>,
+    /// Write only the Entra / Azure tables below (SigninLogs,
+    /// AADNonInteractiveUserSignInLogs, AuditLogs, AzureActivity,
+    /// AADUserRiskEvents) into --out, one `<table>.json` each, leaving the
+    /// other files there alone: no Graph / service-principal data
+    #[arg(long)]
+    entra_only: bool,
+    /// User sign-ins, split ~30% SigninLogs / ~70% AADNonInteractiveUserSignInLogs
+    /// (exact total; not the same as --signins, the service-principal tokens)
+    #[arg(long = "user-signins", visible_alias = "signin", default_value_t = 0, value_name = "N")]
+    user_signins: usize,
+    /// AuditLogs rows in the Entra tables (exact)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    audit: usize,
+    /// AzureActivity rows (exact)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    activity: usize,
+    /// AADUserRiskEvents rows (exact)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    risk: usize,
+}
+
+fn write_entra_tables(args: &Args, now: i64) -> ExitCode {
+    let cfg = sigcorr_datagen::EntraConfig {
+        seed: args.seed,
+        signin: args.user_signins,
+        audit: args.audit,
+        activity: args.activity,
+        risk: args.risk,
+        now,
+        crlf: args.crlf,
+    };
+    let started = Instant::now();
+    let s = match sigcorr_datagen::write_entra(&cfg, &args.out) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sigcorr-gen: writing {}: {e}", args.out.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let per: Vec<String> = sigcorr_datagen::EntraTable::ALL
+        .iter()
+        .map(|&t| format!("{}={} ({:.1} MB)", t.name(), s.rows_of(t), s.bytes_of(t) as f64 / 1e6))
+        .collect();
+    eprintln!(
+        "sigcorr-gen: entra seed={} now={} {} rows={} bytes={} ({:.1} MB) in {:.2}s -> {}",
+        cfg.seed,
+        args.now,
+        per.join(" "),
+        s.total_rows(),
+        s.total_bytes(),
+        s.total_bytes() as f64 / 1e6,
+        secs,
+        args.out.display(),
+    );
+    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {
@@ -61,6 +117,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let entra = args.user_signins + args.audit + args.activity + args.risk > 0;
+    if args.entra_only || entra {
+        if matches!(args.shape, ShapeArg::Diagnostic) || args.mixed {
+            eprintln!(
+                "sigcorr-gen: the Entra tables are written as Log Analytics rows, one file per table (no --shape diagnostic, --mixed)"
+            );
+            return ExitCode::from(2);
+        }
+        let code = write_entra_tables(&args, now);
+        if args.entra_only || code != ExitCode::SUCCESS {
+            return code;
+        }
+    }
     let cfg = Config {
         seed: args.seed,
         graph: args.graph,
