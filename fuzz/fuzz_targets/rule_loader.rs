@@ -10,9 +10,12 @@
 //! 2. For the rules that come out: compiled to every `compile` target (KQL,
 //!    Sentinel, Spark SQL, DuckDB, and DuckDB over `--data`), planned, and run
 //!    over a few fixed sample records (fuzz/records.ndjson: a T1528 pair
-//!    that alerts, a managed-identity sign-in, an addPassword call and an
-//!    unrelated SigninLogs row), so fuzzed filters, joins, mismatches and
-//!    outputs are evaluated too.
+//!    that alerts, a managed-identity sign-in, an addPassword call, a
+//!    SigninLogs row, an AuditLogs record with nested arrays and an
+//!    activity-log export record), so fuzzed filters, joins, mismatches,
+//!    Sigma detections and outputs are evaluated too. The corpus holds
+//!    Sigma rules too (`sigma_*.yml`), and the dictionary their keywords
+//!    and modifiers.
 //!
 //! Asserts: no panic anywhere; the run's accounting holds and its alerts
 //! are valid JSON lines (`common::check_outcome`).
