@@ -186,24 +186,55 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
+    /// A name written as a mapping key (a source alias, an output column):
+    /// as the file writes it, whatever YAML 1.1 would type it as (`Y`, `no`
+    /// and `on` are names, not booleans). A key that is no scalar (`~`, an
+    /// empty key) is refused: a name is text.
+    fn name(&mut self, node: &Node, what: &str) -> Option<Ident> {
+        match node.text_as_written(self.file).filter(|n| !n.is_empty()) {
+            Some(name) => Some(Ident { name, span: node.span }),
+            None => {
+                let found = if matches!(node.kind, NodeKind::Null) { "null (`~` or nothing)" } else { node.type_name() };
+                self.errors.push(
+                    Diagnostic::new(Code::Schema, format!("{what} must be a name, found {found}"))
+                        .at(self.file, node.span)
+                        .help("write a name such as `activity` or `IPAddress`; quote it if it looks like another value"),
+                );
+                None
+            }
+        }
+    }
+
     fn correlation(&mut self, key: &Node, node: &Node) -> Option<Correlation> {
         node.as_map()?;
         let entries = |name: &str| node.get(name).and_then(Node::as_map).unwrap_or_default();
-        let sources = entries("sources")
-            .iter()
-            .filter_map(|(alias, tables)| {
-                let tables = match &tables.kind {
-                    NodeKind::Str(_) => vec![ident(tables)],
-                    NodeKind::Seq(items) => items.iter().filter(|i| i.as_str().is_some()).map(ident).collect(),
-                    _ => return None,
-                };
-                Some(SourceDecl { alias: ident(alias), tables })
-            })
-            .collect();
-        let filters = entries("filter").iter().filter_map(|(alias, e)| Some((ident(alias), self.expr(e)?))).collect();
+        let mut sources = Vec::new();
+        for (alias, tables) in entries("sources") {
+            let tables = match &tables.kind {
+                NodeKind::Str(_) => vec![ident(tables)],
+                NodeKind::Seq(items) => items.iter().filter(|i| i.as_str().is_some()).map(ident).collect(),
+                _ => continue,
+            };
+            if let Some(alias) = self.name(alias, "a source alias") {
+                sources.push(SourceDecl { alias, tables });
+            }
+        }
+        let mut filters = Vec::new();
+        for (alias, e) in entries("filter") {
+            let alias = self.name(alias, "a filter's source alias");
+            if let (Some(alias), Some(e)) = (alias, self.expr(e)) {
+                filters.push((alias, e));
+            }
+        }
         let join = node.get("join").and_then(|e| self.expr(e));
         let mismatch = node.get("mismatch").and_then(|e| self.expr(e));
-        let output = entries("output").iter().filter_map(|(name, e)| Some((ident(name), self.expr(e)?))).collect();
+        let mut output = Vec::new();
+        for (name, e) in entries("output") {
+            let name = self.name(name, "an output name");
+            if let (Some(name), Some(e)) = (name, self.expr(e)) {
+                output.push((name, e));
+            }
+        }
         Some(Correlation { span: key.span, sources, filters, join, mismatch, output })
     }
 

@@ -198,7 +198,10 @@ pub(super) fn read_record<'a>(cx: &Ctx, record: RecordText<'a>, scratch: &mut Sc
                     (Value::absent(p.ty), None)
                 }
                 Ok(Some((json, text))) => match Value::from_json(json, p.ty) {
-                    Ok(v) => (v, keep_raw.then_some(Cow::Borrowed(text))),
+                    // The input text only when it writes the value as read (`200`,
+                    // not `200.0` or `"200"` in an int column): the output is the
+                    // value a test sees, as Kusto shows it.
+                    Ok(v) => (v, (keep_raw && as_read(p.ty, text)).then_some(Cow::Borrowed(text))),
                     Err(_) => {
                         if count {
                             out.bad_values += 1;
@@ -209,7 +212,8 @@ pub(super) fn read_record<'a>(cx: &Ctx, record: RecordText<'a>, scratch: &mut Sc
                                 message: whose(format!("`{column}` is {shown}, not a {}; read as empty", p.ty)),
                             });
                         }
-                        (Value::absent(p.ty), keep_raw.then_some(Cow::Borrowed(text)))
+                        // A bad value is read as empty, and printed as empty too.
+                        (Value::absent(p.ty), None)
                     }
                 },
                 Ok(None) => (Value::absent(p.ty), None),
@@ -283,4 +287,17 @@ fn route<'a>(plan: &Plan, fields: &ParsedRecord<'a, '_>) -> Result<Route<'a>, Li
         },
         None => Route::Unknown,
     })
+}
+
+/// Whether `text`, a value's input text, writes it as it is read into a
+/// column of type `ty`: then the output copies the text (timestamps keep
+/// all the digits the log wrote); else the output prints the value read.
+fn as_read(ty: Type, text: &str) -> bool {
+    let number = |t: &str| t.starts_with(|c: char| c == '-' || c.is_ascii_digit());
+    match ty {
+        Type::Long => number(text) && text.bytes().skip(1).all(|b| b.is_ascii_digit()),
+        Type::Real => number(text),
+        Type::Bool => text == "true" || text == "false",
+        _ => true,
+    }
 }

@@ -498,3 +498,59 @@ fn line_numbers_hold_across_chunks() {
         assert!(run.stderr.contains(&format!("read {} lines", lines.len())), "{}", run.stderr);
     }
 }
+
+/// A value printed in an alert is the value every test sees: a status that
+/// is not a number in an int column is null (read as empty), and `200.0`,
+/// `"201"` and `2e2` in an int column are 200, 201 and 200, as Kusto shows them.
+#[test]
+fn alerts_print_the_value_read_not_its_input_text() {
+    let rule = "title: values\nid: 2f0fd1a1-3f2a-4b4e-9c8a-0d6f2b1c7e11\nlevel: low\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n  output:\n    S: a.ResponseStatusCode\n    D: a.DurationMs\n    Empty: isnull(a.ResponseStatusCode)\n";
+    let records = [
+        json!({"Type": "MicrosoftGraphActivityLogs", "ResponseStatusCode": "OK", "DurationMs": 200.0}),
+        json!({"Type": "MicrosoftGraphActivityLogs", "ResponseStatusCode": "201", "DurationMs": -5}),
+        json!({"Type": "MicrosoftGraphActivityLogs", "ResponseStatusCode": 202, "DurationMs": 2e2}),
+    ];
+    let run = Test::new()
+        .file("r.yml", rule)
+        .records("logs/a.json", &records)
+        .args(["run", "--rules", "r.yml", "logs"])
+        .run();
+    run.code(0);
+    assert!(run.stderr.contains("`ResponseStatusCode` is \"OK\""), "the bad value is reported: {}", run.stderr);
+    let fields: Vec<Value> = run.alerts().iter().map(|a| json!(a.fields)).collect();
+    assert_eq!(
+        fields,
+        [
+            json!({"S": null, "D": 200, "Empty": true}),
+            json!({"S": 201, "D": -5, "Empty": false}),
+            json!({"S": 202, "D": 200, "Empty": false}),
+        ]
+    );
+}
+
+/// Names are text: output names and source aliases that YAML 1.1 would read
+/// as booleans (`Y`, `N`, `on`, `y`) stay as written; a null name is refused.
+#[test]
+fn names_are_read_as_written() {
+    let rule = "title: names\nid: 3f0fd1a1-3f2a-4b4e-9c8a-0d6f2b1c7e11\nlevel: low\ncorrelation:\n  sources:\n    y: MicrosoftGraphActivityLogs\n  output:\n    Y: y.ResponseStatusCode\n    N: y.DurationMs\n    on: y.IPAddress\n";
+    let records = [
+        json!({"Type": "MicrosoftGraphActivityLogs", "ResponseStatusCode": 200, "DurationMs": 5, "IPAddress": "10.0.0.1"}),
+    ];
+    let run = Test::new()
+        .file("r.yml", rule)
+        .records("logs/a.json", &records)
+        .args(["run", "--rules", "r.yml", "logs"])
+        .run();
+    run.code(0);
+    let alerts = run.alerts();
+    assert_eq!(json!(alerts[0].fields), json!({"Y": 200, "N": 5, "on": "10.0.0.1"}));
+    assert_eq!(alerts[0].evidence.keys().collect::<Vec<_>>(), ["y"]);
+    let null_name = format!("{rule}    ~: y.IPAddress\n");
+    let lint = Test::new().file("r.yml", &null_name).args(["lint", "r.yml"]).run();
+    lint.code(1);
+    assert!(
+        lint.stdout.contains("r.yml:11:5: error[E010]: an output name must be a name, found null"),
+        "{}",
+        lint.stdout
+    );
+}
