@@ -7,10 +7,19 @@ use chrono::NaiveDate;
 pub const TICKS_PER_SECOND: i64 = 10_000_000;
 pub const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
 
-/// Parses an ISO 8601 / RFC 3339 timestamp (`T` or space between date and
-/// time; `Z`, `+HH:MM`, `+HHMM` or no zone, meaning UTC; up to 7 fractional
-/// digits kept, more are truncated) into ticks since the Unix epoch.
+/// Parses a timestamp in one of the forms Kusto's datetime type documents
+/// into ticks since the Unix epoch: ISO 8601 / RFC 3339 (`T` or space
+/// between date and time; `Z`, `+HH:MM`, `+HHMM` or no zone, meaning UTC; up
+/// to 7 fractional digits kept, more are truncated), read first and fast;
+/// else the sortable form with a `GMT`/`UTC` zone (`2014-11-08 15:05:25
+/// GMT`), RFC 822 (`Sat, 8 Nov 14 15:05:02 GMT`, `8 Nov 2014 15:05`), RFC
+/// 850 (`Saturday, 08-Nov-14 15:05:02 GMT`) and US dates (`12-02-2022`,
+/// month first).
 pub fn parse(s: &str) -> Option<i64> {
+    parse_iso(s).or_else(|| parse_other(s))
+}
+
+fn parse_iso(s: &str) -> Option<i64> {
     let b = s.trim().as_bytes();
     // Two or four digits, read in place.
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -82,6 +91,72 @@ pub fn parse(s: &str) -> Option<i64> {
     }
 }
 
+/// The forms [`parse`] reads after ISO 8601 (Kusto's "datetime data type"
+/// page): an optional weekday and comma, a date (`8 Nov 14`, `08-Nov-14`,
+/// `12-02-2022`), an optional time `HH:MM[:SS]`, an optional `GMT`/`UTC`.
+fn parse_other(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let mut words: Vec<&str> = s.split_whitespace().collect();
+    if words.last().is_some_and(|z| z.eq_ignore_ascii_case("gmt") || z.eq_ignore_ascii_case("utc")) {
+        words.pop();
+        // The sortable form with a zone name.
+        if let Some(t) = parse_iso(&words.join(" ")) {
+            return Some(t);
+        }
+    }
+    if words.first().is_some_and(|w| w.ends_with(',')) {
+        words.remove(0);
+    }
+    let number = |w: &str| -> Option<i64> { (!w.is_empty() && w.bytes().all(|b| b.is_ascii_digit())).then(|| w.parse().ok())? };
+    let year = |w: &str| -> Option<i64> {
+        let y = number(w)?;
+        match w.len() {
+            2 => Some(if y < 50 { 2000 + y } else { 1900 + y }),
+            4 => Some(y),
+            _ => None,
+        }
+    };
+    let (date, rest): ((i64, i64, i64), &[&str]) = match words.as_slice() {
+        // `8 Nov 14 ...`
+        [d, mon, y, rest @ ..] if number(d).is_some() && month(mon).is_some() => ((year(y)?, month(mon)?, number(d)?), rest),
+        // `08-Nov-14 ...` or `12-02-2022 ...`
+        [date, rest @ ..] => {
+            let parts: Vec<&str> = date.split('-').collect();
+            let [a, b, c] = parts.as_slice() else { return None };
+            match month(b) {
+                Some(m) => ((year(c)?, m, number(a)?), rest),
+                None if c.len() == 4 => ((year(c)?, number(a)?, number(b)?), rest),
+                None => return None,
+            }
+        }
+        [] => return None,
+    };
+    let (y, m, d) = date;
+    let day = NaiveDate::from_ymd_opt(y as i32, u32::try_from(m).ok()?, u32::try_from(d).ok()?)?;
+    let days = day.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days();
+    let seconds = match rest {
+        [] => 0,
+        [time] => {
+            let parts: Vec<i64> = time.split(':').map(number).collect::<Option<_>>()?;
+            match parts.as_slice() {
+                [h, mi] if *h < 24 && *mi < 60 => h * 3600 + mi * 60,
+                [h, mi, sec] if *h < 24 && *mi < 60 && *sec <= 60 => h * 3600 + mi * 60 + sec,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(days * TICKS_PER_DAY + seconds * TICKS_PER_SECOND)
+}
+
+/// `Nov` or `November`, any case: its number.
+fn month(w: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let w = w.to_ascii_lowercase();
+    let i = MONTHS.iter().position(|m| w.len() >= 3 && (w == *m || (w.starts_with(m) && w.len() > 3)))?;
+    Some(i as i64 + 1)
+}
+
 /// The current time in ticks.
 pub fn now_ticks() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
@@ -143,6 +218,31 @@ mod tests {
         let b = parse("2026-07-16T02:00:45.0159704Z").unwrap();
         assert_eq!(b - a, 1);
         assert_eq!(format(a), "2026-07-16T02:00:45.0159703Z");
+    }
+
+    /// The other forms of Kusto's "The datetime data type" page: each is the
+    /// same instant as its ISO form.
+    #[test]
+    fn rfc_822_850_sortable_and_us_forms() {
+        let at = |iso: &str| parse(iso).unwrap();
+        let cases = [
+            ("Sat, 8 Nov 14 15:05:02 GMT", "2014-11-08T15:05:02Z"),
+            ("Sat, 8 Nov 14 15:05:02", "2014-11-08T15:05:02Z"),
+            ("Sat, 8 Nov 14 15:05", "2014-11-08T15:05:00Z"),
+            ("8 Nov 14 15:05", "2014-11-08T15:05:00Z"),
+            ("8 Nov 2014 15:05:02 UTC", "2014-11-08T15:05:02Z"),
+            ("Saturday, 08-Nov-14 15:05:02 GMT", "2014-11-08T15:05:02Z"),
+            ("08-Nov-14 15:05", "2014-11-08T15:05:00Z"),
+            ("2014-11-08 15:05:25 GMT", "2014-11-08T15:05:25Z"),
+            ("2014-11-08T15:05:25 GMT", "2014-11-08T15:05:25Z"),
+            ("12-02-2022", "2022-12-02T00:00:00Z"),
+        ];
+        for (text, iso) in cases {
+            assert_eq!(parse(text), Some(at(iso)), "{text}");
+        }
+        for bad in ["8 Nov", "Sat, 31 Feb 14 10:00", "8 Nob 14 15:05", "8 Nov 14 25:05", "13-40-2022", "GMT", "a, b c d"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
     }
 
     #[test]
