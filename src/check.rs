@@ -343,8 +343,11 @@ impl<'c> Checker<'c> {
         let t = self.expr(e, scope)?;
         if !t.ty.fits(Type::Bool) {
             self.error(
-                Diagnostic::new(Code::NotBoolean, format!("`{what}` must be a boolean expression, this is a {}", t.ty))
-                    .help("compare it with something, e.g. `x == \"...\"` or `isnotempty(x)`"),
+                Diagnostic::new(
+                    Code::NotBoolean,
+                    format!("`{what}` must be a boolean expression, this is {}", self.a_type(&t)),
+                )
+                .help("compare it with something, e.g. `x == \"...\"` or `isnotempty(x)`"),
                 e.span,
             );
             return None;
@@ -376,7 +379,7 @@ impl<'c> Checker<'c> {
                     }
                     UnaryOp::Neg => {
                         if !(t.ty.is_numeric() || matches!(t.ty, Type::Timespan | Type::Dynamic | Type::Null)) {
-                            self.type_error(t.span, format!("cannot negate a {}", t.ty), None);
+                            self.type_error(t.span, format!("cannot negate {}", self.a_type(&t)), None);
                             return None;
                         }
                         t.ty
@@ -400,18 +403,25 @@ impl<'c> Checker<'c> {
                 {
                     self.type_error(
                         x.span,
-                        format!("`between` needs a number, datetime or timespan, this is a {}", x.ty),
+                        format!("`between` needs a number, datetime or timespan, this is {}", self.a_type(&x)),
                         (x.ty == Type::String)
                             .then(|| "convert it first, e.g. `tolong(x) between (1 .. 9)`".to_string()),
                     );
                     return None;
                 }
-                for bound in [&lo, &hi] {
-                    if !bound.ty.comparable_with(x.ty) {
+                // Kusto's `T between (datetime(2026-07-16) .. 3d)`: a timespan
+                // upper bound of a datetime range is added to the lower bound.
+                let span_high = hi.ty == Type::Timespan && x.ty.fits(Type::DateTime) && lo.ty.fits(Type::DateTime);
+                for (bound, span_ok) in [(&lo, false), (&hi, span_high)] {
+                    if !bound.ty.comparable_with(x.ty) && !span_ok {
+                        let help = (x.ty == Type::DateTime && bound.ty == Type::Timespan).then(|| {
+                            "a timespan is an upper bound only, after a datetime lower bound: `x between (datetime(2026-07-16) .. 3d)`"
+                                .to_string()
+                        });
                         self.type_error(
                             bound.span,
-                            format!("`between` bound is a {}, the value a {}", bound.ty, x.ty),
-                            None,
+                            format!("`between` bound is {}, the value {}", self.a_type(bound), self.a_type(&x)),
+                            help,
                         );
                         return None;
                     }
@@ -436,7 +446,8 @@ impl<'c> Checker<'c> {
                         t => t.comparable_with(x.ty) || (needs_string && t.fits(Type::String)),
                     };
                     if !ok {
-                        self.type_error(item.span, format!("list item is a {}, the value a {}", item.ty, x.ty), None);
+                        let message = format!("list item is {}, the value {}", self.a_type(item), self.a_type(&x));
+                        self.type_error(item.span, message, None);
                         return None;
                     }
                 }
@@ -461,8 +472,26 @@ impl<'c> Checker<'c> {
         if t.ty.fits(ty) {
             return Some(());
         }
-        self.type_error(t.span, format!("{what} needs a {ty}, this is a {}", t.ty), None);
+        self.type_error(t.span, format!("{what} needs a {ty}, this is {}", self.a_type(t)), None);
         None
+    }
+
+    /// The type of `t` as a message names it: a column's as its table
+    /// declares it (`int`, `guid`), anything else's by Kusto's name (`long`).
+    fn type_name(&self, t: &TExpr) -> String {
+        if let TKind::Column(c) = &t.kind
+            && c.path.is_empty()
+            && let Some(col) =
+                self.sources.get(c.source).and_then(|s| s.tables.iter().find_map(|table| table.column(&c.column)))
+        {
+            return col.declared.clone();
+        }
+        t.ty.to_string()
+    }
+
+    /// [`Checker::type_name`] with its article: `an int`, `a string`.
+    fn a_type(&self, t: &TExpr) -> String {
+        with_article(&self.type_name(t))
     }
 
     fn field(&mut self, parts: &[Ident], scope: &Scope, span: Span) -> Check<(ColumnRef, Type)> {
@@ -542,7 +571,11 @@ impl<'c> Checker<'c> {
             if !matches!(ty, Type::Dynamic | Type::String) {
                 self.type_error(
                     rest[0].span,
-                    format!("`{}` is a {ty}; only dynamic (JSON) columns have fields", column.name),
+                    format!(
+                        "`{}` is {}; only dynamic (JSON) columns have fields",
+                        column.name,
+                        with_article(&col.declared)
+                    ),
                     None,
                 );
                 return None;
@@ -591,7 +624,7 @@ impl<'c> Checker<'c> {
                 };
                 self.type_error(
                     span,
-                    format!("cannot compare a {} with a {} using `{}`", l.ty, r.ty, op.symbol()),
+                    format!("cannot compare {} with {} using `{}`", self.a_type(l), self.a_type(r), op.symbol()),
                     help,
                 );
                 None
@@ -623,7 +656,7 @@ impl<'c> Checker<'c> {
                     _ => {
                         self.type_error(
                             span,
-                            format!("cannot apply `{}` to a {} and a {}", op.symbol(), l.ty, r.ty),
+                            format!("cannot apply `{}` to {} and {}", op.symbol(), self.a_type(l), self.a_type(r)),
                             None,
                         );
                         return None;
@@ -693,17 +726,23 @@ impl<'c> Checker<'c> {
         let targs: Vec<TExpr> = targs.into_iter().collect::<Option<_>>()?;
         let types: Vec<Type> = targs.iter().map(|t| t.ty).collect();
         match func.result_type(&types) {
+            // `parse_json` of a value already dynamic returns it as it is
+            // (Kusto's parse_json page): a string found by a path is not
+            // decoded again.
+            Ok(_) if matches!(func, Func::ParseJson | Func::ToDynamic) && types[0] == Type::Dynamic => {
+                targs.into_iter().next()
+            }
             Ok(ty) => Some(TExpr { kind: TKind::Call(func, targs), ty, span }),
             Err(bad) => {
                 let arg = &targs[bad.index];
                 self.type_error(
                     arg.span,
                     format!(
-                        "`{}` needs {} as argument {}, this is a {}",
+                        "`{}` needs {} as argument {}, this is {}",
                         func.name(),
                         bad.expected,
                         bad.index + 1,
-                        arg.ty
+                        self.a_type(arg)
                     ),
                     Some(func.doc().to_string()),
                 );
@@ -727,7 +766,10 @@ impl<'c> Checker<'c> {
                         Code::JoinShape,
                         "a join is one or more `a.col == b.col` equalities joined by `and`",
                     )
-                    .help("move other conditions to `mismatch`"),
+                    .help(
+                        "each key is one `==`, each side a column or an expression reading one source \
+                         (`tolower(a.AppId) == tolower(b.AppId)`); move other conditions to `mismatch`",
+                    ),
                     span,
                 );
                 continue;
@@ -768,7 +810,11 @@ impl<'c> Checker<'c> {
                 self.error(
                     Diagnostic::new(
                         Code::JoinTypes,
-                        format!("join key types differ: {} on the left, {} on the right", left.ty, right.ty),
+                        format!(
+                            "join key types differ: {} on the left, {} on the right",
+                            self.type_name(&left),
+                            self.type_name(&right)
+                        ),
                     )
                     .help("join columns of the same type, or convert one side with `tostring(...)`"),
                     span,
@@ -779,6 +825,12 @@ impl<'c> Checker<'c> {
         }
         keys
     }
+}
+
+/// `an int`, `a long`: a type's name with its article.
+fn with_article(name: &str) -> String {
+    let an = name.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {name}", if an { "an" } else { "a" })
 }
 
 fn join_compatible(a: Type, b: Type) -> bool {
@@ -1104,7 +1156,7 @@ mod tests {
         let d = output_error("-IPAddress", Code::TypeMismatch, "IPAddress");
         assert_eq!(d.message, "cannot negate a string");
         let d = output_error("ResponseStatusCode =~ \"x\"", Code::TypeMismatch, "ResponseStatusCode");
-        assert_eq!(d.message, "`=~` needs a string, this is a long");
+        assert_eq!(d.message, "`=~` needs a string, this is an int");
         output_error("RequestUri contains 5", Code::TypeMismatch, "5");
         output_error("not(ResponseStatusCode)", Code::TypeMismatch, "(ResponseStatusCode)");
         output_error("ResponseStatusCode and true", Code::TypeMismatch, "ResponseStatusCode");
@@ -1115,16 +1167,97 @@ mod tests {
         let d = output_error("IPAddress between (1 .. 2)", Code::TypeMismatch, "IPAddress");
         assert!(d.help.as_deref().unwrap().contains("tolong("), "{d}");
         let d = output_error("ResponseStatusCode between (1 .. \"9\")", Code::TypeMismatch, "\"9\"");
-        assert_eq!(d.message, "`between` bound is a string, the value a long");
+        assert_eq!(d.message, "`between` bound is a string, the value an int", "as the table declares it");
         let d = output_error("RequestMethod in (\"GET\", 1)", Code::TypeMismatch, "1");
         assert_eq!(d.message, "list item is a long, the value a string");
         output_error("ResponseStatusCode in~ (\"1\")", Code::TypeMismatch, "ResponseStatusCode");
     }
 
+    /// A message about a column names its type as the table declares it
+    /// (`ResponseStatusCode: int`); about anything else, by Kusto's name.
+    #[test]
+    fn type_messages_name_a_columns_type_as_declared() {
+        let d = output_error("ResponseStatusCode =~ \"x\"", Code::TypeMismatch, "ResponseStatusCode");
+        assert_eq!(d.message, "`=~` needs a string, this is an int");
+        let d = output_error("ResponseStatusCode + 1 =~ \"x\"", Code::TypeMismatch, "ResponseStatusCode + 1");
+        assert_eq!(d.message, "`=~` needs a string, this is a long", "a computed value: Kusto's name");
+        let d = output_error("ResponseStatusCode == \"200\"", Code::TypeMismatch, "ResponseStatusCode == \"200\"");
+        assert_eq!(d.message, "cannot compare an int with a string using `==`");
+        let d = output_error("-RequestUri", Code::TypeMismatch, "RequestUri");
+        assert_eq!(d.message, "cannot negate a string");
+        let d = output_error("ago(ResponseStatusCode)", Code::TypeMismatch, "ResponseStatusCode");
+        assert!(d.message.ends_with("as argument 1, this is an int"), "{d}");
+        let d =
+            output_error("RequestMethod in (\"GET\", ResponseStatusCode)", Code::TypeMismatch, "ResponseStatusCode");
+        assert_eq!(d.message, "list item is an int, the value a string");
+        let d = one_error(
+            &format!("{GRAPH}  filter:\n    a: DurationMs\n  output:\n    T: a.TimeGenerated\n"),
+            Code::NotBoolean,
+            "a: DurationMs",
+            "DurationMs",
+        );
+        assert_eq!(d.message, "`filter` must be a boolean expression, this is an int");
+        // The sign-in tables declare `DurationMs: long`.
+        let d = one_error(
+            &format!("{TWO}  filter:\n    signin: DurationMs\n{JOIN}  output:\n    T: activity.TimeGenerated\n"),
+            Code::NotBoolean,
+            "signin: DurationMs",
+            "DurationMs",
+        );
+        assert_eq!(d.message, "`filter` must be a boolean expression, this is a long");
+    }
+
+    /// Kusto's `between` takes a timespan upper bound after a datetime lower
+    /// bound (the range ends at their sum), and only there.
+    #[test]
+    fn between_takes_a_timespan_upper_bound_after_a_datetime() {
+        for filter in [
+            "TimeGenerated between (datetime(2026-07-16) .. 3d)",
+            "TimeGenerated !between (datetime(2026-07-16) .. 3d)",
+            "TimeGenerated between (ago(7d) .. 1d)",
+            "TokenIssuedAt between (TimeGenerated .. 1h)",
+        ] {
+            let rule = checked(&format!("{GRAPH}  filter:\n    a: {filter}\n  output:\n    T: a.TimeGenerated\n"));
+            let f = rule.sources[0].filter.as_ref().unwrap();
+            assert!(matches!(&f.kind, TKind::Between { high, .. } if high.ty == Type::Timespan), "{filter}");
+        }
+        let d = output_error("TimeGenerated between (3d .. datetime(2026-07-16))", Code::TypeMismatch, "3d");
+        assert_eq!(d.message, "`between` bound is a timespan, the value a datetime");
+        assert!(d.help.as_deref().unwrap().contains(".. 3d)"), "{d}");
+        let d = output_error("ResponseStatusCode between (1 .. 3d)", Code::TypeMismatch, "3d");
+        assert_eq!(d.message, "`between` bound is a timespan, the value an int");
+        output_error(
+            "(TimeGenerated - TokenIssuedAt) between (datetime(2026-07-16) .. 3d)",
+            Code::TypeMismatch,
+            "datetime(2026-07-16)",
+        );
+    }
+
+    #[test]
+    fn join_keys_may_be_expressions_and_the_help_says_so() {
+        let rule = checked(&format!(
+            "{TWO}  join: tolower(activity.AppId) == tolower(signin.AppId) and \
+             activity.SignInActivityId == signin.UniqueTokenIdentifier\n  output:\n    T: activity.TimeGenerated\n"
+        ));
+        assert_eq!(rule.join.len(), 2);
+        assert!(matches!(rule.join[0].left.kind, TKind::Call(Func::ToLower, _)));
+        assert_eq!(rule.join[0].left.sources(), [0]);
+        let bad = "activity.AppId =~ signin.AppId";
+        let d = one_error(
+            &format!("{TWO}  join: {bad}\n  output:\n    T: activity.TimeGenerated\n"),
+            Code::JoinShape,
+            bad,
+            bad,
+        );
+        let help = d.help.as_deref().unwrap();
+        assert!(help.contains("an expression reading one source"), "{help}");
+        assert!(help.contains("`tolower(a.AppId) == tolower(b.AppId)`"), "{help}");
+    }
+
     #[test]
     fn only_json_columns_have_fields() {
         let d = output_error("ResponseStatusCode.value", Code::TypeMismatch, "value");
-        assert_eq!(d.message, "`ResponseStatusCode` is a long; only dynamic (JSON) columns have fields");
+        assert_eq!(d.message, "`ResponseStatusCode` is an int; only dynamic (JSON) columns have fields");
     }
 
     #[test]
@@ -1157,7 +1290,7 @@ mod tests {
         let rule = |join: &str| format!("{TWO}  join: {join}\n  output:\n    T: activity.TimeGenerated\n");
         let key = "activity.ResponseStatusCode == signin.IPAddress";
         let d = one_error(&rule(key), Code::JoinTypes, key, key);
-        assert_eq!(d.message, "join key types differ: long on the left, string on the right");
+        assert_eq!(d.message, "join key types differ: int on the left, string on the right");
         let key = "activity.IPAddress == activity.UserAgent";
         let d = one_error(&rule(key), Code::JoinOneSide, key, key);
         assert_eq!(d.message, "this join key compares `activity` with itself");

@@ -107,7 +107,8 @@ fn parse_other(s: &str) -> Option<i64> {
     if words.first().is_some_and(|w| w.ends_with(',')) {
         words.remove(0);
     }
-    let number = |w: &str| -> Option<i64> { (!w.is_empty() && w.bytes().all(|b| b.is_ascii_digit())).then(|| w.parse().ok())? };
+    let number =
+        |w: &str| -> Option<i64> { (!w.is_empty() && w.bytes().all(|b| b.is_ascii_digit())).then(|| w.parse().ok())? };
     let year = |w: &str| -> Option<i64> {
         let y = number(w)?;
         match w.len() {
@@ -118,7 +119,9 @@ fn parse_other(s: &str) -> Option<i64> {
     };
     let (date, rest): ((i64, i64, i64), &[&str]) = match words.as_slice() {
         // `8 Nov 14 ...`
-        [d, mon, y, rest @ ..] if number(d).is_some() && month(mon).is_some() => ((year(y)?, month(mon)?, number(d)?), rest),
+        [d, mon, y, rest @ ..] if number(d).is_some() && month(mon).is_some() => {
+            ((year(y)?, month(mon)?, number(d)?), rest)
+        }
         // `08-Nov-14 ...` or `12-02-2022 ...`
         [date, rest @ ..] => {
             let parts: Vec<&str> = date.split('-').collect();
@@ -240,7 +243,9 @@ mod tests {
         for (text, iso) in cases {
             assert_eq!(parse(text), Some(at(iso)), "{text}");
         }
-        for bad in ["8 Nov", "Sat, 31 Feb 14 10:00", "8 Nob 14 15:05", "8 Nov 14 25:05", "13-40-2022", "GMT", "a, b c d"] {
+        for bad in
+            ["8 Nov", "Sat, 31 Feb 14 10:00", "8 Nob 14 15:05", "8 Nov 14 25:05", "13-40-2022", "GMT", "a, b c d"]
+        {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

@@ -2,7 +2,9 @@
 //!
 //! Kusto's semantics: strings compare case-sensitively with `==`, and
 //! case-insensitively with `=~` and the string operators (unless `_cs`);
-//! `between` is inclusive; a comparison with null is null, and a filter
+//! `between` is inclusive. Null: `==` (and `=~`, `in`) of a null and a
+//! non-null value is `false`, `!=` (and `!~`, `!in`) `true`, of two nulls
+//! null; `<`, `<=`, `>`, `>=` and `between` with a null are null; a filter
 //! keeps only `true`.
 
 use std::borrow::Cow;
@@ -103,6 +105,7 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
         TKind::Between { expr, low, high, negated } => {
             let x = eval(expr, cx, now).undynamic();
             let (lo, hi) = (eval(low, cx, now).undynamic(), eval(high, cx, now).undynamic());
+            let hi = between_high(&lo, hi);
             match (x.compare(&lo), x.compare(&hi)) {
                 (Some(a), Some(b)) => Value::Bool((a.is_ge() && b.is_le()) != *negated),
                 _ => Value::Null,
@@ -110,19 +113,27 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
         }
         TKind::In { expr, op, list } => {
             let x = eval(expr, cx, now).undynamic();
-            if x.is_null() && matches!(op, InOp::In { .. }) {
-                return Value::Null;
-            }
             let textual = matches!(op, InOp::HasAny | InOp::In { case_insensitive: true, .. });
             let hay = if textual { x.to_text() } else { Cow::Borrowed("") };
+            // `in` is `==` with one of the items (`in~`: `=~`), nulls as `==`
+            // has them: a null and a non-null value are unequal, two nulls
+            // are neither equal nor unequal (null). `has_any` is a search.
+            let unknown = std::cell::Cell::new(false);
             let matches = |item: &Value| match op {
                 InOp::HasAny => has_term(&hay, &item.to_text(), false),
-                InOp::In { case_insensitive: true, .. } => eq_ignore_case(&hay, &item.to_text()),
-                InOp::In { .. } => x.compare(item) == Some(std::cmp::Ordering::Equal),
+                InOp::In { case_insensitive, .. } => match (x.is_null(), item.is_null()) {
+                    (true, true) => {
+                        unknown.set(true);
+                        false
+                    }
+                    (true, false) | (false, true) => false,
+                    (false, false) if *case_insensitive => eq_ignore_case(&hay, &item.to_text()),
+                    (false, false) => x.compare(item) == Some(std::cmp::Ordering::Equal),
+                },
             };
             // Items are evaluated one at a time, and the first match ends the search.
             let found = list.iter().any(|item| match eval(item, cx, now) {
-                Value::List(inner) => inner.iter().any(&matches),
+                Value::List(inner) => inner.iter().any(|v| matches(&v.reborrow().undynamic())),
                 Value::Dynamic(d) if d.is_array() => d
                     .as_array()
                     .into_iter()
@@ -132,6 +143,7 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
             });
             match op {
                 InOp::HasAny => Value::Bool(found),
+                InOp::In { .. } if !found && unknown.get() => Value::Null,
                 InOp::In { negated, .. } => Value::Bool(found != *negated),
             }
         }
@@ -240,29 +252,32 @@ fn literal(l: &Literal) -> Value<'_> {
     }
 }
 
-/// `LocationDetails.city`: keys into a JSON value (or a string holding JSON,
-/// as Log Analytics exports write dynamic columns).
+/// `LocationDetails.city`: keys into a JSON value, as Kusto's
+/// `todynamic(LocationDetails)["city"]` reads it. A column holding JSON
+/// text (a string column, or a dynamic column as Log Analytics exports
+/// write them) is decoded once, at the column; a string inside the decoded
+/// value is a string, not decoded again: a path does not go into it.
 fn walk_path<'a>(v: Value<'a>, path: &[String]) -> Value<'a> {
+    let decode = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok().map(Arc::new);
     let root: Arc<serde_json::Value> = match v {
-        Value::Dynamic(d) => d,
-        Value::Str(s) => match serde_json::from_str(&s) {
-            Ok(j) => Arc::new(j),
-            Err(_) => return Value::Null,
+        Value::Dynamic(d) => match d.as_ref() {
+            serde_json::Value::String(s) => match decode(s) {
+                Some(j) => j,
+                None => return Value::Null,
+            },
+            _ => d,
+        },
+        Value::Str(s) => match decode(&s) {
+            Some(j) => j,
+            None => return Value::Null,
         },
         _ => return Value::Null,
     };
     let mut cur: &serde_json::Value = &root;
-    for (i, key) in path.iter().enumerate() {
+    for key in path {
         let next = match cur {
             serde_json::Value::Object(m) => m.get(key),
             serde_json::Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
-            serde_json::Value::String(s) => {
-                // A nested value that is itself JSON text.
-                return match serde_json::from_str::<serde_json::Value>(s) {
-                    Ok(j) => walk_path(Value::Dynamic(Arc::new(j)), &path[i..]),
-                    Err(_) => Value::Null,
-                };
-            }
             _ => None,
         };
         match next {
@@ -271,6 +286,28 @@ fn walk_path<'a>(v: Value<'a>, path: &[String]) -> Value<'a> {
         }
     }
     Value::Dynamic(Arc::new(cur.clone())).undynamic()
+}
+
+/// The upper bound of `between`: `high` itself, or, for a datetime lower
+/// bound and a timespan `high` (`T between (datetime(2026-07-16) .. 3d)`),
+/// the lower bound plus that timespan (null when it overflows).
+pub(crate) fn between_high<'a>(low: &Value, high: Value<'a>) -> Value<'a> {
+    match (low, &high) {
+        (Value::DateTime(a), Value::Timespan(b)) => a.checked_add(*b).map_or(Value::Null, Value::DateTime),
+        _ => high,
+    }
+}
+
+/// Kusto's `==`, `!=`, `=~` and `!~` when a side is null: of two nulls,
+/// null; of a null and a non-null value, unequal (`==` false, `!=` true).
+/// `None` when neither side is null.
+#[inline]
+pub(crate) fn null_equality(equal: bool, l: &Value, r: &Value) -> Option<Option<bool>> {
+    match (l.is_null(), r.is_null()) {
+        (false, false) => None,
+        (true, true) => Some(None),
+        _ => Some(Some(!equal)),
+    }
 }
 
 /// Whether a comparison operator (`==`, `!=`, `<`, `<=`, `>`, `>=`) holds
@@ -290,14 +327,16 @@ pub(crate) fn ordering_holds(op: BinaryOp, o: std::cmp::Ordering) -> bool {
 
 fn binary<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
     let (l, r) = (l.undynamic(), r.undynamic());
+    if matches!(op, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::EqCi | BinaryOp::NeCi)
+        && let Some(b) = null_equality(matches!(op, BinaryOp::Eq | BinaryOp::EqCi), &l, &r)
+    {
+        return b.map_or(Value::Null, Value::Bool);
+    }
     match op {
         BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
             l.compare(&r).map_or(Value::Null, |o| Value::Bool(ordering_holds(op, o)))
         }
         BinaryOp::EqCi | BinaryOp::NeCi => {
-            if l.is_null() || r.is_null() {
-                return Value::Null;
-            }
             Value::Bool(eq_ignore_case(&l.to_text(), &r.to_text()) == (op == BinaryOp::EqCi))
         }
         BinaryOp::Str { op, negated, case_sensitive } => {
@@ -316,7 +355,8 @@ fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
             BinaryOp::Sub => a - b,
             BinaryOp::Mul => a * b,
             BinaryOp::Div => a / b,
-            _ => a % b,
+            // Kusto's modulo is never negative: 0 <= N % D < abs(D).
+            _ => a.rem_euclid(b),
         };
         Real(v)
     };
@@ -326,7 +366,7 @@ fn arith<'a>(op: BinaryOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
             BinaryOp::Sub => a.checked_sub(b),
             BinaryOp::Mul => a.checked_mul(b),
             BinaryOp::Div => a.checked_div(b),
-            _ => a.checked_rem(b),
+            _ => a.checked_rem_euclid(b),
         }
     };
     match (op, l, r) {
@@ -461,19 +501,103 @@ mod tests {
     }
 
     #[test]
-    fn a_comparison_with_a_null_number_or_datetime_is_null_and_is_not_kept() {
-        for expr in ["ResponseStatusCode == 200", "ResponseStatusCode != 200", "ResponseStatusCode < 200"] {
+    fn an_ordering_with_a_null_number_or_datetime_is_null_and_is_not_kept() {
+        for expr in ["ResponseStatusCode < 200", "ResponseStatusCode >= 200", "200 > ResponseStatusCode"] {
             assert_eq!(ev(expr, &[]), Value::Null, "{expr} on an absent value");
             assert_eq!(ev(expr, &[("ResponseStatusCode", Value::Null)]), Value::Null, "{expr} on null");
             assert!(!keeps(expr, &[]), "{expr}");
         }
         assert_eq!(ev("TimeGenerated > ago(30d)", &[]), Value::Null);
-        // `not` of null is null: the filter keeps neither a comparison nor its negation.
-        assert_eq!(ev("not(ResponseStatusCode == 200)", &[]), Value::Null);
-        assert!(!keeps("not(ResponseStatusCode == 200)", &[]));
+        // `not` of null is null: the filter keeps neither an ordering nor its negation.
+        assert_eq!(ev("not(ResponseStatusCode < 200)", &[]), Value::Null);
+        assert!(!keeps("not(ResponseStatusCode < 200)", &[]));
         assert_eq!(ev("isnull(ResponseStatusCode)", &[]), T);
         assert_eq!(ev("isempty(ResponseStatusCode)", &[]), T);
         assert_eq!(ev("isnotnull(ResponseStatusCode)", &[("ResponseStatusCode", Value::Long(0))]), T);
+    }
+
+    /// Kusto's "Null values": `==` of a null and a non-null value is false,
+    /// `!=` true; of two nulls, both are null.
+    #[test]
+    fn equality_with_one_null_is_false_and_inequality_true() {
+        let code = |v: Value<'static>| [("ResponseStatusCode", v)];
+        for none in [&[][..], &code(Value::Null)[..]] {
+            assert_eq!(ev("ResponseStatusCode == 200", none), F, "{none:?}");
+            assert_eq!(ev("ResponseStatusCode != 200", none), T, "{none:?}");
+            assert_eq!(ev("200 != ResponseStatusCode", none), T, "{none:?}");
+            assert!(keeps("ResponseStatusCode != 200", none), "Kusto keeps a null status: {none:?}");
+            assert!(!keeps("ResponseStatusCode == 200", none));
+            assert!(keeps("not(ResponseStatusCode == 200)", none));
+            assert_eq!(ev("TimeGenerated == datetime(2026-07-16)", none), F);
+            assert_eq!(ev("TimeGenerated != ago(1d)", none), T);
+        }
+        // The doc's table: `val == int(null)` is false for 5, null for null.
+        assert_eq!(ev("ResponseStatusCode == null", &code(Value::Long(5))), F);
+        assert_eq!(ev("ResponseStatusCode != null", &code(Value::Long(5))), T);
+        assert_eq!(ev("ResponseStatusCode == null", &[]), Value::Null);
+        assert_eq!(ev("ResponseStatusCode != null", &[]), Value::Null);
+        // Two null columns: null, and neither form is kept.
+        assert_eq!(ev("ResponseStatusCode == DurationMs", &[]), Value::Null);
+        assert_eq!(ev("ResponseStatusCode != DurationMs", &[]), Value::Null);
+        assert!(!keeps("ResponseStatusCode != DurationMs", &[]));
+        assert_eq!(ev("ResponseStatusCode != DurationMs", &[("DurationMs", Value::Long(1))]), T);
+        assert_eq!(ev("ResponseStatusCode == DurationMs", &[("DurationMs", Value::Long(1))]), F);
+        // A null from arithmetic (an overflow) is a null too.
+        let max = [("ResponseStatusCode", Value::Long(i64::MAX))];
+        assert_eq!(ev("ResponseStatusCode + 1 != 0", &max), T);
+        assert_eq!(ev("ResponseStatusCode + 1 == 0", &max), F);
+        // Non-null values compare as before.
+        assert_eq!(ev("ResponseStatusCode != 200", &code(Value::Long(200))), F);
+        assert_eq!(ev("ResponseStatusCode == 200", &code(Value::Long(200))), T);
+    }
+
+    #[test]
+    fn tilde_equality_and_in_lists_treat_null_as_equality_does() {
+        // `=~` is `==` ignoring case: a missing path (null) equals no string.
+        let loc = [("LocationDetails", Value::Dynamic(Arc::new(json!({"city": "Paris"}))))];
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.country =~ \"fr\"", &loc), F);
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.country !~ \"fr\"", &loc), T);
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.country =~ LocationDetails.region", &loc), Value::Null);
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.country !~ LocationDetails.region", &loc), Value::Null);
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.city =~ \"PARIS\"", &loc), T);
+        // `in` is `==` with one of the items: a null value is in none of them.
+        for none in [&[][..], &[("ResponseStatusCode", Value::Null)][..]] {
+            assert_eq!(ev("ResponseStatusCode in (401, 403)", none), F);
+            assert_eq!(ev("ResponseStatusCode !in (401, 403)", none), T);
+            assert!(keeps("ResponseStatusCode !in (401, 403)", none));
+            assert_eq!(ev("ResponseStatusCode in (dynamic([401, 403]))", none), F);
+            // ... and null with a null item: neither in nor not in.
+            assert_eq!(ev("ResponseStatusCode in (401, null)", none), Value::Null);
+            assert_eq!(ev("ResponseStatusCode !in (401, null)", none), Value::Null);
+        }
+        let code = [("ResponseStatusCode", Value::Long(401))];
+        assert_eq!(ev("ResponseStatusCode in (null, 401)", &code), T);
+        assert_eq!(ev("ResponseStatusCode !in (null, 403)", &code), T);
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.country in~ (\"FR\")", &loc), F);
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.country !in~ (\"FR\")", &loc), T);
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.city in~ (\"paris\")", &loc), T);
+    }
+
+    #[test]
+    fn between_takes_a_timespan_upper_bound_after_a_datetime() {
+        // Kusto: `StartTime between (datetime(2007-07-27) .. 3d)` is `.. datetime(2007-07-30)`.
+        let day = crate::datetime::parse("2026-07-16").unwrap();
+        let at = |t: i64| [("TimeGenerated", Value::DateTime(t))];
+        let range = "TimeGenerated between (datetime(2026-07-16) .. 3d)";
+        assert_eq!(ev(range, &at(day)), T);
+        assert_eq!(ev(range, &at(day + 3 * TICKS_PER_DAY)), T, "inclusive");
+        assert_eq!(ev(range, &at(day + 3 * TICKS_PER_DAY + 1)), F);
+        assert_eq!(ev(range, &at(day - 1)), F);
+        assert_eq!(ev(range, &[]), Value::Null);
+        let outside = "TimeGenerated !between (datetime(2026-07-16) .. 3d)";
+        assert_eq!(ev(outside, &at(day + 3 * TICKS_PER_DAY + 1)), T);
+        assert_eq!(ev(outside, &at(day + TICKS_PER_DAY)), F);
+        assert_eq!(ev("TimeGenerated between (ago(2h) .. 1h)", &at(NOW - 90 * 60 * TICKS_PER_SECOND)), T);
+        assert_eq!(ev("TimeGenerated between (ago(2h) .. 1h)", &at(NOW - 30 * 60 * TICKS_PER_SECOND)), F);
+        assert_eq!(ev("TokenIssuedAt between (TimeGenerated .. 1h)", &at(day)), Value::Null, "a null bound");
+        // Timespans between timespans are still timespans.
+        assert_eq!(ev("(TimeGenerated - TokenIssuedAt) between (1h .. 2h)", &[]), Value::Null);
+        assert_eq!(ev("90m between (1h .. 2h)", &[]), T);
     }
 
     #[test]
@@ -640,8 +764,25 @@ mod tests {
             );
             assert_eq!(eval_in(SIGNIN, "isnull(LocationDetails.country)", &loc), T, "a missing key is null");
             assert_eq!(eval_in(SIGNIN, "LocationDetails.city.name", &loc), Value::Null);
-            assert_eq!(eval_in(SIGNIN, "LocationDetails.country == \"FR\"", &loc), Value::Null);
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.country == \"FR\"", &loc), F, "null == \"FR\"");
         }
+        // JSON text in the column is decoded once (`todynamic`): a string
+        // inside the decoded value is a string, even if it holds JSON text.
+        let nested = json!({"geo": "{\"lat\": 48.85}", "list": "[1, 2]", "city": "Paris"});
+        for value in [Value::Dynamic(Arc::new(nested.clone())), s(&nested.to_string())] {
+            let loc = [("LocationDetails", value)];
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.geo.lat", &loc), Value::Null);
+            assert_eq!(eval_in(SIGNIN, "isnull(LocationDetails.geo.lat)", &loc), T);
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.list", &loc), s("[1, 2]"));
+            assert_eq!(eval_in(SIGNIN, "LocationDetails.geo", &loc), s("{\"lat\": 48.85}"));
+        }
+        // A dynamic column whose value is JSON text (as exports write it): decoded once.
+        let text = Value::Dynamic(Arc::new(json!(nested.to_string())));
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.city", &[("LocationDetails", text.clone())]), s("Paris"));
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.geo.lat", &[("LocationDetails", text)]), Value::Null);
+        // Text encoded twice is one decode short of an object.
+        let twice = s(&serde_json::Value::String(nested.to_string()).to_string());
+        assert_eq!(eval_in(SIGNIN, "LocationDetails.city", &[("LocationDetails", twice)]), Value::Null);
         let not_json = [("LocationDetails", s("Paris"))];
         assert_eq!(eval_in(SIGNIN, "LocationDetails.city", &not_json), Value::Null);
         assert_eq!(eval_in(SIGNIN, "isempty(LocationDetails.city)", &[]), T);

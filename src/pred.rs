@@ -97,6 +97,20 @@ pub enum TicksTest {
     In { set: Vec<i64>, negated: bool },
 }
 
+impl TicksTest {
+    /// The test of a null value (the constants are never null): `==` and
+    /// `in` are false, `!=` and `!in` true, the orderings and `between` null.
+    #[inline]
+    fn on_null(&self) -> Option<bool> {
+        match self {
+            TicksTest::Cmp(BinaryOp::Eq, _) => Some(false),
+            TicksTest::Cmp(BinaryOp::Ne, _) => Some(true),
+            TicksTest::Cmp(..) | TicksTest::Between { .. } => None,
+            TicksTest::In { negated, .. } => Some(*negated),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum TextTest {
     Eq(String, bool),
@@ -249,25 +263,36 @@ impl Pred {
                     }
                     TicksTest::In { ref set, negated } => bits_where(ok, |i| set.contains(&n[i]) != negated),
                 };
+                // Null values: as `on_null` says.
+                let nulls = live & c.null;
+                let (tn, fn_) = match test.on_null() {
+                    Some(true) => (nulls, 0),
+                    Some(false) => (0, nulls),
+                    None => (0, 0),
+                };
                 // Values of another kind: the interpreter, row by row.
                 let (t2, f2) = self.each_row(rows, live & !c.is & !c.null, now);
-                (t | t2, (ok & !t) | f2)
+                (t | t2 | tn, (ok & !t) | f2 | fn_)
             }
             Pred::Text { col, test, .. } => {
                 let c = columns.text(col, rows, live);
                 let strings = live & c.is;
                 let (t, f) = match test {
-                    // Not an address: null.
+                    // Plain addresses here; other texts one by one (an
+                    // address with a `/prefix` is masked by it; not an
+                    // address: null).
                     TextTest::Ipv4InRange(net, bits) => {
                         let (net, mask) = (u32::from_be_bytes(*net), u32::MAX.checked_shl(32 - bits).unwrap_or(0));
                         let (addr, ok) = c.ipv4(strings);
                         let t = bits_where(ok, |i| (addr[i] ^ net) & mask == 0);
-                        (t, ok & !t)
+                        let (t2, f2) = c.each(strings & !ok, test);
+                        (t | t2, (ok & !t) | f2)
                     }
                     TextTest::Ipv4Private => {
                         let (addr, ok) = c.ipv4(strings);
                         let t = bits_where(ok, |i| std::net::Ipv4Addr::from(addr[i]).is_private());
-                        (t, ok & !t)
+                        let (t2, f2) = c.each(strings & !ok, test);
+                        (t | t2, (ok & !t) | f2)
                     }
                     // An IPv4 address is matched as `::ffff:a.b.c.d/128`,
                     // as `parse_v6_prefix` reads it; other texts one by one.
@@ -313,7 +338,7 @@ impl Pred {
             Pred::Ticks { col, test, expr } => {
                 let n = match ticks_of(col, cx) {
                     Ok(Some(n)) => n,
-                    Ok(None) => return None,
+                    Ok(None) => return test.on_null(),
                     Err(OtherKind) => return eval::truth(eval::eval(expr, cx, now)),
                 };
                 Some(match test {
@@ -333,7 +358,15 @@ impl Pred {
                 _ => eval::truth(eval::eval(expr, cx, now)),
             },
             Pred::Compare { l, op, r, expr } => match (l.value(cx), r.value(cx)) {
-                (Ok(l), Ok(r)) => Some(eval::ordering_holds(*op, l?.cmp(&r?))),
+                (Ok(Some(l)), Ok(Some(r))) => Some(eval::ordering_holds(*op, l.cmp(&r))),
+                // A null side (or an overflow, which is null): `==` and `!=`
+                // as Kusto has them with nulls, the orderings null.
+                (Ok(l), Ok(r)) => match op {
+                    BinaryOp::Eq | BinaryOp::Ne => {
+                        eval::null_equality(*op == BinaryOp::Eq, &opt_long(l), &opt_long(r)).flatten()
+                    }
+                    _ => None,
+                },
                 _ => eval::truth(eval::eval(expr, cx, now)),
             },
             Pred::Text { col, test, expr } => {
@@ -352,9 +385,9 @@ impl Pred {
 fn text_test(test: &TextTest, s: &str, ascii: bool) -> Option<bool> {
     Some(match test {
         TextTest::Ipv4InRange(net, bits) => {
-            return functions::parse_v4(s).map(|ip| functions::prefix_eq(&ip.octets(), net, *bits));
+            return functions::parse_v4_masked(s).map(|ip| functions::prefix_eq(&ip.octets(), net, *bits));
         }
-        TextTest::Ipv4Private => return functions::parse_v4(s).map(|ip| ip.is_private()),
+        TextTest::Ipv4Private => return functions::parse_v4_masked(s).map(|ip| ip.is_private()),
         TextTest::Ipv6Match(net, prefix) => {
             return functions::parse_v6_prefix(s).map(|ip| functions::ipv6_match(ip, *net, *prefix));
         }
@@ -563,6 +596,11 @@ fn ticks_of<C: Columns>(col: &Col, cx: &C) -> Result<Option<i64>, OtherKind> {
         _ if v.is_null() => Ok(None),
         _ => Err(OtherKind),
     }
+}
+
+/// Ticks (or a long) as a value, `None` as null: for [`eval::null_equality`].
+fn opt_long(n: Option<i64>) -> Value<'static> {
+    n.map_or(Value::Null, Value::Long)
 }
 
 /// A long, datetime or timespan value's ticks, and its type.
@@ -778,7 +816,10 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
         }
         TKind::Between { expr, low, high, negated } => {
             let c = plain(expr)?;
-            let (low, high) = (ticks(expr.ty, &constant(low, now)?)?, ticks(expr.ty, &constant(high, now)?)?);
+            let low = constant(low, now)?;
+            // A timespan upper bound is the lower bound plus it.
+            let high = eval::between_high(&low, constant(high, now)?);
+            let (low, high) = (ticks(expr.ty, &low)?, ticks(expr.ty, &high)?);
             Some(ticks_pred(c, expr.ty, TicksTest::Between { low, high, negated: *negated }))
         }
         TKind::In { expr, op, list } => {
@@ -948,6 +989,22 @@ mod tests {
             "ipv4_is_in_range(IPAddress, \"0.0.0.0/0\") and not(ipv4_is_in_range(IPAddress, \"10.1.2.3/32\"))",
             "ipv4_is_private(IPAddress) or ipv4_is_in_range(IPAddress, \"10.1.2.0/31\")",
             "ipv4_is_in_range(UserAgent, \"172.16.0.0/12\") or ipv4_is_in_range(IPAddress, \"192.168.0.0/16\")",
+            // Nulls: `==` and `in` of a null and a value false, `!=` and `!in` true, two nulls null.
+            "ResponseStatusCode != 200",
+            "200 != ResponseStatusCode or DurationMs == 401",
+            "not(ResponseStatusCode != 200) and TimeGenerated != ago(1d)",
+            "TimeGenerated == ago(30d) or TokenIssuedAt != datetime(2026-07-16)",
+            "ResponseStatusCode == DurationMs",
+            "ResponseStatusCode != DurationMs",
+            "ResponseStatusCode + DurationMs != 400",
+            "TimeGenerated - TokenIssuedAt != TokenIssuedAt - TimeGenerated",
+            "ResponseStatusCode == null or DurationMs != null",
+            "RequestMethod =~ null or UserAgent !~ null",
+            "ResponseStatusCode in (200, null) or DurationMs !in (null, 300)",
+            // A timespan upper bound: the lower bound plus it.
+            "TimeGenerated between (ago(30d) .. 29d)",
+            "TimeGenerated !between (ago(30d) .. 1d)",
+            "TokenIssuedAt between (TimeGenerated .. 1d)",
             // Sigma value lists: merged into one set or one multi-needle search per column.
             "RequestUri contains \"USERS\" or RequestUri contains \"beta\" or RequestMethod =~ \"get\" or RequestMethod =~ \"Post\"",
             "UserAgent contains \"stra\u{00df}e\" or UserAgent contains \"\u{212a}ey\" or UserAgent contains \"\"",
@@ -966,7 +1023,8 @@ mod tests {
                 .into_iter()
                 .chain([None, Some(Value::Str("Mozilla/5.0 ROADtools x".into())), Some(Value::Long(7))])
                 .chain([Some(Value::Str("192.168.1.130".into())), Some(Value::Str("2a0b:f4c0::1".into()))])
-                .chain([Some(Value::Str(" 172.31.255.255 ".into())), Some(Value::Str("10.1.2.03".into()))]);
+                .chain([Some(Value::Str(" 172.31.255.255 ".into())), Some(Value::Str("10.1.2.03".into()))])
+                .chain([Some(Value::Str("10.1.2.3/24".into()))]);
         let times = [None, Some(Value::Null), Some(Value::DateTime(NOW - day)), Some(Value::DateTime(NOW - 30 * day))]
             .into_iter()
             .chain([Some(Value::DateTime(NOW - 30 * day + 1)), Some(Value::DateTime(NOW + 1))]);
@@ -989,7 +1047,7 @@ mod tests {
                     put("TokenIssuedAt", &issued.clone().nth((i + j) % 8).flatten());
                     for (k, name) in ["RequestMethod", "RequestUri", "UserAgent", "IPAddress"].into_iter().enumerate() {
                         // Each text column gets its own value from the list.
-                        put(name, &texts.clone().nth((j + k + i) % 13).flatten());
+                        put(name, &texts.clone().nth((j + k + i) % 14).flatten());
                     }
                     records.push(values);
                 }
@@ -1051,7 +1109,13 @@ mod tests {
         }
         assert!(fast >= filters.len() - 3, "most shapes compile to fast tests: {fast}");
         let count = |kind| kinds.iter().filter(|k| **k == kind).count();
-        assert_eq!((count("text pair"), count("compare"), count("ipv6")), (8, 7, 6), "{kinds:?}");
+        assert_eq!((count("text pair"), count("compare"), count("ipv6")), (8, 11, 6), "{kinds:?}");
+        // A `between` with a timespan upper bound is a ticks range too.
+        let spans = compiled.iter().filter(|(text, ..)| text.contains(" .. 29d)") || text.contains(" .. 1d)"));
+        for (text, pred, _) in spans {
+            let range = matches!(pred, Pred::Ticks { test: TicksTest::Between { .. }, .. });
+            assert_eq!(range, !text.starts_with("TokenIssuedAt"), "{text}: {pred:?}");
+        }
         // The value-list filters merged: one set test and one multi-needle test in the first.
         let merged = |pred: &Pred| match pred {
             Pred::Or(parts) => parts

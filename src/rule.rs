@@ -194,11 +194,14 @@ impl Loader<'_> {
         match node.text_as_written(self.file).filter(|n| !n.is_empty()) {
             Some(name) => Some(Ident { name, span: node.span }),
             None => {
-                let found = if matches!(node.kind, NodeKind::Null) { "null (`~` or nothing)" } else { node.type_name() };
+                let found =
+                    if matches!(node.kind, NodeKind::Null) { "null (`~` or nothing)" } else { node.type_name() };
                 self.errors.push(
                     Diagnostic::new(Code::Schema, format!("{what} must be a name, found {found}"))
                         .at(self.file, node.span)
-                        .help("write a name such as `activity` or `IPAddress`; quote it if it looks like another value"),
+                        .help(
+                            "write a name such as `activity` or `IPAddress`; quote it if it looks like another value",
+                        ),
                 );
                 None
             }

@@ -3,8 +3,9 @@
 //!
 //! Every backend works over the same [`CheckedRule`] the native engine
 //! evaluates, and keeps its semantics (Kusto's: absent strings are `""`,
-//! `==` is case-sensitive, `has` matches whole terms, datetimes are 100-ns
-//! ticks, empty join keys never match, one row per joined pair). A construct
+//! `==` is case-sensitive, `==` of a null and a non-null value is false and
+//! `!=` true, `has` matches whole terms, datetimes are 100-ns ticks, empty
+//! join keys never match, one row per joined pair). A construct
 //! a backend cannot express faithfully is an [`Code::UnsupportedConstruct`]
 //! diagnostic at the construct's `file:line:col`, never a query that
 //! silently means something else.

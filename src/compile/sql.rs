@@ -16,6 +16,10 @@
 //! 4. the join (`=` on each key, and string keys `<> ''`), the mismatch,
 //!    and the output columns in the rule's order and names. A column output
 //!    as is is the input's text, so a timestamp prints as it was written.
+//!
+//! Comparisons keep Kusto's nulls, not SQL's: `==`, `!=` and `in` of a value
+//! that may be NULL (any but a string) say a null and a non-null value are
+//! unequal (`coalesce(a <> b, TRUE)`), and two nulls null.
 
 use crate::ast::{BinaryOp, InOp, Literal, StrOp, UnaryOp};
 use crate::check::{CheckedRule, ColumnRef, TExpr, TKind};
@@ -521,8 +525,23 @@ impl Gen<'_> {
                 l,
                 r,
             ) => {
-                if l.ty == Type::Null || r.ty == Type::Null {
-                    return Ok("CAST(NULL AS BOOLEAN)".to_string());
+                let equality = matches!(op, BinaryOp::Eq | BinaryOp::Ne);
+                // Kusto's `==` of a null and a non-null value is false, `!=`
+                // true; of two nulls, null. SQL's `=` and `<>` are null for
+                // both: a side that may be null is tested for it.
+                let unequal = if *op == BinaryOp::Ne { "TRUE" } else { "FALSE" };
+                match (l.ty == Type::Null, r.ty == Type::Null) {
+                    (true, true) => return Ok("CAST(NULL AS BOOLEAN)".to_string()),
+                    (true, false) | (false, true) if equality => {
+                        let other = if l.ty == Type::Null { r } else { l };
+                        if !self.nullable(other) {
+                            self.expr(other)?;
+                            return Ok(unequal.to_string());
+                        }
+                        return Ok(format!("CASE WHEN {} IS NULL THEN NULL ELSE {unequal} END", self.expr(other)?));
+                    }
+                    (true, false) | (false, true) => return Ok("CAST(NULL AS BOOLEAN)".to_string()),
+                    (false, false) => {}
                 }
                 self.comparable(e, l, r)?;
                 let sym = match op {
@@ -533,11 +552,26 @@ impl Gen<'_> {
                     BinaryOp::Gt => ">",
                     _ => ">=",
                 };
-                format!("({} {sym} {})", self.expr(l)?, self.expr(r)?)
+                let (a, b) = (self.expr(l)?, self.expr(r)?);
+                let test = format!("({a} {sym} {b})");
+                match (equality, self.nullable(l), self.nullable(r)) {
+                    (false, ..) | (true, false, false) => test,
+                    (true, true, true) => {
+                        format!("CASE WHEN {a} IS NULL AND {b} IS NULL THEN NULL ELSE coalesce({test}, {unequal}) END")
+                    }
+                    (true, ..) => format!("coalesce({test}, {unequal})"),
+                }
             }
             TKind::Binary(op @ (BinaryOp::EqCi | BinaryOp::NeCi), l, r) => {
-                if l.ty == Type::Null || r.ty == Type::Null {
-                    return Ok("CAST(NULL AS BOOLEAN)".to_string());
+                // As `==` with a null: strings are never null here, so only
+                // the `null` literal is, and it is unequal to the string.
+                match (l.ty == Type::Null, r.ty == Type::Null) {
+                    (true, true) => return Ok("CAST(NULL AS BOOLEAN)".to_string()),
+                    (true, false) | (false, true) => {
+                        self.text(if l.ty == Type::Null { r } else { l })?;
+                        return Ok(if *op == BinaryOp::NeCi { "TRUE" } else { "FALSE" }.to_string());
+                    }
+                    (false, false) => {}
                 }
                 let (a, b) = (self.text(l)?, self.text(r)?);
                 format!(
@@ -591,9 +625,25 @@ impl Gen<'_> {
                 if [expr, low, high].iter().any(|x| x.ty == Type::Null) {
                     return Ok("CAST(NULL AS BOOLEAN)".to_string());
                 }
+                // Kusto's `T between (datetime(2026-07-16) .. 3d)`: the upper
+                // bound is the lower plus the timespan.
+                let span_high = high.ty == Type::Timespan && expr.ty == Type::DateTime && low.ty == Type::DateTime;
                 self.comparable(e, expr, low)?;
-                self.comparable(e, expr, high)?;
-                let (x, lo, hi) = (self.expr(expr)?, self.expr(low)?, self.expr(high)?);
+                if !span_high {
+                    self.comparable(e, expr, high)?;
+                }
+                let (x, lo) = (self.expr(expr)?, self.expr(low)?);
+                let hi = match (&low.kind, &high.kind) {
+                    (TKind::Literal(Literal::DateTime(a)), TKind::Literal(Literal::Timespan(b))) if span_high => {
+                        match a.checked_add(*b) {
+                            Some(t) => t.to_string(),
+                            // The engine's bound overflows: null.
+                            None => return Ok("CAST(NULL AS BOOLEAN)".to_string()),
+                        }
+                    }
+                    _ if span_high => format!("({lo} + {})", self.expr(high)?),
+                    _ => self.expr(high)?,
+                };
                 let literal = |t: &TExpr| matches!(t.kind, TKind::Literal(_));
                 let test = if literal(low) && literal(high) {
                     format!("({x} >= {lo} AND {x} <= {hi})")
@@ -658,7 +708,14 @@ impl Gen<'_> {
                             }
                             (self.expr(expr)?, items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?)
                         };
-                        format!("({x} {}IN ({}))", if *negated { "NOT " } else { "" }, values.join(", "))
+                        let test = format!("({x} {}IN ({}))", if *negated { "NOT " } else { "" }, values.join(", "));
+                        // `in` is `==` with one of the items: a null value
+                        // (the items are never null) is in none of them.
+                        if self.nullable(expr) {
+                            format!("coalesce({test}, {})", if *negated { "TRUE" } else { "FALSE" })
+                        } else {
+                            test
+                        }
                     }
                 }
             }
@@ -712,6 +769,15 @@ impl Gen<'_> {
         }
     }
 
+    /// Whether `e` may be NULL in SQL: strings never are (`''` when
+    /// absent), nor are literals other than `null`.
+    fn nullable(&self, e: &TExpr) -> bool {
+        match &e.kind {
+            TKind::Literal(l) => *l == Literal::Null,
+            _ => e.ty != Type::String,
+        }
+    }
+
     fn comparable(&self, at: &TExpr, l: &TExpr, r: &TExpr) -> Result<(), Diagnostic> {
         let ok =
             l.ty == r.ty && !matches!(l.ty, Type::Dynamic | Type::List) || (l.ty.is_numeric() && r.ty.is_numeric());
@@ -757,7 +823,10 @@ impl Gen<'_> {
             (BinaryOp::Div, x, y) if ints(x, y) => {
                 format!("CASE WHEN {b} = 0 THEN NULL ELSE {} END", self.d.int_div(&a, &b))
             }
-            (BinaryOp::Rem, x, y) if ints(x, y) => format!("CASE WHEN {b} = 0 THEN NULL ELSE ({a} % {b}) END"),
+            // Kusto's modulo is never negative (0 <= N % D < abs(D)); SQL's takes the dividend's sign.
+            (BinaryOp::Rem, x, y) if ints(x, y) => {
+                format!("CASE WHEN {b} = 0 THEN NULL ELSE ((({a} % {b}) + abs({b})) % abs({b})) END")
+            }
             (BinaryOp::Sub, DateTime, DateTime)
             | (BinaryOp::Add | BinaryOp::Sub, DateTime | Timespan, Timespan)
             | (BinaryOp::Add, Timespan, DateTime) => format!("({a} {sym} {b})"),
@@ -859,6 +928,66 @@ mod tests {
         assert_eq!(Dialect::DuckDb.string("a\n'b\u{2028}"), "('a' || chr(10) || '''b' || chr(8232))");
         assert_eq!(Dialect::DuckDb.string("\u{0}"), "chr(0)");
         assert_eq!(Dialect::Spark.string("a\n'b\u{2028}\u{0}"), r"'a\u000a\'b\u2028\u0000'");
+    }
+
+    /// The WHERE clause DuckDB SQL gives the filter of a Graph rule.
+    fn where_of(filter: &str) -> String {
+        let file = crate::plan::test_rule(
+            0,
+            &format!(
+                "  sources:\n    a: MicrosoftGraphActivityLogs\n  filter:\n    a: '{}'\n  output:\n    U: RequestUri\n",
+                filter.replace('\'', "''")
+            ),
+        );
+        let catalog = crate::table::Catalog::builtin();
+        let (rule, _) = crate::check::check(&crate::rule::load(&file).unwrap(), &catalog).unwrap();
+        let sql = compile(&rule, Dialect::DuckDb, &Options { catalog: &catalog, now: Some(0), data: None }).unwrap();
+        let line = sql.lines().find(|l| l.trim_start().starts_with("WHERE ")).unwrap();
+        line.trim_start().trim_start_matches("WHERE ").to_string()
+    }
+
+    /// Kusto's `==` of a null and a value is false, `!=` true, of two
+    /// nulls null; `in` is `==` with an item. SQL's `=` is null for all.
+    #[test]
+    fn equality_keeps_kustos_nulls() {
+        let c = |name: &str| format!("\"a\".\"{name}\"");
+        let (status, duration) = (c("ResponseStatusCode"), c("DurationMs"));
+        assert_eq!(where_of("ResponseStatusCode != 200"), format!("coalesce(({status} <> 200), TRUE)"));
+        assert_eq!(where_of("200 == ResponseStatusCode"), format!("coalesce((200 = {status}), FALSE)"));
+        assert_eq!(
+            where_of("ResponseStatusCode == DurationMs"),
+            format!(
+                "CASE WHEN {status} IS NULL AND {duration} IS NULL THEN NULL ELSE coalesce(({status} = {duration}), FALSE) END"
+            )
+        );
+        assert_eq!(
+            where_of("ResponseStatusCode != null"),
+            format!("CASE WHEN {status} IS NULL THEN NULL ELSE TRUE END")
+        );
+        assert_eq!(where_of("ResponseStatusCode < 200"), format!("({status} < 200)"), "an ordering stays null");
+        assert_eq!(where_of("ResponseStatusCode !in (1, 2)"), format!("coalesce(({status} NOT IN (1, 2)), TRUE)"));
+        assert_eq!(where_of("ResponseStatusCode in (1, 2)"), format!("coalesce(({status} IN (1, 2)), FALSE)"));
+        // Strings are never null (`''` when absent): as SQL has them.
+        assert_eq!(where_of("RequestMethod != \"GET\""), format!("({} <> 'GET')", c("RequestMethod")));
+        assert_eq!(where_of("RequestMethod =~ null"), "FALSE");
+        assert_eq!(where_of("RequestMethod !~ null"), "TRUE");
+    }
+
+    #[test]
+    fn between_adds_a_timespan_upper_bound_to_the_lower() {
+        let day = crate::datetime::TICKS_PER_DAY;
+        let t = "\"a\".\"TimeGenerated\"";
+        assert_eq!(
+            where_of("TimeGenerated between (datetime(1970-01-02) .. 3d)"),
+            format!("({t} >= {day} AND {t} <= {})", 4 * day)
+        );
+        assert_eq!(
+            where_of("TimeGenerated !between (ago(2d) .. 1d)"),
+            format!(
+                "(NOT CASE WHEN (0 - {d2}) IS NULL OR ((0 - {d2}) + {day}) IS NULL THEN NULL ELSE ({t} >= (0 - {d2}) AND {t} <= ((0 - {d2}) + {day})) END)",
+                d2 = 2 * day
+            )
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod compile;
+mod conformance;
 mod e2e;
 mod engine;
 mod hostile_cli;
@@ -12,6 +13,7 @@ mod hostile_inputs;
 mod hostile_records;
 mod injection;
 mod inputs;
+mod kusto_semantics;
 mod lint;
 mod ruletest;
 mod sigma;
