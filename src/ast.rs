@@ -75,17 +75,27 @@ pub enum UnaryOp {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InOp {
-    In { negated: bool, case_insensitive: bool },
+    In {
+        negated: bool,
+        case_insensitive: bool,
+    },
     HasAny,
+    /// `has_all (...)`: every term is `has` in the value.
+    HasAll,
 }
 
-/// A Kusto string operator: `contains`, `startswith`, `endswith`, `has`.
+/// A Kusto string operator: `contains`, `startswith`, `endswith`, `has`,
+/// `hasprefix`, `hassuffix`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StrOp {
     Contains,
     StartsWith,
     EndsWith,
     Has,
+    /// A term of the text starts with the needle.
+    HasPrefix,
+    /// A term of the text ends with the needle.
+    HasSuffix,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +145,8 @@ impl BinaryOp {
                     StrOp::StartsWith => "startswith",
                     StrOp::EndsWith => "endswith",
                     StrOp::Has => "has",
+                    StrOp::HasPrefix => "hasprefix",
+                    StrOp::HasSuffix => "hassuffix",
                 };
                 format!("{}{name}{}", if negated { "!" } else { "" }, if case_sensitive { "_cs" } else { "" })
             }

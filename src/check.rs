@@ -436,7 +436,7 @@ impl<'c> Checker<'c> {
                 let items: Vec<_> = list.iter().map(|i| self.expr(i, scope)).collect();
                 let x = x?;
                 let items: Vec<TExpr> = items.into_iter().collect::<Option<_>>()?;
-                let needs_string = matches!(op, InOp::HasAny | InOp::In { case_insensitive: true, .. });
+                let needs_string = matches!(op, InOp::HasAny | InOp::HasAll | InOp::In { case_insensitive: true, .. });
                 if needs_string {
                     self.want(&x, Type::String, "this operator")?;
                 }

@@ -113,7 +113,7 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
         }
         TKind::In { expr, op, list } => {
             let x = eval(expr, cx, now).undynamic();
-            let textual = matches!(op, InOp::HasAny | InOp::In { case_insensitive: true, .. });
+            let textual = matches!(op, InOp::HasAny | InOp::HasAll | InOp::In { case_insensitive: true, .. });
             let hay = if textual { x.to_text() } else { Cow::Borrowed("") };
             // `in` is `==` with one of the items (`in~`: `=~`), nulls as `==`
             // has them: a null and a non-null value are unequal, two nulls
@@ -121,6 +121,8 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
             let unknown = std::cell::Cell::new(false);
             let matches = |item: &Value| match op {
                 InOp::HasAny => has_term(&hay, &item.to_text(), false),
+                // `has_all`: an item that is not found decides.
+                InOp::HasAll => !has_term(&hay, &item.to_text(), false),
                 InOp::In { case_insensitive, .. } => match (x.is_null(), item.is_null()) {
                     (true, true) => {
                         unknown.set(true);
@@ -143,6 +145,7 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
             });
             match op {
                 InOp::HasAny => Value::Bool(found),
+                InOp::HasAll => Value::Bool(!found),
                 InOp::In { .. } if !found && unknown.get() => Value::Null,
                 InOp::In { negated, .. } => Value::Bool(found != *negated),
             }

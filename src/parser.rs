@@ -134,6 +134,8 @@ fn parse_operations(pairs: Pairs<Rule>, src: &ExprSource) -> Result<Expr> {
                 Rule::in_list => {
                     let op = if keyword == "has_any" {
                         InOp::HasAny
+                    } else if keyword == "has_all" {
+                        InOp::HasAll
                     } else {
                         InOp::In { negated: keyword.starts_with('!'), case_insensitive: keyword.ends_with('~') }
                     };
@@ -170,6 +172,8 @@ fn parse_operations(pairs: Pairs<Rule>, src: &ExprSource) -> Result<Expr> {
                         "startswith" => StrOp::StartsWith,
                         "endswith" => StrOp::EndsWith,
                         "has" => StrOp::Has,
+                        "hasprefix" => StrOp::HasPrefix,
+                        "hassuffix" => StrOp::HasSuffix,
                         other => unreachable!("string operator {other:?}"),
                     };
                     BinaryOp::Str { op, negated, case_sensitive }

@@ -126,6 +126,8 @@ pub enum TextTest {
         case_insensitive: bool,
     },
     HasAny(Terms),
+    /// `has_all`: every term is `has` in the text.
+    HasAll(Vec<Needle>),
     /// Case-insensitive `contains` of any of several needles: an `or` of
     /// such tests on one column, merged when the predicate is compiled.
     ContainsAny(AnyContains),
@@ -181,6 +183,7 @@ impl Pred {
                 TextTest::Op { .. } => 10,
                 TextTest::HasAny(terms) if terms.in_one_pass() => 12,
                 TextTest::HasAny(terms) => 10 * terms.len(),
+                TextTest::HasAll(needles) => 10 * needles.len(),
                 TextTest::ContainsAny(any) if any.in_one_pass() => 12,
                 TextTest::ContainsAny(any) => 10 * any.len(),
                 TextTest::Ipv4InRange(..) | TextTest::Ipv4Private => 5,
@@ -399,6 +402,7 @@ fn text_test(test: &TextTest, s: &str, ascii: bool) -> Option<bool> {
             set.iter().any(|k| search::eq_ignore_case(s, k)) != *negated
         }
         TextTest::HasAny(terms) => terms.any_in(s, ascii),
+        TextTest::HasAll(needles) => needles.iter().all(|n| n.test_known(StrOp::Has, s, ascii)),
         TextTest::ContainsAny(any) => any.any_in(s, ascii),
         TextTest::Empty(negated) => s.is_empty() != *negated,
     })
@@ -839,6 +843,10 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
                     let terms = items.into_iter().map(text).collect::<Option<Vec<_>>>()?;
                     Some(text_pred(c, TextTest::HasAny(Terms::new(&terms))))
                 }
+                (InOp::HasAll, Type::String) => {
+                    let terms = items.into_iter().map(text).collect::<Option<Vec<_>>>()?;
+                    Some(text_pred(c, TextTest::HasAll(terms.iter().map(|t| Needle::new(t, false)).collect())))
+                }
                 _ => None,
             }
         }
@@ -1006,6 +1014,8 @@ mod tests {
             "TimeGenerated !between (ago(30d) .. 1d)",
             "TokenIssuedAt between (TimeGenerated .. 1d)",
             // Sigma value lists: merged into one set or one multi-needle search per column.
+            "RequestUri hasprefix \"bat\" or UserAgent hassuffix_cs \"EY\" or UserAgent !hasprefix \"road\"",
+            "UserAgent has_all (\"mozilla\", \"roadtools\")",
             "RequestUri contains \"USERS\" or RequestUri contains \"beta\" or RequestMethod =~ \"get\" or RequestMethod =~ \"Post\"",
             "UserAgent contains \"stra\u{00df}e\" or UserAgent contains \"\u{212a}ey\" or UserAgent contains \"\"",
             "UserAgent contains \"roadtools\" or UserAgent contains \"10.1\" or UserAgent contains_cs \"GET\"",

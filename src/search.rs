@@ -51,7 +51,9 @@ fn apply(op: StrOp, hay: &str, needle: &str, case: Case, mut find: impl FnMut(us
         StrOp::Contains => find(0).is_some(),
         StrOp::StartsWith => h.get(..n.len()).is_some_and(same),
         StrOp::EndsWith => h.len() >= n.len() && same(&h[h.len() - n.len()..]),
-        StrOp::Has => has_term_in(hay, needle, find),
+        StrOp::Has => has_term_in(hay, needle, (true, true), find),
+        StrOp::HasPrefix => has_term_in(hay, needle, (true, false), find),
+        StrOp::HasSuffix => has_term_in(hay, needle, (false, true), find),
     }
 }
 
@@ -102,13 +104,21 @@ pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
     str_test(StrOp::Has, hay, needle, case_sensitive)
 }
 
-/// `has`, given the search for the needle's next occurrence at or after an
-/// offset of `hay` (each case and path brings its own).
-fn has_term_in(hay: &str, needle: &str, mut find: impl FnMut(usize) -> Option<usize>) -> bool {
+/// `has` (`bounded`: `(true, true)`), `hasprefix` (`(true, false)`: only the
+/// start must be a term's start) or `hassuffix` (`(false, true)`), given the
+/// search for the needle's next occurrence at or after an offset of `hay`
+/// (each case and path brings its own).
+fn has_term_in(
+    hay: &str,
+    needle: &str,
+    (start, end): (bool, bool),
+    mut find: impl FnMut(usize) -> Option<usize>,
+) -> bool {
     if needle.is_empty() {
         return false;
     }
-    let edges = term_edges(needle);
+    let (first, last) = term_edges(needle);
+    let edges = (first && start, last && end);
     // Every occurrence, overlapping ones included: in "xab-ab-ab" the first
     // "ab-ab" is not a whole term, the one at offset 4 is.
     let mut from = 0;

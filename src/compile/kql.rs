@@ -300,6 +300,7 @@ impl Printer<'_> {
                         format!("{}in{}", if *negated { "!" } else { "" }, if *case_insensitive { "~" } else { "" })
                     }
                     InOp::HasAny => "has_any".to_string(),
+                    InOp::HasAll => "has_all".to_string(),
                 };
                 let items = list.iter().map(|i| self.expr(i, names)).collect::<Result<Vec<_>, _>>()?;
                 format!("{} {op} ({})", self.sub(expr, names)?, items.join(", "))

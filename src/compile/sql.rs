@@ -585,16 +585,19 @@ impl Gen<'_> {
                 let hay = self.text(l)?;
                 let hay = if *case_sensitive { hay } else { self.lower(l, hay) };
                 let test = match op {
-                    StrOp::Has => {
+                    StrOp::Has | StrOp::HasPrefix | StrOp::HasSuffix => {
                         let TKind::Literal(Literal::String(needle)) = &r.kind else {
                             return Err(self.no(
                                 r,
-                                "`has` with a computed right side",
+                                format!(
+                                    "`{}` with a computed right side",
+                                    BinaryOp::Str { op: *op, negated: false, case_sensitive: false }.symbol()
+                                ),
                                 "the term must be a string literal to become a regex",
                             ));
                         };
                         let needle = if *case_sensitive { needle.clone() } else { needle.to_lowercase() };
-                        self.has(&hay, &needle)
+                        self.term(&hay, &needle, *op)
                     }
                     _ => {
                         let needle = self.text(r)?;
@@ -671,7 +674,7 @@ impl Gen<'_> {
                     }
                 }
                 match op {
-                    InOp::HasAny => {
+                    InOp::HasAny | InOp::HasAll => {
                         let hay = self.text(expr)?;
                         let hay = self.lower(expr, hay);
                         let tests: Vec<String> = items
@@ -685,7 +688,8 @@ impl Gen<'_> {
                                 )),
                             })
                             .collect::<Result<_, _>>()?;
-                        if tests.is_empty() { "FALSE".to_string() } else { format!("({})", tests.join(" OR ")) }
+                        let (join, none) = if *op == InOp::HasAll { (" AND ", "TRUE") } else { (" OR ", "FALSE") };
+                        if tests.is_empty() { none.to_string() } else { format!("({})", tests.join(join)) }
                     }
                     InOp::In { negated, case_insensitive } => {
                         let (x, values) = if *case_insensitive {
@@ -732,17 +736,29 @@ impl Gen<'_> {
     /// that are not letters or digits, where the needle itself starts or
     /// ends with one.
     fn has(&self, hay: &str, needle: &str) -> String {
+        self.term(hay, needle, StrOp::Has)
+    }
+
+    /// `has`, `hasprefix` or `hassuffix` as a regex: the needle bounded by
+    /// a non-alphanumeric character (or the text's end) where the term's
+    /// edge must be, as the engine's `search::has_term_in`.
+    fn term(&self, hay: &str, needle: &str, op: StrOp) -> String {
         if needle.is_empty() {
             return "FALSE".to_string();
         }
         let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
         const EDGE: &str = r"[^\p{L}\p{N}]";
+        let (start, end) = match op {
+            StrOp::HasPrefix => (true, false),
+            StrOp::HasSuffix => (false, true),
+            _ => (true, true),
+        };
         let mut pattern = String::new();
-        if alnum(needle.chars().next()) {
+        if start && alnum(needle.chars().next()) {
             pattern.push_str(&format!("(^|{EDGE})"));
         }
         pattern.push_str(&regex::escape(needle));
-        if alnum(needle.chars().next_back()) {
+        if end && alnum(needle.chars().next_back()) {
             pattern.push_str(&format!("($|{EDGE})"));
         }
         self.d.regex_match(hay, &self.d.string(&pattern))

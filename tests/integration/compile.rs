@@ -359,6 +359,9 @@ correlation:
     Cat: strcat(AppId, "/", ResponseStatusCode)
     Exact: RequestMethod == "POST"
     Terms: RequestUri has_any ("users", "addkey")
+    AllTerms: RequestUri has_all ("graph", "addkey")
+    Prefix: RequestUri hasprefix "addk"
+    Suffix: RequestUri !hassuffix_cs "Key"
     NotEmpty: isnotempty(UserAgent)
     Status: ResponseStatusCode
     Time: TimeGenerated
@@ -715,6 +718,10 @@ const KQL_WORDS: &[&str] = &[
     "between",
     "has",
     "has_any",
+    "has_all",
+    "hasprefix",
+    "hassuffix",
+    "hassuffix_cs",
     "contains",
     "contains_cs",
     "startswith",
