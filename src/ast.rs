@@ -46,6 +46,12 @@ pub enum ExprKind {
     },
     /// The value an enclosing [`ExprKind::Any`] is testing.
     Element,
+    /// `parse_json(x).a.b`, `x["k"][0]`: keys (or array indexes, negative
+    /// from the end) into a dynamic value.
+    Member {
+        expr: Box<Expr>,
+        path: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +197,7 @@ impl Expr {
                 field.walk(f);
                 test.walk(f);
             }
+            ExprKind::Member { expr, .. } => expr.walk(f),
             ExprKind::Binary(_, l, r) => {
                 l.walk(f);
                 r.walk(f);

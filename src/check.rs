@@ -53,6 +53,11 @@ pub enum TKind {
     },
     /// The value an enclosing `Any` is testing.
     Element,
+    /// Keys into a dynamic value computed by `expr` (see [`crate::ast::ExprKind::Member`]).
+    Member {
+        expr: Box<TExpr>,
+        path: Vec<String>,
+    },
 }
 
 /// A column of one of the rule's sources, possibly with a path into it.
@@ -72,7 +77,7 @@ impl TExpr {
         f(self);
         match &self.kind {
             TKind::Literal(_) | TKind::Column(_) | TKind::Element => {}
-            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } => e.walk(f),
+            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } | TKind::Member { expr: e, .. } => e.walk(f),
             TKind::Any { values, test } => {
                 values.walk(f);
                 test.walk(f);
@@ -98,7 +103,7 @@ impl TExpr {
         f(self);
         match &mut self.kind {
             TKind::Literal(_) | TKind::Column(_) | TKind::Element => {}
-            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } => e.walk_mut(f),
+            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } | TKind::Member { expr: e, .. } => e.walk_mut(f),
             TKind::Any { values, test } => {
                 values.walk_mut(f);
                 test.walk_mut(f);
@@ -464,6 +469,18 @@ impl<'c> Checker<'c> {
                 (TKind::Any { values: Box::new(values?), test: Box::new(test?) }, Type::Bool)
             }
             ExprKind::Element => (TKind::Element, Type::Dynamic),
+            ExprKind::Member { expr, path } => {
+                let x = self.expr(expr, scope)?;
+                if !matches!(x.ty, Type::Dynamic | Type::String | Type::Null) {
+                    self.type_error(
+                        x.span,
+                        format!("only a dynamic (JSON) value has keys, this is a {}", x.ty),
+                        Some("read JSON text with `parse_json(...)` first".to_string()),
+                    );
+                    return None;
+                }
+                (TKind::Member { expr: Box::new(x), path: path.clone() }, Type::Dynamic)
+            }
         };
         Some(TExpr { kind, ty, span: e.span })
     }

@@ -154,6 +154,7 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
         TKind::List(items) => Value::List(items.iter().map(|i| eval(i, cx, now)).collect()),
         TKind::Any { values, test } => Value::Bool(any(values, test, cx, now)),
         TKind::Element => cx.element().unwrap_or(Value::Null),
+        TKind::Member { expr, path } => walk_path(eval(expr, cx, now), path),
     }
 }
 
@@ -280,7 +281,13 @@ fn walk_path<'a>(v: Value<'a>, path: &[String]) -> Value<'a> {
     for key in path {
         let next = match cur {
             serde_json::Value::Object(m) => m.get(key),
-            serde_json::Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+            // An index; a negative one counts from the end, as Kusto's `x[-1]`.
+            serde_json::Value::Array(a) => key
+                .parse::<i64>()
+                .ok()
+                .map(|i| if i < 0 { a.len() as i64 + i } else { i })
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| a.get(i)),
             _ => None,
         };
         match next {

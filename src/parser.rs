@@ -31,6 +31,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
         .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left) | Op::infix(Rule::rem, Assoc::Left))
         .op(Op::prefix(Rule::neg))
+        .op(Op::postfix(Rule::member))
 });
 
 /// Deeper nesting is refused before pest sees it, so hostile input cannot
@@ -118,6 +119,20 @@ fn parse_operations(pairs: Pairs<Rule>, src: &ExprSource) -> Result<Expr> {
             let lhs = lhs?;
             let op_span = span(&op, src);
             let rule = op.as_rule();
+            if rule == Rule::member {
+                let mut path = Vec::new();
+                for key in op.into_inner() {
+                    path.push(match key.as_rule() {
+                        Rule::member_name | Rule::member_index => key.as_str().to_string(),
+                        Rule::string => match parse_primary(key, src)?.kind {
+                            ExprKind::Literal(crate::ast::Literal::String(s)) => s,
+                            other => unreachable!("a string literal, not {other:?}"),
+                        },
+                        other => unreachable!("member key {other:?}"),
+                    });
+                }
+                return Ok(Expr { span: lhs.span.to(op_span), kind: ExprKind::Member { expr: Box::new(lhs), path } });
+            }
             let mut inner = op.into_inner();
             let keyword = inner.next().expect("postfix keyword").as_str();
             let kind = match rule {
@@ -381,7 +396,8 @@ fn describe(rule: &Rule) -> &'static str {
         | Rule::between
         | Rule::between_kw
         | Rule::in_list
-        | Rule::in_kw => "an operator",
+        | Rule::in_kw
+        | Rule::member => "an operator",
         Rule::call | Rule::field | Rule::ident => "a column or function name",
         Rule::datetime | Rule::duration | Rule::number | Rule::string | Rule::boolean | Rule::null => "a value",
         Rule::duration_unit => "a duration unit (`d`, `h`, `m`, `s`, `ms`)",
@@ -465,6 +481,7 @@ mod tests {
             }
             ExprKind::List(items) => format!("[{}]", items.iter().map(sexp).collect::<Vec<_>>().join(" ")),
             ExprKind::Any { field, test } => format!("(any {} {})", sexp(field), sexp(test)),
+            ExprKind::Member { expr, path } => format!("(member {} {})", sexp(expr), path.join(" ")),
             ExprKind::Element => "element".to_string(),
         }
     }
@@ -489,6 +506,9 @@ mod tests {
     #[test]
     fn precedence() {
         assert_eq!(p("a or b and c"), "(or a (and b c))");
+        assert_eq!(p("parse_json(x).a.b == 1"), "(== (member parse_json(x) a b) 1)");
+        assert_eq!(p(r#"todynamic(x)["a b"][0][-1]"#), "(member todynamic(x) a b 0 -1)");
+        assert_eq!(p("-f(x).n"), "(- (member f(x) n))");
         assert_eq!(p("(a or b) and c"), "(and (or a b) c)");
         assert_eq!(p("not a == b and c"), "(and (not (== a b)) c)");
         assert_eq!(p("not(a) or b"), "(or (not a) b)");

@@ -318,6 +318,13 @@ impl Printer<'_> {
                 let items = items.iter().map(|i| self.expr(i, names)).collect::<Result<Vec<_>, _>>()?;
                 items.join(", ")
             }
+            TKind::Member { expr, path } => {
+                let keys: String = path
+                    .iter()
+                    .map(|k| if k.parse::<i64>().is_ok() { format!("[{k}]") } else { format!("[{}]", string(k)) })
+                    .collect();
+                format!("{}{keys}", self.sub(expr, names)?)
+            }
             TKind::Any { .. } | TKind::Element => {
                 return Err(unsupported(
                     self.rule,

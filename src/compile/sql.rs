@@ -725,6 +725,13 @@ impl Gen<'_> {
             }
             TKind::Call(func, args) => self.call(e, *func, args)?,
             TKind::List(_) => return Err(self.no(e, "a list", "lists compile only on the right of `in`")),
+            TKind::Member { .. } => {
+                return Err(self.no(
+                    e,
+                    "keys into a computed dynamic value",
+                    "paths into JSON are not compiled to SQL yet",
+                ));
+            }
             TKind::Any { .. } | TKind::Element => {
                 return Err(self.no(e, "a Sigma field read through JSON arrays", super::kql::ANY_WHY));
             }
