@@ -690,7 +690,9 @@ impl<'c> Checker<'c> {
             self.type_error(r.span, "`matches regex` needs a string literal pattern".into(), None);
             return None;
         };
-        match regex::Regex::new(pattern) {
+        // A compiled program of at most 1 MiB (the crate's default is 10):
+        // a rule of a hundred `\w{100}` patterns took 800 MB.
+        match regex::RegexBuilder::new(pattern).size_limit(1 << 20).build() {
             Ok(re) => Some(TExpr {
                 kind: TKind::Regex { expr: Box::new(l), pattern: pattern.clone(), regex: Arc::new(re) },
                 ty: Type::Bool,

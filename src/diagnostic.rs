@@ -212,9 +212,19 @@ impl fmt::Display for Diagnostic {
 
 /// The "did you mean" candidate closest to `name`, if any is close enough.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Names are short; a hostile 20,000-character one gets no suggestion
+    // rather than a 3 GB distance matrix.
+    const LONGEST: usize = 256;
     let lower = name.to_lowercase();
+    let len = lower.chars().count();
+    if len > LONGEST {
+        return None;
+    }
     candidates
         .into_iter()
+        // A suggestion is at most a third of the candidate away, so its
+        // length is close: others are not measured.
+        .filter(|c| c.len() <= 4 * LONGEST && len.abs_diff(c.chars().count()) <= (c.chars().count() / 3).max(1))
         .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
         .filter(|&(d, c)| d <= (c.chars().count() / 3).max(1))
         .min_by_key(|&(d, _)| d)

@@ -154,23 +154,16 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaRule>, Errors) 
             _ => selections.push(Selection { name: Spanned::new(name, key.span), node: value.clone() }),
         }
     }
-    let mut parsed: Option<Cond> = None;
+    let mut parsed = Vec::new();
     for node in conditions {
         let text = node.as_str().unwrap_or_default();
         let map = ScalarMap::new(&file.text, node.span.start, text);
         match parse_condition(text, &ExprSource { file, map: &map }) {
-            Ok(c) => {
-                parsed = Some(match parsed {
-                    None => c,
-                    Some(p) => {
-                        let span = Span::new(p.span.start.min(c.span.start), p.span.end.max(c.span.end));
-                        Cond { kind: CondKind::Or(Box::new(p), Box::new(c)), span }
-                    }
-                })
-            }
+            Ok(c) => parsed.push(c),
             Err(d) => errors.push(d),
         }
     }
+    let parsed = any_of(parsed);
     let fields = root
         .get("fields")
         .and_then(Node::as_seq)
@@ -188,6 +181,21 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaRule>, Errors) 
         fields,
     });
     (rule, errors)
+}
+
+/// The `or` of a condition list, as a balanced tree: a list of 10,000
+/// conditions nests 14 deep, not 10,000 (every later stage recurses).
+fn any_of(mut conds: Vec<Cond>) -> Option<Cond> {
+    match conds.len() {
+        0 => None,
+        1 => conds.pop(),
+        n => {
+            let right = conds.split_off(n / 2);
+            let (a, b) = (any_of(conds)?, any_of(right)?);
+            let span = Span::new(a.span.start.min(b.span.start), a.span.end.max(b.span.end));
+            Some(Cond { kind: CondKind::Or(Box::new(a), Box::new(b)), span })
+        }
+    }
 }
 
 fn condition_texts(node: &Node) -> Vec<&Node> {

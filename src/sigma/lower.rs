@@ -96,6 +96,8 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
         errors: Vec::new(),
         warnings: Vec::new(),
         read: Vec::new(),
+        bare: false,
+        nodes: 0,
     };
     let selections: Vec<Option<Expr>> = rule.selections.iter().map(|s| cx.selection(s)).collect();
     let filter = cx.condition(&rule.condition, &rule.selections, &selections);
@@ -213,6 +215,23 @@ struct Lowerer<'a> {
     warnings: Vec<Diagnostic>,
     /// Columns the detection reads, in order: the default output.
     read: Vec<String>,
+    /// While set, [`Lowerer::wrap`] leaves tests on the element bare: the
+    /// caller wraps their `or` in one `Any` (one walk of the JSON per field,
+    /// not one per value).
+    bare: bool,
+    /// Expression nodes built so far, against [`MAX_NODES`].
+    nodes: usize,
+}
+
+/// The most expression nodes one detection may lower to: a 3 KB rule that
+/// uses a 20,000-value selection 256 times, or 20,000 keywords over 90
+/// columns, would otherwise take gigabytes.
+const MAX_NODES: usize = 2_000_000;
+
+fn size(e: &Expr) -> usize {
+    let mut n = 0;
+    e.walk(&mut |_| n += 1);
+    n
 }
 
 fn expr(kind: ExprKind, span: Span) -> Expr {
@@ -364,7 +383,15 @@ impl Lowerer<'_> {
 
     /// `field|mod|mod: value(s)`.
     fn entry(&mut self, key: &Node, value: &Node) -> Option<Expr> {
-        let key_text = key.text_as_written(self.file).unwrap_or_default();
+        let Some(key_text) = key.text_as_written(self.file) else {
+            let d = Diagnostic::new(
+                Code::Schema,
+                format!("a detection key must be a field name, found {}", key.type_name()),
+            )
+            .help("write `field|modifier: value`; a key without a field (`'|contains'`) searches keywords");
+            self.error(key.span, d);
+            return None;
+        };
         let mut parts = key_text.split('|');
         let field = parts.next().unwrap_or_default().to_string();
         let mods = self.modifiers(key, &key_text)?;
@@ -417,14 +444,46 @@ impl Lowerer<'_> {
             return Some(if want { leaf } else { not(leaf) });
         }
         let values = self.values(value, key)?;
+        // Values or'ed on a JSON path: one `Any` over their `or`, so the JSON
+        // is walked once per record, not once per value (`|all` needs one
+        // `Any` per value: each may match another element).
+        let once = target.fans_out() && !m.all;
+        self.bare = once;
         let mut leaves = Vec::new();
         for v in &values {
             leaves.push(self.value_leaf(target, mods, m, v));
         }
+        self.bare = false;
         let leaves: Vec<Expr> = leaves.into_iter().collect::<Option<_>>()?;
+        self.nodes += leaves.iter().map(size).sum::<usize>();
+        if self.nodes > MAX_NODES {
+            return self.too_large(value.span);
+        }
         let any = fold(if m.all { BinaryOp::And } else { BinaryOp::Or }, leaves)?;
+        let any = if once {
+            let span = any.span;
+            expr(ExprKind::Any { field: Box::new(target.field()), test: Box::new(any) }, span)
+        } else {
+            any
+        };
         // `neq`: different from the values, all of them (spec v2.1 appendix).
         Some(if m.neq { not(any) } else { any })
+    }
+
+    fn too_large(&mut self, span: Span) -> Option<Expr> {
+        if !self
+            .errors
+            .iter()
+            .any(|d| d.code == Code::EmptySelection && d.message.starts_with("the detection is too large"))
+        {
+            let d = Diagnostic::new(
+                Code::EmptySelection,
+                format!("the detection is too large: it lowers to more than {MAX_NODES} tests"),
+            )
+            .help("split the rule, or move long value lists into fewer selections used once each");
+            self.error(span, d);
+        }
+        None
     }
 
     /// A value or a list of values; an empty list is an error.
@@ -439,7 +498,7 @@ impl Lowerer<'_> {
                     let d = Diagnostic::new(
                         Code::ModifierValue,
                         format!(
-                            "a value of `{}` is a {}, not a scalar",
+                            "a value of `{}` is {}, not a scalar",
                             key.text_as_written(self.file).unwrap_or_default(),
                             bad.type_name()
                         ),
@@ -469,6 +528,13 @@ impl Lowerer<'_> {
         let mut mods = Vec::new();
         let mut ok = true;
         for name in text.split('|').skip(1) {
+            if name.is_empty() {
+                let d = Diagnostic::new(Code::UnknownModifier, "an empty modifier: a `|` with no modifier after it")
+                    .help("remove the `|`, or name a modifier after it, e.g. `field|contains`");
+                self.error(key.span, d);
+                ok = false;
+                continue;
+            }
             match Modifier::from_name(name) {
                 Some(m) => mods.push(m),
                 None => {
@@ -522,6 +588,9 @@ impl Lowerer<'_> {
 
     /// The leaf for one written value of `target`.
     fn value_leaf(&mut self, target: &Resolved, mods: &[Modifier], m: Match, v: &Node) -> Option<Expr> {
+        if matches!(v.kind, NodeKind::Null) && mods.iter().any(|m| !matches!(m, Modifier::Neq | Modifier::All)) {
+            return self.bad_value(v, "`null` takes no modifier: it matches an empty or absent value");
+        }
         let leaf = match &v.kind {
             NodeKind::Null => self.wrap(target, |op| {
                 Some(call(if op.ty == Type::String { "isempty" } else { "isnull" }, vec![op.expr], v.span))
@@ -698,6 +767,9 @@ impl Lowerer<'_> {
         if target.fans_out() {
             let element = Operand { expr: expr(ExprKind::Element, target.span), ty: Type::Dynamic };
             let t = test(element)?;
+            if self.bare {
+                return Some(t);
+            }
             let span = t.span;
             Some(expr(ExprKind::Any { field: Box::new(target.field()), test: Box::new(t) }, span))
         } else {
@@ -709,6 +781,28 @@ impl Lowerer<'_> {
     /// (JSON as its text), as `contains` unless the value has its own
     /// wildcards at either end.
     fn keyword(&mut self, v: &Node, mods: &[Modifier], m: Match) -> Option<Expr> {
+        if let Some(bad) = mods.iter().find(|m| {
+            matches!(
+                m,
+                Modifier::FieldRef
+                    | Modifier::Cidr
+                    | Modifier::Exists
+                    | Modifier::Gt
+                    | Modifier::Gte
+                    | Modifier::Lt
+                    | Modifier::Lte
+                    | Modifier::Re
+                    | Modifier::ReI
+                    | Modifier::ReM
+                    | Modifier::ReS
+                    | Modifier::Neq
+            )
+        }) {
+            let d = Diagnostic::new(Code::ModifierCombination, format!("a keyword (a value without a field) cannot take `{}`", bad.name()))
+                .help("keywords take the string modifiers: contains, startswith, endswith, all, cased, the encodings, windash, expand");
+            self.error(v.span, d);
+            return None;
+        }
         let Some(text) = v.text_as_written(self.file) else {
             return self.bad_value(v, "a keyword is a string");
         };
@@ -727,6 +821,10 @@ impl Lowerer<'_> {
             mods.push(Modifier::Contains);
         }
         let alternatives = self.alternatives(&text, &mods, v.span)?;
+        self.nodes += 3 * columns.len() * alternatives.len();
+        if self.nodes > MAX_NODES {
+            return self.too_large(v.span);
+        }
         let mut leaves = Vec::new();
         for (name, ty) in columns {
             let field = Expr { kind: ExprKind::Field(vec![Ident { name, span: v.span }]), span: v.span };
@@ -749,7 +847,14 @@ impl Lowerer<'_> {
             }
             CondKind::Not(x) => Some(not(self.condition(x, selections, lowered)?)),
             CondKind::Name(name) => match selections.iter().position(|s| s.name.value == *name) {
-                Some(i) => lowered[i].clone(),
+                Some(i) => {
+                    // Each use is a copy: counted against the budget first.
+                    self.nodes += lowered[i].as_ref().map_or(0, size);
+                    if self.nodes > MAX_NODES {
+                        return self.too_large(c.span);
+                    }
+                    lowered[i].clone()
+                }
                 None => {
                     let names = selections.iter().map(|s| s.name.value.as_str());
                     let mut d = Diagnostic::new(Code::UnknownSelection, format!("unknown selection `{name}`"));
@@ -770,6 +875,10 @@ impl Lowerer<'_> {
                         .help("a pattern such as `selection*` matches selection names by prefix");
                     self.error(c.span, d);
                     return None;
+                }
+                self.nodes += chosen.iter().map(|&i| lowered[i].as_ref().map_or(0, size)).sum::<usize>();
+                if self.nodes > MAX_NODES {
+                    return self.too_large(c.span);
                 }
                 let parts: Vec<Expr> = chosen.iter().filter_map(|&i| lowered[i].clone()).collect();
                 if parts.len() < chosen.len() {

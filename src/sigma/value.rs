@@ -670,14 +670,22 @@ fn expand_pieces(pieces: &[Piece], values: &dyn Fn(&str) -> Option<Vec<String>>)
         }
     }
     let mut choices: Vec<Vec<Vec<Piece>>> = Vec::with_capacity(slots.len());
+    let mut count: usize = 1;
     for slot in slots {
-        choices.push(match slot {
+        let choice: Vec<Vec<Piece>> = match slot {
             Slot::Fixed(p) => vec![vec![p]],
             Slot::Placeholder(name) => match values(&name) {
                 Some(vs) => vs.iter().map(|v| parse_pattern(v)).collect(),
                 None => return Err(name),
             },
-        });
+        };
+        // Bounded before the product is built: `%p%` seven times over ten
+        // values is ten million combinations.
+        count = count.saturating_mul(choice.len());
+        if count > MAX_VARIANTS {
+            return Err(String::new());
+        }
+        choices.push(choice);
     }
     Ok(dedup(product(&choices).into_iter().map(|combo| normalize(&combo.concat())).collect()))
 }
@@ -705,6 +713,10 @@ fn dedup<T: Clone + Eq + std::hash::Hash>(items: Vec<T>) -> Vec<T> {
 /// At most this many alternatives from one value in [`apply_modifiers`]
 /// (`windash` gives 5 to the power of its dash positions).
 pub const MAX_VARIANTS: usize = 4096;
+
+/// At most this many bytes in all the alternatives of one value after a
+/// modifier of [`apply_modifiers`].
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
 /// A piece of a value in [`apply_modifiers`]: text or encoded bytes.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -796,6 +808,17 @@ pub fn apply_modifiers(
             M::Windash => {
                 let mut out = Vec::new();
                 for alt in alts {
+                    // Bounded before the variants are built: 5 per dash position.
+                    let positions: usize = alt
+                        .iter()
+                        .map(|c| match c {
+                            Chunk::Bytes(b) => windash_positions(&String::from_utf8_lossy(b)),
+                            _ => 0,
+                        })
+                        .sum();
+                    if positions > 0 && (positions > 20 || 5usize.pow(positions as u32) > MAX_VARIANTS) {
+                        return Err(too_many(m));
+                    }
                     let choices: Vec<Vec<Chunk>> = alt
                         .iter()
                         .map(|c| match c {
@@ -819,8 +842,9 @@ pub fn apply_modifiers(
                 let mut out = Vec::new();
                 for alt in alts {
                     let pieces = to_pieces(&alt).unwrap_or_default();
-                    let expanded = expand_pieces(&pieces, placeholders)
-                        .map_err(|name| format!("no values for the placeholder `%{name}%`"))?;
+                    let expanded = expand_pieces(&pieces, placeholders).map_err(|name| {
+                        if name.is_empty() { too_many(m) } else { format!("no values for the placeholder `%{name}%`") }
+                    })?;
                     out.extend(expanded.iter().map(|p| to_chunks(p)));
                     if out.len() > MAX_VARIANTS {
                         return Err(too_many(m));
@@ -870,6 +894,12 @@ pub fn apply_modifiers(
                 })
                 .collect(),
         };
+        // Each `base64` makes the value a third longer: bounded, so a chain
+        // of seventy cannot take gigabytes.
+        let bytes: usize = alts.iter().flatten().map(|c| if let Chunk::Bytes(b) = c { b.len() } else { 1 }).sum();
+        if bytes > MAX_VALUE_BYTES {
+            return Err(format!("`{}` makes the value longer than {MAX_VALUE_BYTES} bytes", m.name()));
+        }
     }
     let mut out = Vec::with_capacity(alts.len());
     for alt in dedup(alts) {

@@ -17,3 +17,4 @@ mod kusto_semantics;
 mod lint;
 mod ruletest;
 mod sigma;
+mod sigma_hostile;
