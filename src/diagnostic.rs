@@ -81,6 +81,7 @@ codes! {
     UnknownSelection = "E113", Error, "unknown-selection", "a Sigma condition names a selection the detection does not have, or a pattern no selection matches";
     EmptySelection = "E114", Error, "empty-selection", "a Sigma selection or value list is empty";
     Placeholder = "E115", Error, "placeholder", "an `expand` placeholder has no value in the placeholders file";
+    DetectionTooLarge = "E116", Error, "detection-too-large", "a Sigma detection lowers to more tests than sigcorr allows";
     SigmaCorrelation = "E120", Error, "sigma-correlation", "a Sigma correlation rule (not supported yet)";
     NoLogsourceTable = "E210", Error, "no-logsource-table", "a Sigma rule's `logsource` maps to no table";
     JoinTypes = "E400", Error, "join-types", "the two sides of a join key have incompatible types";

@@ -471,13 +471,9 @@ impl Lowerer<'_> {
     }
 
     fn too_large(&mut self, span: Span) -> Option<Expr> {
-        if !self
-            .errors
-            .iter()
-            .any(|d| d.code == Code::EmptySelection && d.message.starts_with("the detection is too large"))
-        {
+        if !self.errors.iter().any(|d| d.code == Code::DetectionTooLarge) {
             let d = Diagnostic::new(
-                Code::EmptySelection,
+                Code::DetectionTooLarge,
                 format!("the detection is too large: it lowers to more than {MAX_NODES} tests"),
             )
             .help("split the rule, or move long value lists into fewer selections used once each");
