@@ -156,7 +156,8 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> 
 fn error(file: &Arc<SourceFile>, e: serde_saphyr::Error) -> Diagnostic {
     {
         let message = e.without_snippet().to_string();
-        let message = strip_position_suffix(&message);
+        let budget = budget_sentence(&message);
+        let message = budget.as_deref().unwrap_or_else(|| strip_position_suffix(&message));
         let (code, help) = if message.starts_with("duplicate mapping key") {
             (Code::DuplicateKey, Some("each key may appear once in a mapping; remove or rename one"))
         } else {
@@ -184,10 +185,29 @@ fn error(file: &Arc<SourceFile>, e: serde_saphyr::Error) -> Diagnostic {
 }
 
 fn strip_position_suffix(message: &str) -> &str {
-    match message.rfind(" at line ") {
+    match message.find(" at line ") {
         Some(i) => &message[..i],
         None => message,
     }
+}
+
+/// The YAML reader's resource limits, said as sentences (its own messages
+/// are debug text: `budget breached: Documents { documents: 1025 }`).
+fn budget_sentence(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("budget breached: ")?;
+    let what = rest.split([' ', '{']).next().unwrap_or_default();
+    // The count inside the braces: `Documents { documents: 1025 }`.
+    let inside = rest.split_once('{').and_then(|(_, r)| r.split_once('}')).map_or("", |(n, _)| n);
+    let number: String = inside.chars().filter(char::is_ascii_digit).collect();
+    let limit = number.parse::<u64>().map_or(String::new(), |n| format!(" (past {})", n.saturating_sub(1)));
+    Some(match what {
+        "Documents" => format!("the file holds too many YAML documents{limit}"),
+        "Nodes" | "AliasReplayEvents" | "Aliases" | "Anchors" => {
+            format!("the YAML expands to too many values{limit}: anchors and aliases are limited")
+        }
+        "Depth" => format!("the YAML is nested too deep{limit}"),
+        other => format!("the YAML is too large ({})", other.to_lowercase()),
+    })
 }
 
 fn lowercase_first(s: &str) -> String {

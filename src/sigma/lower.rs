@@ -623,7 +623,8 @@ impl Lowerer<'_> {
     fn text(&mut self, target: &Resolved, mods: &[Modifier], m: Match, text: &str, span: Span) -> Option<Expr> {
         if let Some((i, ml, s)) = m.re {
             let flags: String = [(i, 'i'), (ml, 'm'), (s, 's')].iter().filter(|(on, _)| *on).map(|(_, c)| *c).collect();
-            let pattern = if flags.is_empty() { text.to_string() } else { format!("(?{flags}){text}") };
+            let text = if mods.contains(&Modifier::Expand) { self.expand_regex(text, span)? } else { text.to_string() };
+            let pattern = if flags.is_empty() { text } else { format!("(?{flags}){text}") };
             return self
                 .wrap(target, |op| Some(bin(BinaryOp::MatchesRegex, text_of(op), string_lit(&pattern, span), span)));
         }
@@ -644,6 +645,34 @@ impl Lowerer<'_> {
             .map(|p| self.wrap(target, |op| Some(pattern_leaf(text_of(op), p, m.cased, span))))
             .collect();
         fold(BinaryOp::Or, leaves.into_iter().collect::<Option<_>>()?)
+    }
+
+    /// `re|expand`: each `%name%` in the pattern becomes the alternation of
+    /// its values, each matched as text (`(?:a|b)`), so the regex stays one.
+    fn expand_regex(&mut self, text: &str, span: Span) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('%') {
+            let Some(len) = rest[start + 1..].find('%') else { break };
+            let name = &rest[start + 1..start + 1 + len];
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                out.push_str(&rest[..start + 1]);
+                rest = &rest[start + 1..];
+                continue;
+            }
+            let Some(values) = self.placeholders.0.get(name) else {
+                let d = Diagnostic::new(Code::Placeholder, format!("no values for the placeholder `%{name}%`"))
+                    .help("give it values in a placeholders file: `--placeholders FILE` (YAML: `name: [value, ...]`)");
+                self.error(span, d);
+                return None;
+            };
+            let alternation: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+            out.push_str(&rest[..start]);
+            out.push_str(&format!("(?:{})", alternation.join("|")));
+            rest = &rest[start + 2 + len..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// [`value::apply_modifiers`], its errors located at the value.

@@ -756,6 +756,28 @@ fn expand_fills_placeholders_from_the_placeholders_file() {
     );
 }
 
+/// `re|expand`: a placeholder in a regex is the alternation of its values,
+/// each as text (a `.` in a value is a dot, not any character).
+#[test]
+fn re_expand_puts_the_values_into_the_regex_as_text() {
+    let rule = sigma(
+        "re expand",
+        SIGNIN,
+        r"
+  selection:
+    UserPrincipalName|re|expand: '^%admins%$'
+  condition: selection",
+    );
+    let test = Test::new().file("placeholders.yml", "admins: [alice@contoso.com, carol@contoso.com]\n");
+    let records = [
+        signin(json!({"UserPrincipalName": "alice@contoso.com"})),
+        signin(json!({"UserPrincipalName": "alice@contosoXcom"})),
+        signin(json!({"UserPrincipalName": "carol@contoso.com"})),
+        signin(json!({"UserPrincipalName": "xalice@contoso.com"})),
+    ];
+    expect_with(test, &["--placeholders", "placeholders.yml"], &[(rule, &[1, 3])], &records);
+}
+
 #[test]
 fn a_placeholder_with_an_empty_list_matches_nothing() {
     // src/sigma/value.rs `expand`: "A name with an empty list gives no
