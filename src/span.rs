@@ -53,8 +53,15 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: String) -> Arc<Self> {
-        let line_starts =
-            std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+        // A line ends at `\n`, `\r\n`, or a lone `\r` (YAML reads all three).
+        let b = text.as_bytes();
+        let line_starts = std::iter::once(0)
+            .chain(
+                memchr::memchr2_iter(b'\n', b'\r', b)
+                    .filter(|&i| b[i] == b'\n' || b.get(i + 1) != Some(&b'\n'))
+                    .map(|i| i + 1),
+            )
+            .collect();
         Arc::new(SourceFile { path: path.into(), text, line_starts, not_utf8: None })
     }
 
@@ -99,7 +106,7 @@ impl SourceFile {
             return self.text.len();
         };
         let rest = &self.text[start..];
-        let line_end = rest.find('\n').unwrap_or(rest.len());
+        let line_end = rest.find(['\n', '\r']).unwrap_or(rest.len());
         rest[..line_end].char_indices().nth(col.saturating_sub(1)).map_or(start + line_end, |(i, _)| start + i)
     }
 
@@ -109,7 +116,7 @@ impl SourceFile {
             return "";
         };
         let end = self.line_starts.get(line).map_or(self.text.len(), |&e| e - 1);
-        self.text[start..end.max(start)].trim_end_matches('\r')
+        self.text[start..end.max(start)].trim_end_matches(['\r', '\n'])
     }
 }
 

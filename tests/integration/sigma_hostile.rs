@@ -410,7 +410,6 @@ fn a_yaml_error_in_one_document_keeps_the_others() {
 /// YAML reads a lone `\r` as a line break; positions count only `\n`, so a
 /// file saved with classic Mac line ends has every error on line 1.
 #[test]
-#[ignore = "bug: line:col counts only \\n, YAML also breaks lines at a lone \\r (src/span.rs SourceFile line_col)"]
 fn positions_count_lone_carriage_returns_as_line_breaks() {
     let text = rule("  selection:\n    UserPrincipalName: x\n  condition: selection and\n").replace('\n', "\r");
     let (code, out) = lint(&text);
