@@ -464,7 +464,6 @@ fn yaml_budget_messages_are_plain_sentences() {
 /// of a 50,000-item condition list is a 600 KB message, pointed at the list
 /// rather than at the item.
 #[test]
-#[ignore = "bug: schema messages quote the whole value and point at its container (src/rule.rs validate: jsonschema's oneOf message)"]
 fn a_schema_error_names_the_bad_item_briefly() {
     let items = "    - selection\n".repeat(50_000);
     let (code, out) = lint(&rule(&format!("  selection:\n    UserPrincipalName: x\n  condition:\n{items}    - 5\n")));
