@@ -74,8 +74,12 @@ fn is_date(s: &str) -> bool {
         && b[4] == b'-'
         && b[7] == b'-'
         && [0, 1, 2, 3, 5, 6, 8, 9].iter().all(|&i| b[i].is_ascii_digit())
-        && (1..=12).contains(&s[5..7].parse::<u32>().unwrap_or(0))
-        && (1..=31).contains(&s[8..10].parse::<u32>().unwrap_or(0))
+        && chrono::NaiveDate::from_ymd_opt(
+            s[..4].parse().unwrap_or(0),
+            s[5..7].parse().unwrap_or(0),
+            s[8..10].parse().unwrap_or(0),
+        )
+        .is_some()
 }
 
 #[cfg(test)]
@@ -103,6 +107,10 @@ mod tests {
 
     #[test]
     fn each_invalid_value_is_located() {
+        assert_eq!(
+            findings("title: t\nid: 5f0fd1a1-3f2a-4b4e-9c8a-0d6f2b1c7e11\ndate: 2026-02-30\nlevel: low\n"),
+            ["3:7 `date` `2026-02-30` is not a date written YYYY-MM-DD"]
+        );
         let bad = "title: t\nid: 42\ndate: 2026/07/16\nmodified: 2026-13-01\nstatus: testing\nlevel: severe\n";
         assert_eq!(
             findings(bad),
