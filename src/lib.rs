@@ -197,13 +197,13 @@ pub fn compile_rule_set(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> 
                 .push(Diagnostic::new(diagnostic::Code::NotText, message).at(file, span::Span::new(at, at + 1)));
             continue;
         }
-        let documents = match yaml::parse_documents(file) {
-            Ok(d) => d,
-            Err(d) => {
-                out.diagnostics.push(d);
-                continue;
-            }
-        };
+        // A document that does not parse is reported; the file's others are still read.
+        let (documents, broken) = yaml::parse_each_document(file);
+        let any_broken = !broken.is_empty();
+        out.diagnostics.extend(broken);
+        if documents.is_empty() && any_broken {
+            continue;
+        }
         if documents.is_empty() {
             let d = Diagnostic::new(diagnostic::Code::EmptyFile, "the rule file is empty")
                 .at(file, span::Span::at(0))

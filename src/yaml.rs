@@ -153,7 +153,69 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> 
     serde_saphyr::from_multiple(&file.text).map_err(|e| error(file, e))
 }
 
+/// [`parse_documents`], document by document when the stream does not
+/// parse whole: a document with a syntax error is reported, and the others
+/// of the file are still read. A document starts at a `---` line (or the
+/// file's start) and ends before the next one, or at a `...` line.
+pub fn parse_each_document(file: &Arc<SourceFile>) -> (Vec<Node>, Vec<Diagnostic>) {
+    let whole = match parse_documents(file) {
+        Ok(docs) => return (docs, Vec::new()),
+        Err(d) => d,
+    };
+    let text = &file.text;
+    // Where each `---` line starts.
+    let mut starts = vec![0];
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if at > 0
+            && (line.starts_with("---") && line[3..].starts_with([' ', '\t', '\r', '\n']) || line.trim_end() == "---")
+        {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    if starts.len() == 1 {
+        return (Vec::new(), vec![whole]);
+    }
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+        let chunk = &text[start..end];
+        match serde_saphyr::from_str::<Node>(chunk) {
+            Ok(mut node) => {
+                if !matches!(node.kind, NodeKind::Null) {
+                    node.shift(start);
+                    docs.push(node);
+                }
+            }
+            Err(e) => errors.push(error_at(file, e, start)),
+        }
+    }
+    (docs, errors)
+}
+
+impl Node {
+    /// Moves every span `by` bytes: a node parsed from a part of the file.
+    fn shift(&mut self, by: usize) {
+        self.span = Span::new(self.span.start + by, self.span.end + by);
+        match &mut self.kind {
+            NodeKind::Seq(items) => items.iter_mut().for_each(|n| n.shift(by)),
+            NodeKind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.shift(by);
+                v.shift(by);
+            }),
+            _ => {}
+        }
+    }
+}
+
 fn error(file: &Arc<SourceFile>, e: serde_saphyr::Error) -> Diagnostic {
+    error_at(file, e, 0)
+}
+
+/// A YAML error of the text from byte `base` of `file` on.
+fn error_at(file: &Arc<SourceFile>, e: serde_saphyr::Error, base: usize) -> Diagnostic {
     {
         let message = e.without_snippet().to_string();
         let budget = budget_sentence(&message);
@@ -164,11 +226,12 @@ fn error(file: &Arc<SourceFile>, e: serde_saphyr::Error) -> Diagnostic {
             (Code::YamlSyntax, None)
         };
         let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message).to_string();
+        let base_line = file.line_col(base).0 - 1;
         let span = e.location().map(|loc| {
-            let start = loc
-                .span()
-                .byte_offset()
-                .map_or_else(|| file.offset_of(loc.line() as usize, loc.column() as usize), |o| o as usize);
+            let start = loc.span().byte_offset().map_or_else(
+                || file.offset_of(base_line + loc.line() as usize, loc.column() as usize),
+                |o| base + o as usize,
+            );
             let len = loc.span().byte_len().map_or(0, |l| l as usize);
             Span::new(start, (start + len).min(file.text.len()))
         });
@@ -324,6 +387,17 @@ mod tests {
         let bad = parse_documents(&SourceFile::new("t.yml", "a: 1\n---\nb: [\n".to_string())).unwrap_err();
         assert_eq!(bad.code, Code::YamlSyntax);
         assert!(bad.line_col().unwrap().0 >= 3, "{bad}");
+    }
+
+    #[test]
+    fn a_broken_document_costs_only_itself() {
+        let text = "a: 1\n---\nb: [\n---\nc: x\n";
+        let (docs, errors) = parse_each_document(&SourceFile::new("t.yml", text.to_string()));
+        assert_eq!(docs.len(), 2, "the documents before and after the broken one");
+        let c = docs[1].get("c").unwrap();
+        assert_eq!(&text[c.span.start..c.span.end], "x", "spans are the file's");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line_col(), Some((3, 4)), "at the unclosed bracket: {}", errors[0]);
     }
 
     #[test]
