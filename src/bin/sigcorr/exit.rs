@@ -14,6 +14,6 @@ pub const INPUT_SKIPPED: u8 = 3;
 /// `--max-alerts-per-key`: those past it were not written (it takes precedence over
 /// [`INPUT_SKIPPED`]). With `--strict` this is [`ERROR`] instead.
 pub const ALERTS_CAPPED: u8 = 4;
-/// `run` completed, but some rules were refused for errors (printed first) and the others ran.
+/// `run` completed, but some rules have errors (printed first): those were refused, the others ran.
 /// Input skipped and alerts capped take precedence. With `--strict` nothing runs: [`ERROR`].
 pub const RULES_REFUSED: u8 = 5;
