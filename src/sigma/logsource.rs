@@ -255,9 +255,10 @@ impl Logsources {
         if let Some(target) = self.alias(&table.name, field) {
             return split_column(table, target).map(|(column, path)| FieldRef { column, path, aliased: true });
         }
-        let stripped = strip_prefix_ignore_case(field, "properties.").filter(|rest| !rest.is_empty());
-        stripped
-            .and_then(|rest| split_column(table, rest))
+        let bare = without_properties(field);
+        (bare.len() < field.len())
+            .then(|| split_column(table, bare))
+            .flatten()
             .or_else(|| split_column(table, field))
             .map(|(column, path)| FieldRef { column, path, aliased: false })
     }
@@ -452,6 +453,12 @@ fn split_column(table: &TableDef, dotted: &str) -> Option<(String, Vec<String>)>
         None => table.columns.iter().find(|c| c.name.eq_ignore_ascii_case(first))?,
     };
     Some((column.name.clone(), path))
+}
+
+/// A Sigma field without a leading `properties.` (any case): the
+/// diagnostic-settings spelling of a column, as the general rule reads it.
+pub fn without_properties(field: &str) -> &str {
+    strip_prefix_ignore_case(field, "properties.").filter(|rest| !rest.is_empty()).unwrap_or(field)
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use super::Placeholders;
 use super::condition::{Cond, CondKind, selects};
 use super::load::{Selection, SigmaRule};
+use super::logsource::without_properties;
 use super::value::{self, Modifier, Piece, Shape};
 use crate::ast::{BinaryOp, Expr, ExprKind, Ident, InOp, Literal, StrOp, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
@@ -322,7 +323,7 @@ impl Lowerer<'_> {
             }
             true => {
                 let names: Vec<String> = self.tables.iter().map(|t| format!("`{}`", t.name)).collect();
-                let bare = strip_properties(field);
+                let bare = without_properties(field);
                 let head = bare.split('.').next().unwrap_or(bare);
                 let candidates = self.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.name.as_str()));
                 let mut d = Diagnostic::new(
@@ -971,7 +972,7 @@ impl Lowerer<'_> {
                             format!("field `{}` in `fields` matches no column; alerts leave it out", f.value),
                         );
                         let candidates = self.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.name.as_str()));
-                        if let Some(s) = did_you_mean(strip_properties(&f.value), candidates) {
+                        if let Some(s) = did_you_mean(without_properties(&f.value), candidates) {
                             d = d.help(format!("did you mean `{s}`?"));
                         }
                         self.warn(f.span, d);
@@ -1015,13 +1016,6 @@ fn pattern_leaf(x: Expr, pieces: &[Piece], cased: bool, span: Span) -> Expr {
         Shape::EndsWith(s) => bin(str_op(StrOp::EndsWith, cased), x, string_lit(&s, span), span),
         Shape::Any => call("isnotempty", vec![x], span),
         Shape::Regex => bin(BinaryOp::MatchesRegex, x, string_lit(&value::to_regex(pieces, !cased), span), span),
-    }
-}
-
-fn strip_properties(field: &str) -> &str {
-    match field.get(..11) {
-        Some(p) if p.eq_ignore_ascii_case("properties.") => &field[11..],
-        _ => field,
     }
 }
 
