@@ -155,10 +155,25 @@ pub struct CheckedRule {
     /// Equalities `left == right`; `left` reads source 0, `right` source 1.
     pub join: Vec<JoinKey>,
     pub mismatch: Option<TExpr>,
+    /// What an alert shows: `output[..shown]`. The outputs past `shown` are
+    /// read by the correlations that reference the rule (their `group-by`
+    /// and `field`), not written.
     pub output: Vec<Output>,
+    pub shown: usize,
+    /// The event time of an alert (its first source's `TimeGenerated`),
+    /// when a correlation references the rule.
+    pub time: Option<TExpr>,
+    /// A Sigma correlation rule: no sources; its alerts are made from the
+    /// alerts of the rules it references ([`crate::correlate`]).
+    pub correlation: Option<Box<crate::correlate::Spec>>,
 }
 
 impl CheckedRule {
+    /// The outputs an alert shows.
+    pub fn shown_output(&self) -> &[Output] {
+        &self.output[..self.shown]
+    }
+
     pub fn id(&self) -> &str {
         &self.doc.id.value
     }
@@ -278,7 +293,7 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
         }
         (None, _) => None,
     };
-    let output = corr
+    let output: Vec<Output> = corr
         .output
         .iter()
         .filter_map(|(name, expr)| Some(Output { name: name.name.clone(), expr: cx.expr(expr, &pair_scope)? }))
@@ -301,7 +316,11 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
             span: s.span,
         })
         .collect();
-    Ok((CheckedRule { doc: doc.clone(), sources, join, mismatch, output }, warnings))
+    let shown = output.len();
+    Ok((
+        CheckedRule { doc: doc.clone(), sources, join, mismatch, output, shown, time: None, correlation: None },
+        warnings,
+    ))
 }
 
 struct SourceInfo<'c> {

@@ -82,7 +82,9 @@ codes! {
     EmptySelection = "E114", Error, "empty-selection", "a Sigma selection or value list is empty";
     Placeholder = "E115", Error, "placeholder", "an `expand` placeholder has no value in the placeholders file";
     DetectionTooLarge = "E116", Error, "detection-too-large", "a Sigma detection lowers to more tests than sigcorr allows";
-    SigmaCorrelation = "E120", Error, "sigma-correlation", "a Sigma correlation rule (not supported yet)";
+    SigmaCorrelation = "E120", Error, "sigma-correlation", "a Sigma correlation rule's `correlation` is not valid (type, timespan, condition, field)";
+    CorrelationReference = "E121", Error, "correlation-reference", "a Sigma correlation references a rule that is unknown, ambiguous, refused, or itself (a cycle)";
+    CorrelationField = "E122", Error, "correlation-field", "a Sigma correlation's `group-by`, alias or `field` names a field a referenced rule does not have";
     NoLogsourceTable = "E210", Error, "no-logsource-table", "a Sigma rule's `logsource` maps to no table";
     JoinTypes = "E400", Error, "join-types", "the two sides of a join key have incompatible types";
     MissingJoin = "E401", Error, "missing-join", "a rule with two sources has no join";

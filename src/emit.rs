@@ -85,9 +85,17 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
         })
         .collect();
     let names: Vec<Vec<String>> =
-        plan.rules.iter().map(|r| r.output.iter().map(|o| json_str(&o.name) + ":").collect()).collect();
-    let aliases: Vec<Vec<String>> =
-        plan.rules.iter().map(|r| r.sources.iter().map(|s| json_str(&s.alias) + ":").collect()).collect();
+        plan.rules.iter().map(|r| r.shown_output().iter().map(|o| json_str(&o.name) + ":").collect()).collect();
+    // Evidence is listed under each source's alias; a correlation's under
+    // each referenced rule as its `rules` names it.
+    let aliases: Vec<Vec<String>> = plan
+        .rules
+        .iter()
+        .map(|r| match &r.correlation {
+            Some(spec) => spec.names.iter().map(|n| json_str(n) + ":").collect(),
+            None => r.sources.iter().map(|s| json_str(&s.alias) + ":").collect(),
+        })
+        .collect();
     // `"path:` without the closing quote: the line number follows.
     let paths: Vec<String> = files
         .iter()
@@ -106,14 +114,44 @@ fn jsonl(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile]
             buf.extend_from_slice(v.as_bytes());
         }
         buf.extend_from_slice(b"},\"evidence\":{");
-        for (i, (alias, pos)) in aliases[a.rule].iter().zip(&a.evidence).enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            buf.extend_from_slice(alias.as_bytes());
+        let position = |buf: &mut Vec<u8>, pos: &Pos| {
             buf.extend_from_slice(paths[pos.file as usize].as_bytes());
             push_decimal(buf, pos.line);
             buf.push(b'"');
+        };
+        match &a.members {
+            // Per referenced rule, the positions of its events, in time order.
+            Some(m) => {
+                let mut first = true;
+                for (input, alias) in aliases[a.rule].iter().enumerate() {
+                    let mut of = m.pos.iter().zip(&m.input).filter(|(_, i)| **i as usize == input).peekable();
+                    if of.peek().is_none() {
+                        continue;
+                    }
+                    if !first {
+                        buf.push(b',');
+                    }
+                    first = false;
+                    buf.extend_from_slice(alias.as_bytes());
+                    buf.push(b'[');
+                    for (k, (pos, _)) in of.enumerate() {
+                        if k > 0 {
+                            buf.push(b',');
+                        }
+                        position(buf, pos);
+                    }
+                    buf.push(b']');
+                }
+            }
+            None => {
+                for (i, (alias, pos)) in aliases[a.rule].iter().zip(&a.evidence).enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    buf.extend_from_slice(alias.as_bytes());
+                    position(buf, pos);
+                }
+            }
         }
         buf.extend_from_slice(b"}}\n");
     };
@@ -177,7 +215,7 @@ fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
         let rows: Vec<Vec<String>> = alerts
             .iter()
             .filter(|a| a.rule == r)
-            .map(|a| a.fields.iter().map(|v| shown(&as_text(v))).collect())
+            .map(|a| a.fields.iter().take(rule.shown).map(|v| shown(&as_text(v))).collect())
             .collect();
         if rows.is_empty() {
             continue;
@@ -191,7 +229,7 @@ fn table(out: &mut dyn Write, plan: &Plan, alerts: &[Alert]) -> io::Result<()> {
             rows.len(),
             if rows.len() == 1 { "" } else { "s" }
         )?;
-        let headers: Vec<String> = rule.output.iter().map(|o| shown(&o.name)).collect();
+        let headers: Vec<String> = rule.shown_output().iter().map(|o| shown(&o.name)).collect();
         let widths: Vec<usize> = headers
             .iter()
             .enumerate()
@@ -263,7 +301,7 @@ fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile], 
     let cell = |s: &str| csv_cell(s, raw);
     let mut columns: Vec<&str> = Vec::new();
     for rule in &plan.rules {
-        for o in &rule.output {
+        for o in rule.shown_output() {
             if !columns.contains(&o.name.as_str()) {
                 columns.push(&o.name);
             }
@@ -280,10 +318,16 @@ fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile], 
         let rule = &plan.rules[a.rule];
         let mut cells = vec![cell(rule.id()), cell(rule.title()), cell(rule.level())];
         for c in &columns {
-            let v = rule.output.iter().position(|o| o.name == *c).map(|i| as_text(a.fields.get(i))).unwrap_or_default();
+            let v = rule
+                .shown_output()
+                .iter()
+                .position(|o| o.name == *c)
+                .map(|i| as_text(a.fields.get(i)))
+                .unwrap_or_default();
             cells.push(cell(&v));
         }
-        let ev: Vec<String> = a.evidence.iter().map(|p| evidence(files, *p)).collect();
+        let positions = a.members.as_ref().map_or(&a.evidence[..], |m| &m.pos[..]);
+        let ev: Vec<String> = positions.iter().map(|p| evidence(files, *p)).collect();
         cells.push(cell(&ev.join(" ")));
         writeln!(out, "{}", cells.join(","))?;
     }
@@ -306,6 +350,8 @@ mod tests {
                 rule: 0,
                 evidence: Evidence::one(Pos { file: 0, line }),
                 fields: Values::from_json_texts(&[&format!("\"10.0.0.{}\"", line % 256), &line.to_string()]),
+                time: i64::MIN,
+                members: None,
             })
             .collect()
     }
@@ -335,6 +381,8 @@ mod tests {
             rule: 0,
             evidence: Evidence::one(Pos { file: 0, line: 1 }),
             fields: Values::from_json_texts(fields),
+            time: i64::MIN,
+            members: None,
         }];
         let mut out = Vec::new();
         write(&mut out, format, &plan(), &alerts, &[InputFile::file("in.json")], &options).unwrap();

@@ -112,6 +112,7 @@ pub mod ast;
 pub mod builtin;
 pub mod check;
 pub mod compile;
+pub mod correlate;
 pub mod datetime;
 pub mod diagnostic;
 pub mod emit;
@@ -184,12 +185,14 @@ impl Compiled {
 /// [`compile_rules`], keeping what each document was and whether it was
 /// accepted. A file may hold several YAML documents (`---`): each a sigcorr
 /// rule, a Sigma detection rule (lowered by [`sigma`]) or a Sigma correlation
-/// (refused for now). A rule with errors is refused on its own; the others
-/// still pass.
+/// (resolved across all files by [`correlate::resolve`]). A rule with errors
+/// is refused on its own; the others still pass.
 pub fn compile_rule_set(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> Compiled {
     use sigma::load::DocKind;
     let mut out = Compiled::default();
     let mut roots = Vec::new();
+    let mut named = Vec::new();
+    let mut pending = Vec::new();
     for file in files {
         if let Some(at) = file.not_utf8() {
             let message = "the file is not UTF-8 text: a rule file must be UTF-8 (save it as UTF-8)";
@@ -219,13 +222,29 @@ pub fn compile_rule_set(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> 
                 DocKind::Sigcorr => compile_sigcorr(file, root.clone(), catalog, &mut out.diagnostics),
                 DocKind::Detection => compile_sigma(file, &root, catalog, &mut out.diagnostics),
                 DocKind::Correlation => {
-                    out.diagnostics.extend(sigma::load::correlation(file, &root));
-                    None
+                    let (c, errors) = sigma::correlation::load(file, &root);
+                    out.diagnostics.extend(errors);
+                    out.diagnostics.extend(sigma::meta::check(file, &root));
+                    c.map(|c| {
+                        let rule = correlate::resolve::placeholder(&c);
+                        let at = (out.rules.len(), out.documents.len());
+                        pending.push(correlate::resolve::Pending { rule: at.0, doc: at.1, correlation: c });
+                        rule
+                    })
                 }
             };
+            named.push(correlate::resolve::Named::of(file, &root, rule.is_some().then_some(out.rules.len())));
             out.documents.push(Document { file: file.clone(), span, kind, title, accepted: rule.is_some() });
             out.rules.extend(rule);
             roots.push((file.clone(), root));
+        }
+    }
+    if !pending.is_empty() {
+        let mut accepted: Vec<bool> = out.documents.iter().map(|d| d.accepted).collect();
+        let errors = correlate::resolve::resolve(&mut out.rules, pending, &named, &mut accepted, catalog);
+        out.diagnostics.extend(errors);
+        for (d, a) in out.documents.iter_mut().zip(accepted) {
+            d.accepted = a;
         }
     }
     out.diagnostics.extend(lint::rule_set(&roots));

@@ -183,6 +183,9 @@ pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {
         for o in &mut rule.output {
             o.expr.walk_mut(&mut number);
         }
+        if let Some(t) = &mut rule.time {
+            t.walk_mut(&mut number);
+        }
         sources.push(rule_tables);
     }
 

@@ -70,6 +70,9 @@ pub enum RuleKind {
     Sigcorr,
     /// A Sigma detection rule, lowered by [`crate::sigma::lower`].
     Sigma,
+    /// A Sigma correlation rule: no sources; [`crate::correlate`] runs it
+    /// over the alerts of the rules it references.
+    SigmaCorrelation,
 }
 
 /// The detection logic.

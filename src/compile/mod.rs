@@ -82,6 +82,10 @@ pub struct Options<'a> {
 
 /// Compiles one rule to `target`.
 pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<String, Diagnostic> {
+    if rule.correlation.is_some() {
+        let why = "its sliding windows and bursts are sigcorr's own (README, \"Sigma correlation rules\"); run it with `sigcorr run`";
+        return Err(unsupported(rule, rule.doc.correlation.span, "a Sigma correlation rule", target, why));
+    }
     match target {
         Target::Kql => kql::compile(rule, opts),
         Target::Sentinel => sentinel::compile(rule, opts),

@@ -55,12 +55,34 @@ impl<'r> One<'r> {
 
 /// The alert of single-source rule `r` on `record`.
 pub(super) fn single(r: usize, rule: &CheckedRule, record: &One, now: i64) -> Alert {
-    Alert { rule: r, evidence: Evidence::one(record.row.pos), fields: output(rule, &record.as_pair(), now) }
+    let pair = record.as_pair();
+    Alert {
+        rule: r,
+        evidence: Evidence::one(record.row.pos),
+        fields: output(rule, &pair, now),
+        time: time(rule, &pair, now),
+        members: None,
+    }
 }
 
 /// The alert of correlation rule `r` on a joined `pair`.
 pub(super) fn joined(r: usize, rule: &CheckedRule, pair: &Pair, now: i64) -> Alert {
-    Alert { rule: r, evidence: Evidence::two(pair.rows[0].pos, pair.rows[1].pos), fields: output(rule, pair, now) }
+    Alert {
+        rule: r,
+        evidence: Evidence::two(pair.rows[0].pos, pair.rows[1].pos),
+        fields: output(rule, pair, now),
+        time: time(rule, pair, now),
+        members: None,
+    }
+}
+
+/// The event time a correlation reads, if one references the rule; else,
+/// and when the time is missing, `i64::MIN` (the alert is no event).
+fn time(rule: &CheckedRule, pair: &Pair, now: i64) -> i64 {
+    match rule.time.as_ref().map(|t| eval::eval(t, pair, now)) {
+        Some(Value::DateTime(t)) => t,
+        _ => i64::MIN,
+    }
 }
 
 fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Values {
@@ -135,7 +157,11 @@ impl Values {
     }
 
     /// Values from their JSON texts.
-    #[cfg(test)]
+    pub fn from_texts(texts: &[&str]) -> Values {
+        Values::from_json_texts(texts)
+    }
+
+    /// Values from their JSON texts.
     pub(crate) fn from_json_texts(texts: &[&str]) -> Values {
         let ends: Vec<u32> = texts
             .iter()

@@ -112,7 +112,13 @@ mod tests {
     use crate::engine::outcome::{Evidence, Pos};
 
     fn alert(line: u32) -> Alert {
-        Alert { rule: 0, evidence: Evidence::one(Pos { file: 0, line }), fields: Values::from_json_texts(&["1"]) }
+        Alert {
+            rule: 0,
+            evidence: Evidence::one(Pos { file: 0, line }),
+            fields: Values::from_json_texts(&["1"]),
+            time: i64::MIN,
+            members: None,
+        }
     }
 
     fn lines(alerts: &[Alert]) -> Vec<u32> {

@@ -195,7 +195,11 @@ impl<'p> Ctx<'p> {
                 let roles = plan
                     .rules
                     .iter()
-                    .map(|r| if r.sources.len() == 1 { vec![Role::Single] } else { vec![Role::Keep, Role::Keep] })
+                    .map(|r| match r.sources.len() {
+                        0 => vec![],
+                        1 => vec![Role::Single],
+                        _ => vec![Role::Keep, Role::Keep],
+                    })
                     .collect();
                 (roles, None, Pass::Only)
             }
@@ -296,6 +300,7 @@ fn two_pass_roles(plan: &Plan, estimate: &Estimate) -> Vec<Vec<Role>> {
         .iter()
         .zip(&plan.sources)
         .map(|(rule, tables)| match rule.sources.len() {
+            0 => vec![],
             1 => vec![Role::Single],
             _ => {
                 let size = |s: usize| tables[s].iter().map(|&t| sizes[t]).sum::<f64>();
@@ -435,7 +440,11 @@ mod tests {
         let roles: Vec<Vec<Role>> = plan
             .rules
             .iter()
-            .map(|r| if r.sources.len() == 1 { vec![Role::Single] } else { vec![Role::Probe, Role::Build] })
+            .map(|r| match r.sources.len() {
+                0 => vec![],
+                1 => vec![Role::Single],
+                _ => vec![Role::Probe, Role::Build],
+            })
             .collect();
         let (builds, streams) = table_flags(&plan, &roles);
         let flags = |name: &str| {

@@ -35,7 +35,7 @@ mod rows;
 mod sample;
 
 pub use alert::Values;
-pub use outcome::{Alert, Evidence, MAX_OTHER_TABLES, MAX_PROBLEMS, Outcome, Pos, Problem, Stats};
+pub use outcome::{Alert, Evidence, MAX_OTHER_TABLES, MAX_PROBLEMS, Members, Outcome, Pos, Problem, Stats};
 
 use cap::PairAlerts;
 use chunk::{Chunk, Gathered};
@@ -85,7 +85,10 @@ pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) ->
         Passes::One => None,
     };
     let outcome = two.unwrap_or_else(|| one_pass(Ctx::new(plan, files, now, options, Passes::One), files));
-    outcome.finish(start)
+    let mut outcome = outcome.finish(start);
+    crate::correlate::run(plan, &mut outcome);
+    outcome.stats.elapsed = start.elapsed();
+    outcome
 }
 
 /// One pass: every role; correlation rules are joined after it.

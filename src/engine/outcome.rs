@@ -24,6 +24,21 @@ pub struct Alert {
     pub evidence: Evidence,
     /// One JSON value per output column, in the rule's order.
     pub fields: Values,
+    /// The event time, in ticks, when a correlation references the rule
+    /// (else `i64::MIN`); a correlation alert's last event time.
+    pub time: i64,
+    /// A correlation alert's events (`evidence` holds the first).
+    pub members: Option<Box<Members>>,
+}
+
+/// The events a correlation alert stands for: the positions of their
+/// records (at most [`crate::correlate::MAX_EVIDENCE`]), in time order,
+/// and which referenced rule each came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Members {
+    pub pos: Vec<Pos>,
+    /// Per position, the index of its rule in the correlation's `rules`.
+    pub input: Vec<u16>,
 }
 
 /// The positions of the records that fired an alert, one per source of
@@ -148,6 +163,9 @@ pub struct Stats {
     /// and the alerts past it, dropped.
     pub capped_keys: u64,
     pub capped_alerts: u64,
+    /// Per rule: referenced by a correlation, so its alerts are not
+    /// written (`stats.alerts` still counts them). Empty when no rule is.
+    pub referenced: Vec<bool>,
     pub elapsed: Duration,
 }
 
@@ -246,6 +264,8 @@ mod tests {
                 _ => unreachable!("one or two sources"),
             },
             fields: Values::from_json_texts(&[&format!("{rule}")]),
+            time: i64::MIN,
+            members: None,
         };
         // As chunks merge them: rules interleaved, a rule's alerts out of
         // order where a join matched later build rows first.

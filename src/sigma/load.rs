@@ -23,7 +23,7 @@ pub const SIGMA_SCHEMA: &str = include_str!("../../grammar/sigma.schema.json");
 pub const SIGMA_CORRELATION_SCHEMA: &str = include_str!("../../grammar/sigma-correlation.schema.json");
 
 static DETECTION: LazyLock<Schema> = LazyLock::new(|| Schema::new(SIGMA_SCHEMA, "grammar/sigma.schema.json"));
-static CORRELATION: LazyLock<Schema> =
+pub(super) static CORRELATION: LazyLock<Schema> =
     LazyLock::new(|| Schema::new(SIGMA_CORRELATION_SCHEMA, "grammar/sigma-correlation.schema.json"));
 
 /// What a YAML document of a rule file holds.
@@ -103,19 +103,6 @@ pub struct Selection {
 }
 
 type Errors = Vec<Diagnostic>;
-
-/// Validates a Sigma correlation document and refuses it: they are the
-/// next step (E120), reported at their `correlation` key.
-pub fn correlation(file: &Arc<SourceFile>, root: &Node) -> Errors {
-    let (mut errors, _) = validate(file, root, &CORRELATION, "/correlation");
-    let span = root.pointer_key("/correlation").map_or(root.span, |k| k.span);
-    errors.push(
-        Diagnostic::new(Code::SigmaCorrelation, "Sigma correlation rules are not supported yet")
-            .at(file, span)
-            .help("the detection rules it references run on their own; remove this document to silence this error"),
-    );
-    errors
-}
 
 /// Loads one Sigma detection document. Every problem is returned; the rule
 /// only when its detection came through whole.
@@ -287,22 +274,5 @@ mod tests {
         let (rule, errors) = load_str(&RULE.replace("title: t\n", "title: [t]\n"));
         assert_eq!(errors, ["1:8 E010 `title` must be a string, found a list"]);
         assert!(rule.is_none(), "a schema error refuses the rule");
-    }
-
-    #[test]
-    fn correlations_are_refused_at_their_key() {
-        let text = "title: t\nname: many_failures\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [x]\n  timespan: 1h\n  condition: {gte: 5}\n";
-        let file = SourceFile::new("r.yml", text.to_string());
-        let root = yaml::parse(&file).unwrap();
-        let errors = correlation(&file, &root);
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].code, Code::SigmaCorrelation);
-        assert_eq!(errors[0].line_col(), Some((3, 1)));
-        let bad = text.replace("event_count", "event_sum");
-        let file = SourceFile::new("r.yml", bad);
-        let root = yaml::parse(&file).unwrap();
-        let errors = correlation(&file, &root);
-        assert_eq!(errors.len(), 2, "{errors:?}");
-        assert_eq!(errors[0].message, "invalid `correlation.type` `event_sum`");
     }
 }

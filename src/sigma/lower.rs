@@ -114,7 +114,25 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
         cx.errors.sort_by_key(|d| d.span.map_or(0, |s| s.start));
         return Err(cx.errors);
     }
-    let root = &rule.root;
+    let alias = Ident { name: ALIAS.to_string(), span: ls.span };
+    let correlation = Correlation {
+        span: rule.detection_span,
+        sources: vec![SourceDecl {
+            alias: alias.clone(),
+            tables: cx.tables.iter().map(|t| Ident { name: t.name.clone(), span: ls.span }).collect(),
+        }],
+        filters: filter.map(|f| (alias, f)).into_iter().collect(),
+        join: None,
+        mismatch: None,
+        output,
+    };
+    let doc = document(file, &rule.root, RuleKind::Sigma, correlation);
+    Ok((doc, cx.warnings))
+}
+
+/// A [`RuleDoc`] of a Sigma document: its metadata as written, and the
+/// logic it lowers to.
+pub(crate) fn document(file: &Arc<SourceFile>, root: &Node, kind: RuleKind, correlation: Correlation) -> RuleDoc {
     let string = |key: &str| {
         let n = root.get(key)?;
         Some(Spanned::new(n.text_as_written(file)?, n.span))
@@ -132,8 +150,7 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
         }
     };
     let placeholder = || Spanned::new(String::new(), Span::at(root.span.start));
-    let alias = Ident { name: ALIAS.to_string(), span: ls.span };
-    let doc = RuleDoc {
+    RuleDoc {
         file: file.clone(),
         root: root.clone(),
         title: string("title").unwrap_or_else(placeholder),
@@ -146,20 +163,51 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
         tags: strings("tags"),
         level: string("level").unwrap_or_else(placeholder),
         falsepositives: strings("falsepositives"),
-        kind: RuleKind::Sigma,
-        correlation: Correlation {
-            span: rule.detection_span,
-            sources: vec![SourceDecl {
-                alias: alias.clone(),
-                tables: cx.tables.iter().map(|t| Ident { name: t.name.clone(), span: ls.span }).collect(),
-            }],
-            filters: filter.map(|f| (alias, f)).into_iter().collect(),
-            join: None,
-            mismatch: None,
-            output,
-        },
-    };
-    Ok((doc, cx.warnings))
+        kind,
+        correlation,
+    }
+}
+
+/// What a correlation reads of a Sigma field on a rule's `tables`: the
+/// field's value as `wrap` (`tostring` or `toreal`) makes it, read from
+/// each table's own column when the field is a different column per table
+/// (`case(Type in ("A"), wrap(a), ...)`). `None` when no table has it.
+pub(crate) fn field_value(
+    catalog: &Catalog,
+    tables: &[&TableDef],
+    field: &str,
+    wrap: &str,
+    span: Span,
+) -> Option<Expr> {
+    let mut groups: Vec<(Resolved, Vec<String>)> = Vec::new();
+    for t in tables {
+        if let Some(r) = resolve_on(catalog, t, field, span) {
+            match groups.iter_mut().find(|(g, _)| g.column == r.column && g.path == r.path) {
+                Some((_, names)) => names.push(t.name.clone()),
+                None => groups.push((r, vec![t.name.clone()])),
+            }
+        }
+    }
+    let value = |r: &Resolved| call(wrap, vec![r.field()], span);
+    match &groups[..] {
+        [] => None,
+        [(only, names)] if names.len() == tables.len() => Some(value(only)),
+        _ => {
+            let mut args = Vec::new();
+            for (r, names) in &groups {
+                let ty = Expr { kind: ExprKind::Field(vec![Ident { name: "Type".into(), span }]), span };
+                let names = names.iter().map(|t| string_lit(t, span)).collect();
+                let op = InOp::In { negated: false, case_insensitive: false };
+                args.push(expr(ExprKind::In { expr: Box::new(ty), op, list: names }, span));
+                args.push(value(r));
+            }
+            args.push(match wrap {
+                "toreal" => call("toreal", vec![string_lit("", span)], span),
+                _ => string_lit("", span),
+            });
+            Some(call("case", args, span))
+        }
+    }
 }
 
 /// A Sigma field resolved on the rule's tables.

@@ -10,8 +10,12 @@
 //! 5. **lower** ([`lower`]): the detection as a filter expression over a
 //!    single source, in a [`crate::rule::RuleDoc`] that `check` takes as it
 //!    takes any rule.
+//! 6. **correlation** ([`correlation`]): a correlation document (`correlation:
+//!    {type, rules, group-by, timespan, condition}`), run over the alerts of
+//!    the rules it references by [`crate::correlate`].
 
 pub mod condition;
+pub mod correlation;
 pub mod load;
 pub mod logsource;
 pub mod lower;

@@ -366,8 +366,11 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], un
     if s.bad_values > 0 {
         let _ = writeln!(err, "  {:>10}  values that do not fit their column, read as empty", s.bad_values);
     }
-    for (rule, n) in plan.rules.iter().zip(&s.alerts) {
-        let _ = writeln!(err, "  {:>10}  alerts: {}", n, printable(rule.title()));
+    for (r, (rule, n)) in plan.rules.iter().zip(&s.alerts).enumerate() {
+        // A rule only a correlation references: its matches, not written.
+        let what =
+            if s.referenced.get(r).copied().unwrap_or(false) { "matches (not written; correlated)" } else { "alerts" };
+        let _ = writeln!(err, "  {:>10}  {what}: {}", n, printable(rule.title()));
     }
     if s.capped_alerts > 0 {
         let _ = writeln!(

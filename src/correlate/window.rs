@@ -1,0 +1,305 @@
+//! The window: one group's events, in time order, to the bursts that fire.
+//!
+//! **Windows.** At each event `e`, in order, the window is the events from
+//! `e.time - timespan` to `e` itself, both ends included (an event exactly
+//! `timespan` before `e` is in it). The condition is tested on that window.
+//! Events of equal time are in input order; a window ending at one of them
+//! holds those before it.
+//!
+//! **Bursts.** A window that fires opens a burst, or extends the open one
+//! when it shares an event with it; one burst is one alert, from the first
+//! event of its first window to its last firing event. So five failures in
+//! ten minutes raise one alert, and so do fifty, however long the attack
+//! lasts without a gap of `timespan`.
+
+use std::collections::HashMap;
+
+use crate::sigma::correlation::{Cmp, Kind};
+
+/// One event of a group: a match of a referenced rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Event {
+    pub time: i64,
+    /// Which referenced rule (its index in `rules`).
+    pub input: u16,
+    /// value_count: the value's number (equal values, equal numbers);
+    /// [`NO_VALUE`] for a null or empty value, which is not counted.
+    pub value: u32,
+    /// The value_sum/avg/percentile types: the value as a number; NaN when
+    /// it is not one (not counted).
+    pub number: f64,
+}
+
+pub const NO_VALUE: u32 = u32::MAX;
+
+/// What a window is tested with.
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a> {
+    pub kind: Kind,
+    pub timespan: i64,
+    pub condition: &'a [(Cmp, f64)],
+    pub percentile: f64,
+    /// How many rules the correlation references.
+    pub inputs: usize,
+}
+
+/// A burst: `events[first..=last]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Burst {
+    pub first: usize,
+    pub last: usize,
+}
+
+/// The aggregates of a window, kept as events enter and leave it.
+#[derive(Default)]
+struct State {
+    count: u64,
+    distinct: HashMap<u32, u32>,
+    per_input: Vec<u32>,
+    inputs_present: usize,
+    sum: f64,
+    /// The numbers, sorted (value_percentile, value_median).
+    sorted: Vec<f64>,
+    numbers: u64,
+}
+
+impl State {
+    fn new(p: &Params) -> State {
+        State { per_input: vec![0; p.inputs], ..State::default() }
+    }
+
+    fn add(&mut self, e: &Event, p: &Params) {
+        self.count += 1;
+        match p.kind {
+            Kind::ValueCount if e.value != NO_VALUE => *self.distinct.entry(e.value).or_insert(0) += 1,
+            Kind::Temporal | Kind::TemporalOrdered => {
+                let n = &mut self.per_input[e.input as usize];
+                self.inputs_present += usize::from(*n == 0);
+                *n += 1;
+            }
+            Kind::ValueSum | Kind::ValueAvg if !e.number.is_nan() => {
+                self.sum += e.number;
+                self.numbers += 1;
+            }
+            Kind::ValuePercentile | Kind::ValueMedian if !e.number.is_nan() => {
+                let at = self.sorted.partition_point(|x| *x < e.number);
+                self.sorted.insert(at, e.number);
+            }
+            _ => {}
+        }
+    }
+
+    fn remove(&mut self, e: &Event, p: &Params) {
+        self.count -= 1;
+        match p.kind {
+            Kind::ValueCount if e.value != NO_VALUE => {
+                if let Some(n) = self.distinct.get_mut(&e.value) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.distinct.remove(&e.value);
+                    }
+                }
+            }
+            Kind::Temporal | Kind::TemporalOrdered => {
+                let n = &mut self.per_input[e.input as usize];
+                *n -= 1;
+                self.inputs_present -= usize::from(*n == 0);
+            }
+            Kind::ValueSum | Kind::ValueAvg if !e.number.is_nan() => {
+                self.numbers -= 1;
+                // Exact again when the window holds no number: no drift
+                // carried from one burst to the next.
+                self.sum = if self.numbers == 0 { 0.0 } else { self.sum - e.number };
+            }
+            Kind::ValuePercentile | Kind::ValueMedian if !e.number.is_nan() => {
+                let at = self.sorted.partition_point(|x| *x < e.number);
+                self.sorted.remove(at);
+            }
+            _ => {}
+        }
+    }
+
+    /// The window's value, as the condition tests it: `None` when it has
+    /// none (an average of no numbers).
+    fn value(&self, p: &Params) -> Option<f64> {
+        match p.kind {
+            Kind::EventCount => Some(self.count as f64),
+            Kind::ValueCount => Some(self.distinct.len() as f64),
+            Kind::Temporal | Kind::TemporalOrdered => Some(self.inputs_present as f64),
+            Kind::ValueSum => Some(self.sum),
+            Kind::ValueAvg => (self.numbers > 0).then(|| self.sum / self.numbers as f64),
+            Kind::ValuePercentile => percentile(&self.sorted, p.percentile),
+            Kind::ValueMedian => percentile(&self.sorted, 50.0),
+        }
+    }
+}
+
+/// The nearest-rank percentile of sorted numbers, as Kusto's `percentile()`
+/// (no interpolation): the value at rank `ceil(p/100 * n)`, at least 1.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// Whether every comparison holds; a temporal type without a condition
+/// needs every referenced rule.
+fn holds(value: Option<f64>, p: &Params) -> bool {
+    let Some(v) = value else { return false };
+    if p.condition.is_empty() {
+        return v >= p.inputs as f64;
+    }
+    p.condition.iter().all(|(cmp, bound)| cmp.holds(v, *bound))
+}
+
+/// temporal_ordered: the window `events[first..=last]` holds one event of
+/// each referenced rule, in the order `rules` lists them, ending with
+/// `events[last]` (which must be of the last rule). Greedy from the end:
+/// the latest event of each rule before the one matched after it.
+fn in_order(events: &[Event], first: usize, last: usize, inputs: usize) -> bool {
+    if events[last].input as usize != inputs - 1 {
+        return false;
+    }
+    let mut need = inputs - 1;
+    for e in events[first..last].iter().rev() {
+        if need == 0 {
+            break;
+        }
+        if e.input as usize == need - 1 {
+            need -= 1;
+        }
+    }
+    need == 0
+}
+
+/// The bursts of one group's `events`, sorted by time.
+pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
+    let mut out = Vec::new();
+    let mut state = State::new(p);
+    let mut open: Option<Burst> = None;
+    let mut first = 0;
+    for (last, e) in events.iter().enumerate() {
+        state.add(e, p);
+        while events[first].time < e.time.saturating_sub(p.timespan) {
+            state.remove(&events[first], p);
+            first += 1;
+        }
+        let fires =
+            holds(state.value(p), p) && (p.kind != Kind::TemporalOrdered || in_order(events, first, last, p.inputs));
+        if !fires {
+            continue;
+        }
+        match &mut open {
+            Some(b) if first <= b.last => b.last = last,
+            _ => out.extend(open.replace(Burst { first, last })),
+        }
+    }
+    out.extend(open);
+    out
+}
+
+/// A burst's value over all its events, as an alert reports it.
+pub fn value(events: &[Event], p: &Params) -> Option<f64> {
+    let mut state = State::new(p);
+    events.iter().for_each(|e| state.add(e, p));
+    state.value(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 600_000_000;
+
+    fn at(minutes: &[i64]) -> Vec<Event> {
+        minutes.iter().map(|m| Event { time: m * MIN, input: 0, value: NO_VALUE, number: f64::NAN }).collect()
+    }
+
+    fn params(kind: Kind, condition: &[(Cmp, f64)], inputs: usize) -> Params<'_> {
+        Params { kind, timespan: 10 * MIN, condition, percentile: 50.0, inputs }
+    }
+
+    fn spans(b: Vec<Burst>) -> Vec<(usize, usize)> {
+        b.into_iter().map(|b| (b.first, b.last)).collect()
+    }
+
+    #[test]
+    fn both_window_edges_are_inside() {
+        let gte3 = [(Cmp::Gte, 3.0)];
+        let p = params(Kind::EventCount, &gte3, 1);
+        // Exactly ten minutes from first to third: one window holds all three.
+        assert_eq!(spans(bursts(&at(&[0, 5, 10]), &p)), [(0, 2)]);
+        // One tick more: never three in a window.
+        let mut late = at(&[0, 5, 10]);
+        late[2].time += 1;
+        assert!(bursts(&late, &p).is_empty());
+    }
+
+    #[test]
+    fn a_long_burst_is_one_alert_and_a_gap_starts_another() {
+        let gte3 = [(Cmp::Gte, 3.0)];
+        let p = params(Kind::EventCount, &gte3, 1);
+        let events = at(&[0, 1, 2, 3, 4, 5, 6, 30, 31, 32, 60]);
+        assert_eq!(spans(bursts(&events, &p)), [(0, 6), (7, 9)]);
+    }
+
+    #[test]
+    fn a_range_condition_needs_every_bound() {
+        let range = [(Cmp::Gt, 1.0), (Cmp::Lte, 2.0)];
+        let p = params(Kind::EventCount, &range, 1);
+        // The second event makes 2 (fires); the third makes 3 (does not).
+        assert_eq!(spans(bursts(&at(&[0, 1, 2]), &p)), [(0, 1)]);
+    }
+
+    #[test]
+    fn value_count_counts_distinct_values_not_nulls() {
+        let gte3 = [(Cmp::Gte, 3.0)];
+        let p = params(Kind::ValueCount, &gte3, 1);
+        let mut events = at(&[0, 1, 2, 3, 4]);
+        for (e, v) in events.iter_mut().zip([7, 7, NO_VALUE, 8, 9]) {
+            e.value = v;
+        }
+        assert_eq!(spans(bursts(&events, &p)), [(0, 4)]);
+        assert_eq!(value(&events[..4], &p), Some(2.0));
+        events[4].value = 8;
+        assert!(bursts(&events, &p).is_empty());
+    }
+
+    #[test]
+    fn temporal_needs_every_rule_and_ordered_needs_their_order() {
+        let mut events = at(&[0, 3, 6]);
+        for (e, i) in events.iter_mut().zip([1, 0, 1]) {
+            e.input = i;
+        }
+        let any = params(Kind::Temporal, &[], 2);
+        assert_eq!(spans(bursts(&events, &any)), [(0, 2)], "b a b: both rules from the second event");
+        let ordered = params(Kind::TemporalOrdered, &[], 2);
+        assert_eq!(spans(bursts(&events, &ordered)), [(0, 2)], "a then b only at the third event");
+        let (ba, _) = events.split_at(2);
+        assert!(bursts(ba, &ordered).is_empty(), "b then a is out of order");
+        assert_eq!(spans(bursts(ba, &any)), [(0, 1)]);
+    }
+
+    #[test]
+    fn sums_averages_and_percentiles_read_numbers() {
+        let mut events = at(&[0, 1, 2, 3]);
+        for (e, n) in events.iter_mut().zip([10.0, f64::NAN, 30.0, 50.0]) {
+            e.number = n;
+        }
+        let gt = [(Cmp::Gt, 35.0)];
+        assert_eq!(value(&events, &params(Kind::ValueSum, &gt, 1)), Some(90.0));
+        assert_eq!(value(&events, &params(Kind::ValueAvg, &gt, 1)), Some(30.0));
+        assert_eq!(value(&events, &params(Kind::ValueMedian, &gt, 1)), Some(30.0));
+        let p90 = Params { percentile: 90.0, ..params(Kind::ValuePercentile, &gt, 1) };
+        assert_eq!(value(&events, &p90), Some(50.0));
+        // The average passes 35 only once 50 is in.
+        assert_eq!(spans(bursts(&events, &params(Kind::ValueAvg, &gt, 1))), []);
+        let gt25 = [(Cmp::Gt, 25.0)];
+        assert_eq!(spans(bursts(&events, &params(Kind::ValueAvg, &gt25, 1))), [(0, 3)]);
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.0), Some(1.0));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
+}
