@@ -147,8 +147,11 @@ pub fn resolve(
     }
 
     // 2. Cycles, and correlations over correlations that failed.
+    let cyclic: Vec<bool> = (0..pending.len())
+        .map(|i| refs[i].is_some() && reaches(i, i, &refs, &placeholder_of, &mut vec![false; pending.len()]))
+        .collect();
     for (i, p) in pending.iter().enumerate() {
-        if refs[i].is_some() && reaches(i, i, &refs, &placeholder_of, &mut vec![false; pending.len()]) {
+        if cyclic[i] {
             let c = &p.correlation;
             errors.push(
                 Diagnostic::new(Code::CorrelationReference, "the correlation references itself (through `rules`)")
@@ -202,9 +205,16 @@ pub fn resolve(
             let mut lookup = |field: &str, wrap: &str, span: Span| -> Option<Slot> {
                 let found = slot(&rules[rule], inner, field, wrap, span, catalog, &mut added[rule]);
                 if found.is_none() {
-                    let outputs: Vec<&str> = match inner {
-                        Some(c) => Vec::new().into_iter().chain(c.group_by.iter().map(|g| g.value.as_str())).collect(),
-                        None => rules[rule].shown_output().iter().map(|o| o.name.as_str()).collect(),
+                    // What it could have meant: the outputs, or a Sigma rule's columns.
+                    let outputs: Vec<String> = match (inner, rules[rule].doc.kind) {
+                        (Some(c), _) => c.group_by.iter().map(|g| g.value.clone()).collect(),
+                        (None, RuleKind::Sigma) => rules[rule].sources[0]
+                            .tables
+                            .iter()
+                            .filter_map(|t| catalog.get(t))
+                            .flat_map(|t| t.columns.iter().map(|c| c.name.clone()))
+                            .collect(),
+                        _ => rules[rule].shown_output().iter().map(|o| o.name.clone()).collect(),
                     };
                     let what = match (inner, rules[rule].doc.kind) {
                         (Some(_), _) => format!("correlation `{reference}` has no output `{field}`"),
@@ -214,7 +224,7 @@ pub fn resolve(
                         _ => format!("rule `{reference}` has no output `{field}`"),
                     };
                     let mut d = Diagnostic::new(Code::CorrelationField, what).at(&c.file, span);
-                    d = match did_you_mean(field, outputs.iter().copied()) {
+                    d = match did_you_mean(field, outputs.iter().map(String::as_str)) {
                         Some(s) => d.help(format!("did you mean `{s}`? (or map it per rule with `aliases`)")),
                         None if rules[rule].doc.kind == RuleKind::Sigcorr => d.help(format!(
                             "a sigcorr rule's alert has its outputs: {}; or map the field per rule with `aliases`",

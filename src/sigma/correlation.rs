@@ -256,21 +256,20 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
         if condition.is_empty() && !kind.value.temporal() {
             err(
                 condition_span,
-                bad(format!("a {} correlation needs a `condition`", kind.value.name()))
-                    .help("e.g. `condition: {gte: 10}`"),
+                bad(format!("`type: {}` needs a `condition`", kind.value.name())).help("e.g. `condition: {gte: 10}`"),
             );
         }
         if kind.value.needs_field() && field.is_none() {
             err(
                 condition_span,
-                bad(format!("a {} correlation names its `field` in `condition`", kind.value.name()))
+                bad(format!("`type: {}` names its `field` in `condition`", kind.value.name()))
                     .help("e.g. `condition: {field: IPAddress, gte: 3}`"),
             );
         }
         if !kind.value.needs_field()
             && let Some(f) = &field
         {
-            err(f.span, bad(format!("a {} correlation reads no `field`", kind.value.name())));
+            err(f.span, bad(format!("`type: {}` reads no `field`", kind.value.name())));
         }
         if percentile.is_some() && kind.value != Kind::ValuePercentile {
             err(condition_span, bad("`percentile` is for value_percentile".into()));
@@ -381,7 +380,7 @@ mod tests {
         let errors =
             loaded("  type: value_count\n  rules: [a]\n  group-by: [User]\n  timespan: 5m\n  condition:\n    gte: 3\n")
                 .unwrap_err();
-        assert_eq!(errors, ["8:3 a value_count correlation names its `field` in `condition`"]);
+        assert_eq!(errors, ["8:3 `type: value_count` names its `field` in `condition`"]);
     }
 
     #[test]

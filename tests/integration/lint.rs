@@ -112,7 +112,19 @@ const CASES: &[(&str, &[&str])] = &[
     ("sigma_empty_selection.yml", &["sigma_empty_selection.yml:14:25 E114 the value list is empty"]),
     // `lint` is given no placeholders file, so every `expand` placeholder lacks values.
     ("sigma_placeholder.yml", &["sigma_placeholder.yml:15:31 E115 no values for the placeholder `%service_accounts%`"]),
-    ("sigma_correlation.yml", &["sigma_correlation.yml:9:1 E120 Sigma correlation rules are not supported yet"]),
+    ("sigma_correlation.yml", &["sigma_correlation.yml:9:1 E120 `type: event_count` needs a `condition`"]),
+    (
+        "sigma_correlation_reference.yml",
+        &[
+            "sigma_correlation_reference.yml:12:7 E121 no rule has the id or name `5d3c2b1a-0f9e-4d8c-8b7a-6f5e4d3c2b1a`",
+        ],
+    ),
+    (
+        "sigma_correlation_field.yml",
+        &[
+            "sigma_correlation_field.yml:14:7 E122 field `UserPrincipalNme` matches no column of the tables of rule `scripted_signin`",
+        ],
+    ),
     ("unknown_table.yml", &["unknown_table.yml:39:15 E200 unknown table `MicrosoftGraphActivityLog`"]),
     ("unknown_source.yml", &["unknown_source.yml:45:5 E201 unknown source `signn`"]),
     ("unknown_source_in_expression.yml", &["unknown_source_in_expression.yml:47:13 E201 unknown source `signn`"]),

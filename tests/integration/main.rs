@@ -6,6 +6,7 @@ mod common;
 mod cli;
 mod compile;
 mod conformance;
+mod correlation;
 mod e2e;
 mod engine;
 mod hostile_cli;

@@ -1419,31 +1419,6 @@ fn a_broken_sigma_rule_is_refused_and_the_good_one_runs_exit_5() {
     assert_eq!(run.stdout, "");
 }
 
-#[test]
-fn a_sigma_correlation_document_is_e120_at_its_line() {
-    let good = sigma("good", SIGNIN, "  selection:\n    ResultType: 50074\n  condition: selection");
-    let correlation = format!(
-        "title: Many failures\nid: 0f4d8c2a-7b1e-4c3d-9a5f-6e7d8c9b0a1f\ncorrelation:\n  type: event_count\n  rules:\n    - {}\n  group-by:\n    - UserPrincipalName\n  timespan: 1h\n  condition:\n    gte: 5\nlevel: high\n",
-        uuid_of("good")
-    );
-    let text = format!("{good}---\n{correlation}");
-    let line = text.lines().position(|l| l == "correlation:").unwrap() + 1;
-    let run = Test::new()
-        .file("rules.yml", &text)
-        .records("logs.json", &[signin(json!({"ResultType": "50074"}))])
-        .args(["run", "--rules", "rules.yml", "logs.json"])
-        .run();
-    run.code(5);
-    assert!(
-        run.stderr
-            .starts_with(&format!("rules.yml:{line}:1: error[E120]: Sigma correlation rules are not supported yet")),
-        "{}",
-        run.stderr
-    );
-    // The detection rule it references runs on its own.
-    assert_eq!(alert_list(&run), pairs(&[("good", "event=logs.json:1")]));
-}
-
 // ---- lint ----------------------------------------------------------------------------------
 
 /// `line:col code message | help` of each finding of `lint --format json`
