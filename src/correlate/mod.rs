@@ -39,6 +39,8 @@ pub struct Spec {
     /// Ticks.
     pub timespan: i64,
     pub condition: Vec<(Cmp, f64)>,
+    /// A temporal type's extended condition, over input numbers.
+    pub expression: Option<Presence>,
     pub percentile: f64,
     /// One per entry of `rules`, in order.
     pub inputs: Vec<Input>,
@@ -46,6 +48,28 @@ pub struct Spec {
     pub names: Vec<String>,
     pub group_by: Vec<String>,
     pub generate: bool,
+}
+
+/// An extended condition: which referenced rules a window must hold, and
+/// which it must not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    And(Box<Presence>, Box<Presence>),
+    Or(Box<Presence>, Box<Presence>),
+    Not(Box<Presence>),
+    /// The window holds an event of this input.
+    Rule(usize),
+}
+
+impl Presence {
+    pub fn holds(&self, present: &[u32]) -> bool {
+        match self {
+            Presence::And(a, b) => a.holds(present) && b.holds(present),
+            Presence::Or(a, b) => a.holds(present) || b.holds(present),
+            Presence::Not(a) => !a.holds(present),
+            Presence::Rule(i) => present[*i] > 0,
+        }
+    }
 }
 
 /// A referenced rule, and where its alerts hold what the correlation reads.
@@ -76,6 +100,7 @@ impl Spec {
             kind: self.kind,
             timespan: self.timespan,
             condition: &self.condition,
+            expression: self.expression.as_ref(),
             percentile: self.percentile,
             inputs: self.inputs.len(),
         }

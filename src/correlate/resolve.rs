@@ -332,6 +332,7 @@ pub fn resolve(
             kind: c.kind.value,
             timespan: c.timespan.value,
             condition: c.condition.clone(),
+            expression: c.expression.as_ref().map(|e| presence(e, c)),
             percentile: c.percentile,
             inputs,
             names: c.rules.iter().map(|r| r.value.clone()).collect(),
@@ -358,6 +359,20 @@ pub fn resolve(
         }
     }
     errors
+}
+
+/// An extended condition over input numbers (the loader made sure every
+/// name is in `rules`).
+fn presence(cond: &crate::sigma::condition::Cond, c: &SigmaCorrelation) -> super::Presence {
+    use super::Presence as P;
+    use crate::sigma::condition::CondKind as K;
+    match &cond.kind {
+        K::And(a, b) => P::And(Box::new(presence(a, c)), Box::new(presence(b, c))),
+        K::Or(a, b) => P::Or(Box::new(presence(a, c)), Box::new(presence(b, c))),
+        K::Not(a) => P::Not(Box::new(presence(a, c))),
+        K::Name(n) => P::Rule(c.rules.iter().position(|r| &r.value == n).unwrap_or(0)),
+        K::Of { .. } => P::Rule(0),
+    }
 }
 
 /// Whether correlation `from` reaches correlation `target` through `rules`.

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 
+use super::Presence;
 use crate::sigma::correlation::{Cmp, Kind};
 
 /// One event of a group: a match of a referenced rule.
@@ -38,6 +39,8 @@ pub struct Params<'a> {
     pub kind: Kind,
     pub timespan: i64,
     pub condition: &'a [(Cmp, f64)],
+    /// An extended condition: windows start at events (see [`extended`]).
+    pub expression: Option<&'a Presence>,
     pub percentile: f64,
     /// How many rules the correlation references.
     pub inputs: usize,
@@ -176,6 +179,9 @@ fn in_order(events: &[Event], first: usize, last: usize, inputs: usize) -> bool 
 
 /// The bursts of one group's `events`, sorted by time.
 pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
+    if let Some(expression) = p.expression {
+        return extended(events, p, expression);
+    }
     let mut out = Vec::new();
     let mut state = State::new(p);
     let mut open: Option<Burst> = None;
@@ -200,6 +206,39 @@ pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
     out
 }
 
+/// An extended condition (`failed and not mfa`): a window starts at each
+/// event and holds the events up to `timespan` after it, both ends
+/// included; the condition is tested on which rules it holds. Forward
+/// windows find every set of events a trailing window finds (each such set
+/// starts somewhere), and give absence its usual meaning: `a and not b` is
+/// an `a` with no `b` in the `timespan` after it. temporal_ordered starts
+/// windows only at events of the first rule in `rules`. Firing windows that
+/// share an event make one burst.
+fn extended(events: &[Event], p: &Params, expression: &Presence) -> Vec<Burst> {
+    let mut out = Vec::new();
+    let mut present = vec![0u32; p.inputs];
+    let mut open: Option<Burst> = None;
+    let mut end = 0; // one past the window's last event
+    for (first, e) in events.iter().enumerate() {
+        let limit = e.time.saturating_add(p.timespan);
+        while end < events.len() && events[end].time <= limit {
+            present[events[end].input as usize] += 1;
+            end += 1;
+        }
+        let anchored = p.kind != Kind::TemporalOrdered || e.input == 0;
+        if anchored && expression.holds(&present) {
+            let last = end - 1;
+            match &mut open {
+                Some(b) if first <= b.last => b.last = b.last.max(last),
+                _ => out.extend(open.replace(Burst { first, last })),
+            }
+        }
+        present[e.input as usize] -= 1;
+    }
+    out.extend(open);
+    out
+}
+
 /// A burst's value over all its events, as an alert reports it.
 pub fn value(events: &[Event], p: &Params) -> Option<f64> {
     let mut state = State::new(p);
@@ -218,7 +257,7 @@ mod tests {
     }
 
     fn params(kind: Kind, condition: &[(Cmp, f64)], inputs: usize) -> Params<'_> {
-        Params { kind, timespan: 10 * MIN, condition, percentile: 50.0, inputs }
+        Params { kind, timespan: 10 * MIN, condition, expression: None, percentile: 50.0, inputs }
     }
 
     fn spans(b: Vec<Burst>) -> Vec<(usize, usize)> {
@@ -280,6 +319,28 @@ mod tests {
         let (ba, _) = events.split_at(2);
         assert!(bursts(ba, &ordered).is_empty(), "b then a is out of order");
         assert_eq!(spans(bursts(ba, &any)), [(0, 1)]);
+    }
+
+    #[test]
+    fn absence_looks_forward_from_each_event() {
+        // a at 0, b at 5, a at 20, c at 25: `a and not b` holds only from the second a.
+        let mut events = at(&[0, 5, 20, 25]);
+        for (e, i) in events.iter_mut().zip([0, 1, 0, 2]) {
+            e.input = i;
+        }
+        let a_not_b = Presence::And(Box::new(Presence::Rule(0)), Box::new(Presence::Not(Box::new(Presence::Rule(1)))));
+        let p = Params { expression: Some(&a_not_b), ..params(Kind::Temporal, &[], 3) };
+        assert_eq!(spans(bursts(&events, &p)), [(2, 3)], "the second a, with the c inside its window");
+        // b exactly ten minutes after a is inside a's window: no alert for that a.
+        let mut edge = at(&[0, 10]);
+        edge[1].input = 1;
+        assert_eq!(spans(bursts(&edge, &p)), []);
+        edge[1].time += 1;
+        assert_eq!(spans(bursts(&edge, &p)), [(0, 0)]);
+        // Ordered: windows start at the first rule's events only.
+        let b_not_a = Presence::And(Box::new(Presence::Rule(1)), Box::new(Presence::Not(Box::new(Presence::Rule(0)))));
+        let ordered = Params { expression: Some(&b_not_a), ..params(Kind::TemporalOrdered, &[], 3) };
+        assert_eq!(spans(bursts(&events, &ordered)), [], "every window starts at an a");
     }
 
     #[test]

@@ -5,8 +5,11 @@
 
 use std::sync::Arc;
 
+use super::condition::{Cond, CondKind, parse_condition};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::parser::ExprSource;
 use crate::rule::validate;
+use crate::source_map::ScalarMap;
 use crate::span::{SourceFile, Span, Spanned};
 use crate::yaml::{Node, NodeKind};
 
@@ -102,6 +105,9 @@ pub struct SigmaCorrelation {
     /// The comparisons, all of which must hold; empty for a temporal type
     /// without one (then every referenced rule must match).
     pub condition: Vec<(Cmp, f64)>,
+    /// A temporal type's extended condition (approved for specification
+    /// v2.2, SEP 198): `failed and not mfa`, over the names in `rules`.
+    pub expression: Option<Cond>,
     pub condition_span: Span,
     /// The value_* types' `field`.
     pub field: Option<Spanned<String>>,
@@ -132,6 +138,24 @@ pub fn parse_timespan(text: &str) -> Option<i64> {
         _ => return None,
     };
     number.checked_mul(seconds)?.checked_mul(TICKS_PER_SECOND)
+}
+
+/// The rule names of an extended condition, in order of appearance (each
+/// once), and where an `x of` is, if any.
+fn names_of(cond: &Cond, out: &mut Vec<(String, Span)>, of: &mut Option<Span>) {
+    match &cond.kind {
+        CondKind::And(a, b) | CondKind::Or(a, b) => {
+            names_of(a, out, of);
+            names_of(b, out, of);
+        }
+        CondKind::Not(a) => names_of(a, out, of),
+        CondKind::Name(n) => {
+            if !out.iter().any(|(m, _)| m == n) {
+                out.push((n.clone(), cond.span));
+            }
+        }
+        CondKind::Of { .. } => *of = Some(cond.span),
+    }
 }
 
 /// Loads one Sigma correlation document. Every problem is returned; the
@@ -168,7 +192,45 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
             None => Vec::new(),
         }
     };
-    let rules = list(body.get("rules"));
+    let mut rules = list(body.get("rules"));
+    // An extended condition (a string) for the temporal types.
+    let mut expression = None;
+    let mut syntax = None;
+    if let (Some((_, n)), Some(text)) = (body.entry("condition"), body.get("condition").and_then(Node::as_str)) {
+        let map = ScalarMap::new(&file.text, n.span.start, text);
+        match parse_condition(text, &ExprSource { file, map: &map }) {
+            Ok(cond) => {
+                let mut names = Vec::new();
+                let mut of = None;
+                names_of(&cond, &mut names, &mut of);
+                if let Some(span) = of {
+                    err(span, bad("an extended condition names rules; `1 of`/`all of` are for detections".into()));
+                }
+                if rules.is_empty() {
+                    // `rules` may be left out: the condition names them.
+                    rules = names.iter().map(|(name, span)| Spanned::new(name.clone(), *span)).collect();
+                }
+                for (name, span) in &names {
+                    if !rules.iter().any(|r| &r.value == name) {
+                        err(*span, bad(format!("the condition names `{name}`, which `rules` does not list")));
+                    }
+                }
+                for r in &rules {
+                    if !names.iter().any(|(name, _)| *name == r.value) {
+                        err(
+                            r.span,
+                            bad(format!("rule `{}` is listed but the condition does not name it", r.value))
+                                .help("an extended condition names every rule it correlates"),
+                        );
+                    }
+                }
+                expression = Some(cond);
+            }
+            Err(d) => syntax = Some(d),
+        }
+    }
+    errors.extend(syntax);
+    let mut err = |span: Span, d: Diagnostic| errors.push(d.at(file, span));
     if rules.is_empty() {
         err(
             key.span,
@@ -249,6 +311,12 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
                 }
             }
         }
+        Some((NodeKind::Str(_), n)) if kind.as_ref().is_some_and(|k| !k.value.temporal()) => err(
+            n.span,
+            bad("a condition string (`a and not b`) is for the temporal types".into())
+                .help("write `condition: {gte: 10}`"),
+        ),
+        Some((NodeKind::Str(_), _)) => {}
         Some((_, n)) => err(n.span, bad("`condition` is a mapping: `{gte: 10}`".into())),
         None => {}
     }
@@ -323,6 +391,7 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
         timespan,
         condition,
         condition_span,
+        expression,
         field,
         percentile,
         aliases,

@@ -373,3 +373,48 @@ fn compile_refuses_correlations_with_e800() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("E800"), "{}", run.stderr);
 }
+
+#[test]
+fn an_extended_condition_finds_absence() {
+    // A failure with no success for the same user in the ten minutes after
+    // it (SEP 198's extended condition; `rules` left out, as it may be).
+    let rules = [
+        correlation(
+            "failure_not_recovered",
+            "  type: temporal_ordered\n  group-by: [UserPrincipalName]\n  timespan: 10m\n  condition: failed_login and not success\n",
+        ),
+        failures(),
+        detection("success", "    ResultType: 0"),
+    ];
+    let records = [
+        // alice recovers within ten minutes; bob only after eleven; carol never.
+        failed("00:00", "alice"),
+        signin("04:00", "alice", "198.51.100.1", "0"),
+        failed("00:00", "bob"),
+        signin("11:00", "bob", "198.51.100.1", "0"),
+        failed("30:00", "carol"),
+        // dave's success comes first: no help for the failure after it.
+        signin("00:00", "dave", "198.51.100.1", "0"),
+        failed("01:00", "dave"),
+    ];
+    assert_eq!(
+        brief(&run(&rules, &records, &[])),
+        [
+            "failure_not_recovered bob n=1 10:00:00..10:00:00",
+            "failure_not_recovered dave n=1 10:01:00..10:01:00",
+            "failure_not_recovered carol n=1 10:30:00..10:30:00",
+        ]
+    );
+    // A condition naming a rule `rules` does not list is an error at its column.
+    let bad = correlation(
+        "x",
+        "  type: temporal\n  rules: [failed_login]\n  group-by: [UserPrincipalName]\n  timespan: 10m\n  condition: failed_login and not sucess\n",
+    );
+    let run = Test::new().file("rules.yml", [bad, failures()].join("---\n")).args(["lint", "rules.yml"]).run();
+    run.code(1);
+    assert!(
+        run.stdout.contains("rules.yml:11:35: error[E120]: the condition names `sucess`, which `rules` does not list"),
+        "{}",
+        run.stdout
+    );
+}
