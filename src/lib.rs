@@ -241,13 +241,35 @@ pub fn compile_rule_set(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> 
     }
     if !pending.is_empty() {
         let mut accepted: Vec<bool> = out.documents.iter().map(|d| d.accepted).collect();
-        let errors = correlate::resolve::resolve(&mut out.rules, pending, &named, &mut accepted, catalog);
+        let errors = correlate::resolve::resolve(&mut out.rules, pending, &mut named, &mut accepted, catalog);
         out.diagnostics.extend(errors);
         for (d, a) in out.documents.iter_mut().zip(accepted) {
             d.accepted = a;
         }
     }
     out.diagnostics.extend(lint::rule_set(&roots));
+    // Only the outermost correlation carries metadata (the specification):
+    // a rule a correlation references, and does not also write, is not
+    // asked for its level, false positives or references.
+    let inner: Vec<(&Arc<span::SourceFile>, span::Span)> = (0..named.len())
+        .filter(|&i| named[i].rule.is_some_and(|r| r < out.rules.len() && correlate::referenced(&out.rules, r)))
+        .map(|i| {
+            // A document runs to the start of the file's next one.
+            let file = &roots[i].0;
+            let end =
+                roots[i + 1..].iter().find(|(f, _)| Arc::ptr_eq(f, file)).map_or(usize::MAX, |(_, r)| r.span.start);
+            (file, span::Span::new(roots[i].1.span.start, end))
+        })
+        .collect();
+    out.diagnostics.retain(|d| {
+        let metadata = matches!(d.code, diagnostic::Code::MissingFalsePositives | diagnostic::Code::MissingReferences)
+            || (d.code == diagnostic::Code::SigmaMetadata && d.message == "the rule has no `level`");
+        let within = |(file, span): &(&Arc<span::SourceFile>, span::Span)| {
+            d.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, file))
+                && d.span.is_some_and(|s| s.start >= span.start && s.start < span.end)
+        };
+        !(metadata && inner.iter().any(within))
+    });
     // In file order, then by position.
     let order = |d: &Diagnostic| {
         let file = d.file.as_ref().and_then(|f| files.iter().position(|g| Arc::ptr_eq(f, g)));

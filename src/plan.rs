@@ -53,6 +53,35 @@ pub struct Plan {
     /// Diagnostic `category` to table name, for every catalog table with an
     /// export (also tables no rule reads, to name them in the summary).
     pub categories: HashMap<String, String>,
+    /// Every correlation input: (correlation rule, input index), what it
+    /// reads of the referenced rule's alerts.
+    pub consumers: Vec<Consumer>,
+    /// Per rule, the consumers that read it as feeds (a single-source rule
+    /// only correlations read: its matches are [`crate::engine::Feed`]s,
+    /// not alerts); empty for the others.
+    pub feeds: Vec<Vec<u32>>,
+}
+
+/// One input of one correlation.
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    pub correlation: usize,
+    pub input: usize,
+    /// The referenced rule.
+    pub rule: usize,
+    /// Its outputs holding the group-by values.
+    pub keys: Vec<usize>,
+    /// Its output holding the value, and how it is read.
+    pub value: Option<(usize, ValueKind)>,
+}
+
+/// How a correlation reads a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Distinct values counted (value_count).
+    Distinct,
+    /// A number (value_sum, value_avg, value_percentile, value_median).
+    Number,
 }
 
 /// What the engine keeps of one table's records.
@@ -239,7 +268,46 @@ pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {
             categories.entry(category.clone()).or_insert_with(|| t.name.clone());
         }
     }
-    Plan { rules, columns, type_column: 0, tables, sources, fields, type_field, category_field, categories }
+    let (consumers, feeds) = consumers(&rules);
+    Plan {
+        rules,
+        columns,
+        type_column: 0,
+        tables,
+        sources,
+        fields,
+        type_field,
+        category_field,
+        categories,
+        consumers,
+        feeds,
+    }
+}
+
+/// Every correlation input, and per rule the ones read as feeds: those of
+/// a single-source rule whose alerts are not written.
+fn consumers(rules: &[CheckedRule]) -> (Vec<Consumer>, Vec<Vec<u32>>) {
+    use crate::sigma::correlation::Kind;
+    let mut all = Vec::new();
+    let mut feeds = vec![Vec::new(); rules.len()];
+    for (c, rule) in rules.iter().enumerate() {
+        let Some(spec) = &rule.correlation else { continue };
+        let kind = if spec.kind == Kind::ValueCount { ValueKind::Distinct } else { ValueKind::Number };
+        for (i, input) in spec.inputs.iter().enumerate() {
+            let feeding = rules[input.rule].sources.len() == 1 && crate::correlate::referenced(rules, input.rule);
+            if feeding {
+                feeds[input.rule].push(all.len() as u32);
+            }
+            all.push(Consumer {
+                correlation: c,
+                input: i,
+                rule: input.rule,
+                keys: input.keys.clone(),
+                value: input.value.map(|v| (v, kind)),
+            });
+        }
+    }
+    (all, feeds)
 }
 
 impl Plan {

@@ -21,12 +21,12 @@
 pub mod resolve;
 pub mod window;
 
-use std::collections::HashMap;
+use rayon::prelude::*;
 
-use crate::engine::{Alert, Evidence, Members, Outcome, Pos, Values};
+use crate::engine::{Alert, Evidence, Feed, KeyTexts, Members, NO_VALUE, Outcome, Pos, Values, key_hash, value_of};
 use crate::plan::Plan;
 use crate::sigma::correlation::{Cmp, Kind};
-use window::{Event, NO_VALUE, Params};
+use window::{Event, Params};
 
 /// The most positions of contributing events an alert lists (`count` says
 /// how many there were).
@@ -117,9 +117,10 @@ fn positions(a: &Alert) -> &[Pos] {
 }
 
 /// Runs the correlation rules of `plan` over `outcome`'s alerts (in their
-/// order: by rule, then evidence), adds their alerts, and drops the alerts
-/// of rules that are only referenced. Deterministic: alerts come in a fixed
-/// order, and events are ordered by time, then input position.
+/// order: by rule, then evidence) and feeds, adds their alerts, and drops
+/// the alerts of rules that are only referenced. Deterministic: alerts and
+/// feeds come in input order, and events are ordered by time, then input
+/// position.
 pub fn run(plan: &Plan, outcome: &mut Outcome) {
     let rules = &plan.rules;
     if rules.iter().all(|r| r.correlation.is_none()) {
@@ -129,22 +130,38 @@ pub fn run(plan: &Plan, outcome: &mut Outcome) {
     for a in std::mem::take(&mut outcome.alerts) {
         by_rule[a.rule].push(a);
     }
+    // Feeds by consumer (each consumer's in input order: a stable sort).
+    let mut feeds = std::mem::take(&mut outcome.feeds);
+    feeds.par_sort_by_key(|f| f.consumer);
+    let mut texts = std::mem::take(&mut outcome.key_texts);
+    outcome.stats.key_collisions = texts.collisions;
     for r in order(plan) {
         let spec = rules[r].correlation.as_deref().expect("a correlation");
-        let made = correlate(r, spec, &by_rule);
+        let made = correlate(plan, r, spec, &by_rule, &mut feeds, &mut texts);
         outcome.stats.alerts[r] = made.len() as u64;
         by_rule[r] = made;
     }
+    drop(feeds);
     // Referenced rules alert on their own only when asked to.
     let written: Vec<bool> = (0..rules.len()).map(|r| written_rule(plan, r)).collect();
     outcome.stats.referenced = written.iter().map(|w| !w).collect();
     outcome.alerts = by_rule.into_iter().zip(written).filter(|(_, w)| *w).flat_map(|(a, _)| a).collect();
 }
 
+/// Whether rule `r` of `rules` is referenced by a correlation that does
+/// not `generate` it: its alerts are not written.
+pub fn referenced(rules: &[crate::check::CheckedRule], r: usize) -> bool {
+    !written(rules, r)
+}
+
 /// Whether rule `r`'s alerts are written (see [`run`]).
 fn written_rule(plan: &Plan, r: usize) -> bool {
+    written(&plan.rules, r)
+}
+
+fn written(rules: &[crate::check::CheckedRule], r: usize) -> bool {
     let mut referenced = false;
-    for rule in &plan.rules {
+    for rule in rules {
         if let Some(spec) = &rule.correlation
             && spec.inputs.iter().any(|i| i.rule == r)
         {
@@ -179,77 +196,158 @@ fn order(plan: &Plan) -> Vec<usize> {
     out
 }
 
-/// A JSON number or a string holding one, as a number; NaN otherwise.
-fn number(text: &str) -> f64 {
-    let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
-    inner.trim().parse::<f64>().ok().filter(|n| n.is_finite()).unwrap_or(f64::NAN)
-}
-
-/// One correlation rule's alerts, from its inputs' alerts.
-fn correlate(r: usize, spec: &Spec, by_rule: &[Vec<Alert>]) -> Vec<Alert> {
-    // The events: (group, event, the alert it is).
-    let mut groups: HashMap<String, u32> = HashMap::new();
-    let mut group_keys: Vec<String> = Vec::new();
-    let mut values: HashMap<&str, u32> = HashMap::new();
-    let mut events: Vec<(u32, Event, Pos, (u16, u32))> = Vec::new();
-    let mut key = String::new();
-    for (i, input) in spec.inputs.iter().enumerate() {
-        for (a, alert) in by_rule[input.rule].iter().enumerate() {
-            if alert.time == i64::MIN {
+/// One correlation rule's alerts, from its inputs' feeds and alerts.
+///
+/// Events are [`Feed`]s (an alert's made into one, under its input's
+/// consumer id). A rule read
+/// as feeds by this correlation alone is sorted in place, in the run's
+/// vector of feeds; otherwise the inputs' events are gathered into one
+/// vector (an alert's event remembers which alert it is, for its evidence).
+fn correlate(
+    plan: &Plan,
+    r: usize,
+    spec: &Spec,
+    by_rule: &[Vec<Alert>],
+    feeds: &mut [Feed],
+    texts: &mut KeyTexts,
+) -> Vec<Alert> {
+    let ids: Vec<u32> = (0..spec.inputs.len())
+        .map(|i| {
+            let id = plan.consumers.iter().position(|c| c.correlation == r && c.input == i);
+            id.expect("every input is a consumer") as u32
+        })
+        .collect();
+    let fed = |i: usize| plan.feeds[spec.inputs[i].rule].contains(&ids[i]);
+    let params = spec.params();
+    let key_of = |e: &Feed| (e.key, e.time, e.pos, e.consumer);
+    let mut made: Vec<(i64, Box<str>, Alert)> = Vec::new();
+    if spec.inputs.len() == 1 && fed(0) {
+        let at = consumer_range(feeds, ids[0]);
+        let events = &mut feeds[at];
+        events.par_sort_unstable_by_key(key_of);
+        let events: &[Feed] = events;
+        sweep(r, spec, &params, &ids, events, &|k| vec![(0, events[k].pos)], texts, &mut made);
+    } else {
+        // (event, the alert it is: u32::MAX for a feed)
+        let mut events: Vec<(Feed, u32)> = Vec::new();
+        let mut key = String::new();
+        for (i, input) in spec.inputs.iter().enumerate() {
+            if fed(i) {
+                events.extend(feeds[consumer_range(feeds, ids[i])].iter().map(|f| (*f, u32::MAX)));
                 continue;
             }
-            key.clear();
-            for (k, &slot) in input.keys.iter().enumerate() {
-                if k > 0 {
-                    key.push('\u{1f}');
+            let kind = plan.consumers[ids[i] as usize].value.map(|(_, k)| k);
+            for (a, alert) in by_rule[input.rule].iter().enumerate() {
+                if alert.time == i64::MIN {
+                    continue;
                 }
-                key.push_str(alert.fields.get(slot));
+                key.clear();
+                for (k, &slot) in input.keys.iter().enumerate() {
+                    if k > 0 {
+                        key.push('\u{1f}');
+                    }
+                    key.push_str(alert.fields.get(slot));
+                }
+                let hash = key_hash(&key);
+                texts.add(ids[i], hash, &key);
+                let value = match (input.value, kind) {
+                    (Some(slot), Some(kind)) => value_of(alert.fields.get(slot), kind),
+                    _ => NO_VALUE,
+                };
+                let pos = positions(alert).first().copied().unwrap_or(Pos { file: 0, line: 0 });
+                let feed = Feed { consumer: ids[i], pos, time: alert.time, key: hash, value };
+                events.push((feed, a as u32));
             }
-            let group = match groups.get(key.as_str()) {
-                Some(&g) => g,
-                None => {
-                    let g = group_keys.len() as u32;
-                    groups.insert(key.clone(), g);
-                    group_keys.push(key.clone());
-                    g
-                }
-            };
-            let (value, num) = match input.value {
-                Some(slot) => {
-                    let text = alert.fields.get(slot);
-                    let value = if matches!(text, "null" | "\"\"") {
-                        NO_VALUE
-                    } else {
-                        let next = values.len() as u32;
-                        *values.entry(text).or_insert(next)
-                    };
-                    (value, number(text))
-                }
-                None => (NO_VALUE, f64::NAN),
-            };
-            let first = positions(alert).first().copied().unwrap_or(Pos { file: 0, line: 0 });
-            let event = Event { time: alert.time, input: i as u16, value, number: num };
-            events.push((group, event, first, (i as u16, a as u32)));
         }
+        events.par_sort_unstable_by_key(|(e, a)| (key_of(e), *a));
+        let plain: Vec<Feed> = events.iter().map(|e| e.0).collect();
+        let evidence = |k: usize| -> Vec<(u16, Pos)> {
+            let (e, a) = &events[k];
+            let i = input_of(&ids, e.consumer);
+            match *a {
+                u32::MAX => vec![(i as u16, e.pos)],
+                a => positions(&by_rule[spec.inputs[i].rule][a as usize]).iter().map(|&p| (i as u16, p)).collect(),
+            }
+        };
+        sweep(r, spec, &params, &ids, &plain, &evidence, texts, &mut made);
     }
-    events.sort_by(|a, b| (a.0, a.1.time, a.2, a.3).cmp(&(b.0, b.1.time, b.2, b.3)));
-    let params = spec.params();
-    let mut out: Vec<(i64, &str, Alert)> = Vec::new();
+    made.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    made.into_iter().map(|(_, _, a)| a).collect()
+}
+
+/// The input a consumer id stands for.
+fn input_of(ids: &[u32], consumer: u32) -> usize {
+    ids.iter().position(|&id| id == consumer).unwrap_or(0)
+}
+
+/// Consumer `id`'s feeds in `feeds` (sorted by consumer).
+fn consumer_range(feeds: &[Feed], id: u32) -> std::ops::Range<usize> {
+    let start = feeds.partition_point(|f| f.consumer < id);
+    start..start + feeds[start..].partition_point(|f| f.consumer == id)
+}
+
+/// The alerts of `events` (sorted by key, time, position), group by group.
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    r: usize,
+    spec: &Spec,
+    params: &Params,
+    ids: &[u32],
+    events: &[Feed],
+    evidence: &dyn Fn(usize) -> Vec<(u16, Pos)>,
+    texts: &KeyTexts,
+    made: &mut Vec<(i64, Box<str>, Alert)>,
+) {
+    let mut window_events: Vec<Event> = Vec::new();
     let mut start = 0;
     while start < events.len() {
-        let group = events[start].0;
-        let end = start + events[start..].iter().take_while(|e| e.0 == group).count();
-        let slice = &events[start..end];
-        let plain: Vec<Event> = slice.iter().map(|e| e.1).collect();
-        for burst in window::bursts(&plain, &params) {
-            let members = &slice[burst.first..=burst.last];
-            let alert = burst_alert(r, spec, &plain[burst.first..=burst.last], members, by_rule);
-            out.push((plain[burst.first].time, group_keys[group as usize].as_str(), alert));
-        }
+        let key = events[start].key;
+        let end = start + events[start..].iter().take_while(|e| e.key == key).count();
+        let group = &events[start..end];
+        let offset = start;
         start = end;
+        window_events.clear();
+        window_events.extend(group.iter().filter(|e| e.time != i64::MIN).map(|e| Event {
+            time: e.time,
+            input: input_of(ids, e.consumer) as u16,
+            value: e.value,
+        }));
+        if window_events.len() != group.len() {
+            // A match without a time is no event: the group is read without it.
+            let timed: Vec<usize> = (0..group.len()).filter(|&k| group[k].time != i64::MIN).collect();
+            if timed.is_empty() {
+                continue;
+            }
+            let at = |k: usize| offset + timed[k];
+            bursts_of(r, spec, params, key, &window_events, &|k| group[timed[k]], &|k| evidence(at(k)), texts, made);
+            continue;
+        }
+        bursts_of(r, spec, params, key, &window_events, &|k| group[k], &|k| evidence(offset + k), texts, made);
     }
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    out.into_iter().map(|(_, _, a)| a).collect()
+}
+
+/// The alerts of one group's bursts.
+#[allow(clippy::too_many_arguments)]
+fn bursts_of(
+    r: usize,
+    spec: &Spec,
+    params: &Params,
+    key: u64,
+    window_events: &[Event],
+    member: &dyn Fn(usize) -> Feed,
+    evidence: &dyn Fn(usize) -> Vec<(u16, Pos)>,
+    texts: &KeyTexts,
+    made: &mut Vec<(i64, Box<str>, Alert)>,
+) {
+    {
+        for burst in window::bursts(window_events, params) {
+            let first = member(burst.first);
+            let text = texts.texts.get(&(first.consumer, key)).cloned().unwrap_or_default();
+            let range = burst.first..=burst.last;
+            let alert = burst_alert(r, spec, params, &window_events[range.clone()], range, &text, evidence);
+            made.push((first.time, text, alert));
+        }
+    }
 }
 
 /// The alert of one burst: the group-by values, count, first and last
@@ -257,47 +355,44 @@ fn correlate(r: usize, spec: &Spec, by_rule: &[Vec<Alert>]) -> Vec<Alert> {
 fn burst_alert(
     r: usize,
     spec: &Spec,
+    params: &Params,
     events: &[Event],
-    members: &[(u32, Event, Pos, (u16, u32))],
-    by_rule: &[Vec<Alert>],
+    members: std::ops::RangeInclusive<usize>,
+    key_text: &str,
+    evidence: &dyn Fn(usize) -> Vec<(u16, Pos)>,
 ) -> Alert {
-    let (i, a) = members[0].3;
-    let sample = &by_rule[spec.inputs[i as usize].rule][a as usize];
-    let mut texts: Vec<String> =
-        spec.inputs[i as usize].keys.iter().map(|&slot| sample.fields.get(slot).to_string()).collect();
+    let mut texts: Vec<&str> = if spec.group_by.is_empty() { Vec::new() } else { key_text.split('\u{1f}').collect() };
+    texts.resize(spec.group_by.len(), "null");
     let (first, last) = (events[0].time, events[events.len() - 1].time);
-    texts.push(events.len().to_string());
-    texts.push(serde_json::to_string(&crate::datetime::format(first)).expect("strings serialise"));
-    texts.push(serde_json::to_string(&crate::datetime::format(last)).expect("strings serialise"));
-    let value = window::value(events, &spec.params());
-    texts.push(match value.and_then(serde_json::Number::from_f64) {
+    let count = events.len().to_string();
+    let first_text = serde_json::to_string(&crate::datetime::format(first)).expect("strings serialise");
+    let last_text = serde_json::to_string(&crate::datetime::format(last)).expect("strings serialise");
+    let value = match window::value(events, params).and_then(serde_json::Number::from_f64) {
         Some(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9e15) => {
             format!("{}", n.as_f64().unwrap_or_default() as i64)
         }
         Some(n) => n.to_string(),
         None => "null".to_string(),
-    });
-    let mut evidence: Vec<(u16, Pos)> = Vec::new();
-    'all: for m in members {
-        let (i, a) = m.3;
-        for &p in positions(&by_rule[spec.inputs[i as usize].rule][a as usize]) {
-            if evidence.len() == MAX_EVIDENCE {
-                break 'all;
-            }
-            evidence.push((i, p));
+    };
+    texts.extend([count.as_str(), first_text.as_str(), last_text.as_str(), value.as_str()]);
+    let fields = Values::from_texts(&texts);
+    let mut pos: Vec<(u16, Pos)> = Vec::new();
+    for k in members {
+        if pos.len() >= MAX_EVIDENCE {
+            break;
         }
+        pos.extend(evidence(k));
     }
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let fields = Values::from_texts(&refs);
-    let first_pos = evidence.first().map_or(Pos { file: 0, line: 0 }, |e| e.1);
+    pos.truncate(MAX_EVIDENCE);
+    let first_pos = pos.first().map_or(Pos { file: 0, line: 0 }, |e| e.1);
     Alert {
         rule: r,
         evidence: Evidence::one(first_pos),
         fields,
         time: last,
         members: Some(Box::new(Members {
-            pos: evidence.iter().map(|e| e.1).collect(),
-            input: evidence.iter().map(|e| e.0).collect(),
+            pos: pos.iter().map(|e| e.1).collect(),
+            input: pos.iter().map(|e| e.0).collect(),
         })),
     }
 }

@@ -92,12 +92,13 @@ enum Slot {
 
 /// Resolves every pending correlation: the resolved ones replace their
 /// placeholders in `rules` (and referenced rules gain what they read);
-/// the others are removed, their documents marked refused in `accepted`.
+/// the others are removed, their documents marked refused in `accepted`
+/// (and the rule numbers in `named` follow).
 /// Returns the errors.
 pub fn resolve(
     rules: &mut Vec<CheckedRule>,
     pending: Vec<Pending>,
-    named: &[Named],
+    named: &mut [Named],
     accepted: &mut [bool],
     catalog: &Catalog,
 ) -> Vec<Diagnostic> {
@@ -357,6 +358,9 @@ pub fn resolve(
         if let Some(spec) = &mut rule.correlation {
             spec.inputs.iter_mut().for_each(|i| i.rule = new_index[i.rule]);
         }
+    }
+    for n in named.iter_mut() {
+        n.rule = n.rule.filter(|&r| keep[r]).map(|r| new_index[r]);
     }
     errors
 }

@@ -23,15 +23,20 @@ pub struct Event {
     pub time: i64,
     /// Which referenced rule (its index in `rules`).
     pub input: u16,
-    /// value_count: the value's number (equal values, equal numbers);
-    /// [`NO_VALUE`] for a null or empty value, which is not counted.
-    pub value: u32,
-    /// The value_sum/avg/percentile types: the value as a number; NaN when
-    /// it is not one (not counted).
-    pub number: f64,
+    /// value_count: a hash of the value (equal values, equal hashes);
+    /// [`NO_VALUE`] for a null or empty value, which is not counted. The
+    /// value_sum/avg/percentile types: the bits of the value as a number;
+    /// NaN when it is not one (not counted).
+    pub value: u64,
 }
 
-pub const NO_VALUE: u32 = u32::MAX;
+pub use crate::engine::NO_VALUE;
+
+impl Event {
+    fn number(&self) -> f64 {
+        f64::from_bits(self.value)
+    }
+}
 
 /// What a window is tested with.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +62,7 @@ pub struct Burst {
 #[derive(Default)]
 struct State {
     count: u64,
-    distinct: HashMap<u32, u32>,
+    distinct: HashMap<u64, u32>,
     per_input: Vec<u32>,
     inputs_present: usize,
     sum: f64,
@@ -80,13 +85,13 @@ impl State {
                 self.inputs_present += usize::from(*n == 0);
                 *n += 1;
             }
-            Kind::ValueSum | Kind::ValueAvg if !e.number.is_nan() => {
-                self.sum += e.number;
+            Kind::ValueSum | Kind::ValueAvg if !e.number().is_nan() => {
+                self.sum += e.number();
                 self.numbers += 1;
             }
-            Kind::ValuePercentile | Kind::ValueMedian if !e.number.is_nan() => {
-                let at = self.sorted.partition_point(|x| *x < e.number);
-                self.sorted.insert(at, e.number);
+            Kind::ValuePercentile | Kind::ValueMedian if !e.number().is_nan() => {
+                let at = self.sorted.partition_point(|x| *x < e.number());
+                self.sorted.insert(at, e.number());
             }
             _ => {}
         }
@@ -108,14 +113,14 @@ impl State {
                 *n -= 1;
                 self.inputs_present -= usize::from(*n == 0);
             }
-            Kind::ValueSum | Kind::ValueAvg if !e.number.is_nan() => {
+            Kind::ValueSum | Kind::ValueAvg if !e.number().is_nan() => {
                 self.numbers -= 1;
                 // Exact again when the window holds no number: no drift
                 // carried from one burst to the next.
-                self.sum = if self.numbers == 0 { 0.0 } else { self.sum - e.number };
+                self.sum = if self.numbers == 0 { 0.0 } else { self.sum - e.number() };
             }
-            Kind::ValuePercentile | Kind::ValueMedian if !e.number.is_nan() => {
-                let at = self.sorted.partition_point(|x| *x < e.number);
+            Kind::ValuePercentile | Kind::ValueMedian if !e.number().is_nan() => {
+                let at = self.sorted.partition_point(|x| *x < e.number());
                 self.sorted.remove(at);
             }
             _ => {}
@@ -253,7 +258,7 @@ mod tests {
     const MIN: i64 = 600_000_000;
 
     fn at(minutes: &[i64]) -> Vec<Event> {
-        minutes.iter().map(|m| Event { time: m * MIN, input: 0, value: NO_VALUE, number: f64::NAN }).collect()
+        minutes.iter().map(|m| Event { time: m * MIN, input: 0, value: NO_VALUE }).collect()
     }
 
     fn params(kind: Kind, condition: &[(Cmp, f64)], inputs: usize) -> Params<'_> {
@@ -347,7 +352,7 @@ mod tests {
     fn sums_averages_and_percentiles_read_numbers() {
         let mut events = at(&[0, 1, 2, 3]);
         for (e, n) in events.iter_mut().zip([10.0, f64::NAN, 30.0, 50.0]) {
-            e.number = n;
+            e.value = f64::to_bits(n);
         }
         let gt = [(Cmp::Gt, 35.0)];
         assert_eq!(value(&events, &params(Kind::ValueSum, &gt, 1)), Some(90.0));

@@ -48,7 +48,7 @@ impl Columns for Pair<'_> {
 impl<'r> One<'r> {
     /// The record read as both sides of a pair: a single-source rule's
     /// output names its one source, index 0.
-    fn as_pair(&self) -> Pair<'r> {
+    pub(super) fn as_pair(&self) -> Pair<'r> {
         Pair { rows: [self.row, self.row], tables: [self.table, self.table] }
     }
 }
@@ -78,7 +78,7 @@ pub(super) fn joined(r: usize, rule: &CheckedRule, pair: &Pair, now: i64) -> Ale
 
 /// The event time a correlation reads, if one references the rule; else,
 /// and when the time is missing, `i64::MIN` (the alert is no event).
-fn time(rule: &CheckedRule, pair: &Pair, now: i64) -> i64 {
+pub(super) fn time(rule: &CheckedRule, pair: &Pair, now: i64) -> i64 {
     match rule.time.as_ref().map(|t| eval::eval(t, pair, now)) {
         Some(Value::DateTime(t)) => t,
         _ => i64::MIN,
@@ -100,24 +100,29 @@ fn output(rule: &CheckedRule, pair: &Pair, now: i64) -> Values {
 
 fn output_into(rule: &CheckedRule, pair: &Pair, now: i64, text: &mut String, ends: &mut Vec<u32>) -> Values {
     for o in &rule.output {
-        // A plain column: its input text, kept for other types than
-        // string, or its string value; anything else: the interpreter.
-        let column = o.expr.as_column().filter(|c| c.path.is_empty()).and_then(|c| {
-            let slot = pair.tables[c.source].slot(c.id)?;
-            let row = pair.rows[c.source];
-            Some((row.raw.get(slot).and_then(Option::as_deref), &row.values[slot]))
-        });
-        match column {
-            Some((Some(raw), _)) if !(o.expr.ty == Type::String && raw == "null") => text.push_str(raw),
-            Some((_, Value::Str(s))) => push_json_str(text, s),
-            _ => match eval::eval(&o.expr, pair, now) {
-                Value::Str(s) => push_json_str(text, &s),
-                v => text.push_str(&v.to_json().to_string()),
-            },
-        }
+        push_output(o, pair, now, text);
         ends.push(text.len() as u32);
     }
     Values::new(text, ends)
+}
+
+/// Appends output `o`'s JSON text on `pair` to `text`.
+pub(super) fn push_output(o: &crate::check::Output, pair: &Pair, now: i64, text: &mut String) {
+    // A plain column: its input text, kept for other types than
+    // string, or its string value; anything else: the interpreter.
+    let column = o.expr.as_column().filter(|c| c.path.is_empty()).and_then(|c| {
+        let slot = pair.tables[c.source].slot(c.id)?;
+        let row = pair.rows[c.source];
+        Some((row.raw.get(slot).and_then(Option::as_deref), &row.values[slot]))
+    });
+    match column {
+        Some((Some(raw), _)) if !(o.expr.ty == Type::String && raw == "null") => text.push_str(raw),
+        Some((_, Value::Str(s))) => push_json_str(text, s),
+        _ => match eval::eval(&o.expr, pair, now) {
+            Value::Str(s) => push_json_str(text, &s),
+            v => text.push_str(&v.to_json().to_string()),
+        },
+    }
 }
 
 /// Appends `s` as a JSON string, as serde_json writes it: most strings

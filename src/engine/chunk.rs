@@ -53,6 +53,9 @@ pub(super) struct Chunk {
     pub(super) kept: Vec<KeptRow>,
     /// Alerts of single-source rules.
     pub(super) alerts: Vec<Alert>,
+    /// Matches of single-source rules only correlations read.
+    pub(super) feeds: Vec<super::Feed>,
+    pub(super) key_texts: super::KeyTexts,
     /// Alerts of joined pairs, capped per key.
     pub(super) pairs: PairAlerts,
     pub(super) deferred: Vec<Deferred>,
@@ -91,6 +94,7 @@ impl Chunk {
         self.problems.iter_mut().chain(&mut self.bad_value_problems).for_each(|p| fix(&mut p.pos));
         let alerts = self.alerts.iter_mut().chain(&mut self.pairs.alerts);
         alerts.flat_map(|a| a.evidence.iter_mut()).for_each(fix);
+        self.feeds.iter_mut().for_each(|f| fix(&mut f.pos));
         self.deferred.iter_mut().for_each(|d| fix(&mut d.pos));
         self.kept.iter_mut().for_each(|k| fix(&mut k.row.pos));
     }
@@ -129,6 +133,8 @@ impl Chunk {
         let room = MAX_PROBLEMS.saturating_sub(out.bad_values.len());
         out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
         out.alerts.extend(chunk.alerts);
+        out.feeds.extend(chunk.feeds);
+        out.key_texts.absorb(chunk.key_texts);
         into.pairs.absorb(chunk.pairs);
         into.deferred.extend(chunk.deferred);
         for k in chunk.kept {

@@ -5,6 +5,7 @@
 use super::alert::{self, One};
 use super::chunk::Chunk;
 use super::context::{Ctx, Role};
+use super::feed;
 use super::read::Scratch;
 use super::rows::KeptRow;
 use crate::pred::BatchColumns;
@@ -45,11 +46,20 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
                 // A rule at a time, each rule's in input order (alerts are
                 // ordered by rule at the end).
                 Role::Single => {
+                    let feeds = &plan.feeds[rule];
+                    let consumers: Vec<(u32, &crate::plan::Consumer)> =
+                        feeds.iter().map(|&c| (c, &plan.consumers[c as usize])).collect();
                     let mut bits = keeps;
                     while bits != 0 {
                         let record = &ones[bits.trailing_zeros() as usize];
                         bits &= bits - 1;
-                        out.alerts.push(alert::single(rule, &plan.rules[rule], record, cx.now));
+                        if consumers.is_empty() {
+                            out.alerts.push(alert::single(rule, &plan.rules[rule], record, cx.now));
+                        } else {
+                            let pair = record.as_pair();
+                            let (feeds, texts) = (&mut out.feeds, &mut out.key_texts);
+                            feed::feeds(&plan.rules[rule], &consumers, &pair, record.row.pos, cx.now, texts, feeds);
+                        }
                     }
                     continue;
                 }

@@ -27,6 +27,7 @@ mod cap;
 mod chunk;
 mod context;
 mod evaluate;
+mod feed;
 mod join;
 mod outcome;
 mod pipeline;
@@ -35,6 +36,7 @@ mod rows;
 mod sample;
 
 pub use alert::Values;
+pub use feed::{Feed, KeyTexts, NO_VALUE, key_hash, number, value_of};
 pub use outcome::{Alert, Evidence, MAX_OTHER_TABLES, MAX_PROBLEMS, Members, Outcome, Pos, Problem, Stats};
 
 use cap::PairAlerts;
@@ -170,6 +172,8 @@ fn two_passes(mut cx: Ctx, files: &[InputFile]) -> Option<Outcome> {
         return None;
     }
     got.out.alerts.extend(scratch.alerts);
+    got.out.feeds.extend(scratch.feeds);
+    got.out.key_texts.absorb(scratch.key_texts);
     got.pairs.absorb(scratch.pairs);
     got.pairs.finish(&mut got.out);
     Some(got.out)

@@ -166,6 +166,9 @@ pub struct Stats {
     /// Per rule: referenced by a correlation, so its alerts are not
     /// written (`stats.alerts` still counts them). Empty when no rule is.
     pub referenced: Vec<bool>,
+    /// Group-by values of correlations whose hash another group's had (the
+    /// two groups were read as one). Expected never: 64-bit hashes.
+    pub key_collisions: u64,
     pub elapsed: Duration,
 }
 
@@ -189,6 +192,10 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
     /// Values of the wrong type, read as empty (at most [`MAX_PROBLEMS`]).
     pub bad_values: Vec<Problem>,
+    /// Matches of rules only correlations read ([`super::Feed`]), in input
+    /// order, and their group-by texts; [`crate::correlate::run`] takes them.
+    pub feeds: Vec<super::Feed>,
+    pub key_texts: super::KeyTexts,
 }
 
 /// How many names of tables no rule reads [`Stats::other`] keeps.

@@ -46,7 +46,12 @@ pub fn lint_report(files: &[Arc<SourceFile>], catalog: &Catalog) -> (Vec<Diagnos
                 continue;
             }
         };
-        let rule = rules.iter().find(|r| Arc::ptr_eq(r.file(), file));
+        // The file's rules (contiguous, in file order); under test, the one
+        // whose alerts are written (a correlation over the others).
+        let of_file: Vec<usize> = (0..rules.len()).filter(|&r| Arc::ptr_eq(rules[r].file(), file)).collect();
+        let tested =
+            of_file.iter().copied().find(|&r| !crate::correlate::referenced(&rules, r)).or(of_file.first().copied());
+        let rule = tested.map(|t| (&rules[t], &rules[of_file[0]..=of_file[of_file.len() - 1]]));
         findings.extend(crate::ruletest::check_tests(&SourceFile::new(path, text), catalog, rule));
     }
     (findings, compiled.documents)

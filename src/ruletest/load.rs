@@ -20,7 +20,11 @@ const CASE_KEYS: &[&str] =
 /// Loads a tests file, and checks it against the catalog and (when it
 /// compiled) the rule under test: every problem found, in file order.
 /// What `sigcorr lint` calls for each rule's sibling tests file.
-pub fn check_tests(file: &Arc<SourceFile>, catalog: &Catalog, rule: Option<&CheckedRule>) -> Vec<Diagnostic> {
+pub fn check_tests(
+    file: &Arc<SourceFile>,
+    catalog: &Catalog,
+    rule: Option<(&CheckedRule, &[CheckedRule])>,
+) -> Vec<Diagnostic> {
     match load(file) {
         Ok(tests) => validate(&tests, catalog, rule),
         Err(errors) => errors,
@@ -386,11 +390,21 @@ fn load_expect(file: &Arc<SourceFile>, node: &Node) -> Result<Vec<ExpectedAlert>
 
 /// Checks a loaded tests file against the catalog (tables, columns, value
 /// types) and, when given, the rule (tables it reads, its output fields).
-pub fn validate(tests: &TestsFile, catalog: &Catalog, rule: Option<&CheckedRule>) -> Vec<Diagnostic> {
+/// `rule` is the rule under test and every rule of its file: a correlation
+/// reads the tables of the rules it references.
+pub fn validate(tests: &TestsFile, catalog: &Catalog, rule: Option<(&CheckedRule, &[CheckedRule])>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let file = &tests.file;
-    let read: Option<Vec<&str>> =
-        rule.map(|r| r.sources.iter().flat_map(|s| s.tables.iter().map(String::as_str)).collect());
+    let read: Option<Vec<&str>> = rule.map(|(_, all)| {
+        let mut read: Vec<&str> = Vec::new();
+        for t in all.iter().flat_map(|r| r.sources.iter().flat_map(|s| s.tables.iter().map(String::as_str))) {
+            if !read.contains(&t) {
+                read.push(t);
+            }
+        }
+        read
+    });
+    let rule = rule.map(|(r, _)| r);
     for case in &tests.cases {
         for records in &case.records {
             let Some(def) = catalog.get(&records.table) else {
@@ -456,7 +470,7 @@ pub fn validate(tests: &TestsFile, catalog: &Catalog, rule: Option<&CheckedRule>
             }
         }
         if let (Some(rule), Expect::Alerts(alerts)) = (rule, &case.expect) {
-            let names: Vec<&str> = rule.output.iter().map(|o| o.name.as_str()).collect();
+            let names: Vec<&str> = rule.shown_output().iter().map(|o| o.name.as_str()).collect();
             for alert in alerts {
                 for f in &alert.fields {
                     if !names.contains(&f.name.as_str()) {
@@ -630,7 +644,8 @@ mod tests {
         let mut catalog = Catalog::builtin();
         let other = SourceFile::new("o.yml", "table: OtherLogs\ncolumns:\n  X: string\n".into());
         catalog.insert(crate::table::parse_table(&other).unwrap());
-        let diags = validate(&t, &catalog, Some(&rule()));
+        let rule = rule();
+        let diags = validate(&t, &catalog, Some((&rule, std::slice::from_ref(&rule))));
         let got: Vec<_> = diags
             .iter()
             .map(|d| (d.code.as_str(), d.line_col().unwrap(), d.message.as_str(), d.help.as_deref().unwrap_or("")))
@@ -711,7 +726,11 @@ mod tests {
             let (_, rule_text) =
                 crate::builtin::RULES.iter().find(|(p, _)| std::path::Path::new(p) == rule_path).unwrap();
             let (rules, _) = crate::compile_rules(&[SourceFile::new(rule_path, rule_text.to_string())], &catalog);
-            let diags = check_tests(&SourceFile::new(*path, text.to_string()), &catalog, rules.first());
+            let diags = check_tests(
+                &SourceFile::new(*path, text.to_string()),
+                &catalog,
+                rules.first().map(|r| (r, &rules[..])),
+            );
             assert!(diags.is_empty(), "{path}: {}", diags.iter().map(|d| d.render()).collect::<String>());
         }
     }

@@ -170,15 +170,15 @@ fn parse_now(s: &str) -> Option<i64> {
     crate::datetime::parse(s)
 }
 
-/// Runs every case of `tests` against the first rule of `plan` (a plan of
-/// the one rule under test).
-pub fn run(plan: &Plan, tests: &TestsFile) -> Vec<CaseResult> {
+/// Runs every case of `tests` against rule `rule` of `plan` (a plan of the
+/// rule under test, and of the rules a correlation under test references).
+pub fn run(plan: &Plan, tests: &TestsFile, rule: usize) -> Vec<CaseResult> {
     tests
         .cases
         .iter()
         .map(|case| {
             let start = Instant::now();
-            let verdict = match run_case(plan, case) {
+            let verdict = match run_case(plan, case, rule) {
                 Ok(actual) => match diff::compare(&case.expect, &actual) {
                     None => Verdict::Pass,
                     Some(m) => Verdict::Fail(m),
@@ -199,8 +199,8 @@ pub fn run(plan: &Plan, tests: &TestsFile) -> Vec<CaseResult> {
 }
 
 /// Runs the engine on the case's records, as NDJSON in memory, and returns
-/// the alerts of rule 0.
-fn run_case(plan: &Plan, case: &Case) -> Result<Vec<AlertFields>, String> {
+/// the alerts of rule `rule`.
+fn run_case(plan: &Plan, case: &Case, rule: usize) -> Result<Vec<AlertFields>, String> {
     if case.records.iter().all(|r| r.records.is_empty()) {
         // No input, no alerts (and no empty input for the engine to object to).
         return Ok(Vec::new());
@@ -218,11 +218,11 @@ fn run_case(plan: &Plan, case: &Case) -> Result<Vec<AlertFields>, String> {
             n => format!("the engine skipped record {n} of the case: {}", p.message),
         });
     }
-    let names: Vec<&str> = plan.rules[0].output.iter().map(|o| o.name.as_str()).collect();
+    let names: Vec<&str> = plan.rules[rule].shown_output().iter().map(|o| o.name.as_str()).collect();
     Ok(outcome
         .alerts
         .iter()
-        .filter(|a| a.rule == 0)
+        .filter(|a| a.rule == rule)
         .map(|a| {
             names
                 .iter()

@@ -418,3 +418,24 @@ fn an_extended_condition_finds_absence() {
         run.stdout
     );
 }
+
+/// The example correlation under tests/correlation lints clean (its inner
+/// rules need no metadata of their own), and `sigcorr test` runs its cases
+/// against the outermost correlation.
+#[test]
+fn the_example_correlation_lints_clean_and_its_tests_pass() {
+    let dir = crate::common::repo().join("tests/correlation");
+    let lint = Test::new().args(["lint", "--deny", "warnings", dir.to_str().unwrap()]).run();
+    lint.code(0);
+    assert_eq!(lint.stderr, "1 rule file: 2 Sigma detection rules, 2 Sigma correlation rules; 0 errors, 0 warnings\n");
+    let test = Test::new().args(["test", dir.to_str().unwrap()]).run();
+    test.code(0);
+    assert!(test.stdout.contains("test result: ok. 5 passed; 0 failed"), "{}", test.stdout);
+    // Broken logic fails its cases: three failures are not five.
+    let broken =
+        std::fs::read_to_string(dir.join("entra_password_spray_then_success.yml")).unwrap().replace("gte: 5", "gte: 6");
+    let tests = std::fs::read_to_string(dir.join("entra_password_spray_then_success.tests.yml")).unwrap();
+    let run = Test::new().file("r.yml", broken).file("r.tests.yml", tests).args(["test", "r.yml"]).run();
+    assert_ne!(run.code, 0);
+    assert!(run.stdout.contains("1 failed"), "{}", run.stdout);
+}

@@ -71,12 +71,18 @@ pub fn test(args: TestArgs) -> u8 {
             results: Vec::new(),
             error: None,
         };
-        let (mut rules, diagnostics) = sigcorr::compile_rules(std::slice::from_ref(&pair.rule), &catalog);
+        let (rules, diagnostics) = sigcorr::compile_rules(std::slice::from_ref(&pair.rule), &catalog);
         let rule_errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
-        if !rule_errors.is_empty() || rules.len() != 1 {
+        // The rule under test: the file's one rule whose alerts are written
+        // (a correlation, with the rules it references, is one).
+        let written: Vec<usize> = (0..rules.len()).filter(|&r| !sigcorr::correlate::referenced(&rules, r)).collect();
+        if !rule_errors.is_empty() || written.len() != 1 {
             print_diagnostics(&rule_errors);
             suite.error = Some(if rule_errors.is_empty() {
-                format!("the file holds {} rules; a tests file tests a file of one rule", rules.len())
+                format!(
+                    "the file holds {} rules that alert; a tests file tests a file of one rule (or of one correlation and the rules it references)",
+                    written.len()
+                )
             } else {
                 format!("the rule has {} error(s); its tests were not run", rule_errors.len())
             });
@@ -84,8 +90,8 @@ pub fn test(args: TestArgs) -> u8 {
             suites.push(suite);
             continue;
         }
-        let rule = rules.pop().expect("one rule");
-        suite.title = rule.title().to_string();
+        let tested = written[0];
+        suite.title = rules[tested].title().to_string();
         let loaded = match ruletest::load(tests_file) {
             Ok(t) => t,
             Err(errors) => {
@@ -96,7 +102,7 @@ pub fn test(args: TestArgs) -> u8 {
                 continue;
             }
         };
-        let findings = ruletest::validate(&loaded, &catalog, Some(&rule));
+        let findings = ruletest::validate(&loaded, &catalog, Some((&rules[tested], &rules)));
         print_diagnostics(&findings);
         let errors: Vec<&Diagnostic> = findings.iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
@@ -105,8 +111,8 @@ pub fn test(args: TestArgs) -> u8 {
             suites.push(suite);
             continue;
         }
-        let plan = sigcorr::plan::plan(vec![rule], &catalog);
-        suite.results = ruletest::run(&plan, &loaded);
+        let plan = sigcorr::plan::plan(rules, &catalog);
+        suite.results = ruletest::run(&plan, &loaded, tested);
         suites.push(suite);
     }
 
