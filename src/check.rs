@@ -159,6 +159,9 @@ pub struct CheckedRule {
     /// read by the correlations that reference the rule (their `group-by`
     /// and `field`), not written.
     pub output: Vec<Output>,
+    /// `kind: leftanti`: the alerts are source 0's records that join no
+    /// record of source 1 for which `mismatch` (if any) holds.
+    pub anti: bool,
     pub shown: usize,
     /// The event time of an alert (its first source's `TimeGenerated`),
     /// when a correlation references the rule.
@@ -298,6 +301,37 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
         .iter()
         .filter_map(|(name, expr)| Some(Output { name: name.name.clone(), expr: cx.expr(expr, &pair_scope)? }))
         .collect();
+    if let Some(at) = corr.anti {
+        if !two {
+            cx.error(
+                Diagnostic::new(Code::JoinShape, "`kind: leftanti` needs two sources")
+                    .help("the first source's records that join no record of the second"),
+                at,
+            );
+        }
+        // An anti-join's alert has no record of the second source to read.
+        for o in &output {
+            let mut second = None;
+            o.expr.walk(&mut |e| {
+                if let TKind::Column(c) = &e.kind
+                    && c.source == 1
+                {
+                    second.get_or_insert(e.span);
+                }
+            });
+            if let (Some(span), true) = (second, two) {
+                let alias = &cx.sources[1].alias;
+                cx.error(
+                    Diagnostic::new(
+                        Code::WrongSource,
+                        format!("output `{}` reads `{alias}`, which an anti-join's alerts have no record of", o.name),
+                    )
+                    .help(format!("output only `{}`'s columns", cx.sources[0].alias)),
+                    span,
+                );
+            }
+        }
+    }
 
     // No check here warns today; the metadata warnings (W503, W504) are in `lint`.
     let warnings = Vec::new();
@@ -316,9 +350,10 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
             span: s.span,
         })
         .collect();
+    let anti = corr.anti.is_some();
     let shown = output.len();
     Ok((
-        CheckedRule { doc: doc.clone(), sources, join, mismatch, output, shown, time: None, correlation: None },
+        CheckedRule { doc: doc.clone(), sources, join, mismatch, output, anti, shown, time: None, correlation: None },
         warnings,
     ))
 }

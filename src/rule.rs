@@ -84,6 +84,9 @@ pub struct Correlation {
     /// Per source alias, in file order.
     pub filters: Vec<(Ident, Expr)>,
     pub join: Option<Expr>,
+    /// `kind: leftanti`: the first source's records that join no record of
+    /// the second (Kusto's `join kind=leftanti`); where the key is written.
+    pub anti: Option<Span>,
     pub mismatch: Option<Expr>,
     /// Output column name and its expression, in file order.
     pub output: Vec<(Ident, Expr)>,
@@ -233,6 +236,8 @@ impl Loader<'_> {
             }
         }
         let join = node.get("join").and_then(|e| self.expr(e));
+        // The schema allows `inner` (the default) and `leftanti`.
+        let anti = node.get("kind").filter(|k| k.as_str() == Some("leftanti")).map(|k| k.span);
         let mismatch = node.get("mismatch").and_then(|e| self.expr(e));
         let mut output = Vec::new();
         for (name, e) in entries("output") {
@@ -241,7 +246,7 @@ impl Loader<'_> {
                 output.push((name, e));
             }
         }
-        Some(Correlation { span: key.span, sources, filters, join, mismatch, output })
+        Some(Correlation { span: key.span, sources, filters, join, anti, mismatch, output })
     }
 
     /// Parses a string-valued expression; other values were reported by the schema.

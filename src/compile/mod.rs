@@ -86,6 +86,10 @@ pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<Str
         let why = "its sliding windows and bursts are sigcorr's own (README, \"Sigma correlation rules\"); run it with `sigcorr run`";
         return Err(unsupported(rule, rule.doc.correlation.span, "a Sigma correlation rule", target, why));
     }
+    if let Some(at) = rule.doc.correlation.anti {
+        let why = "the anti-join's translation is still to come; run it with `sigcorr run`";
+        return Err(unsupported(rule, at, "`kind: leftanti`", target, why));
+    }
     match target {
         Target::Kql => kql::compile(rule, opts),
         Target::Sentinel => sentinel::compile(rule, opts),

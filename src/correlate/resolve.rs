@@ -59,8 +59,15 @@ impl Named {
 /// The rule a correlation document stands for until it is resolved: its
 /// metadata and output names, no logic.
 pub fn placeholder(c: &SigmaCorrelation) -> CheckedRule {
-    let logic =
-        Correlation { span: c.span, sources: vec![], filters: vec![], join: None, mismatch: None, output: vec![] };
+    let logic = Correlation {
+        span: c.span,
+        sources: vec![],
+        filters: vec![],
+        join: None,
+        anti: None,
+        mismatch: None,
+        output: vec![],
+    };
     let doc = crate::sigma::lower::document(&c.file, &c.root, RuleKind::SigmaCorrelation, logic);
     let names: Vec<String> = c.group_by.iter().map(|g| g.value.clone()).collect();
     let output: Vec<Output> = Spec::output_names(&names, c.kind.value)
@@ -75,6 +82,7 @@ pub fn placeholder(c: &SigmaCorrelation) -> CheckedRule {
         sources: vec![],
         join: vec![],
         mismatch: None,
+        anti: false,
         shown: output.len(),
         output,
         time: None,

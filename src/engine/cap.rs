@@ -26,6 +26,9 @@ const HOT: u32 = 64;
 #[derive(Debug, Default)]
 pub(super) struct PairAlerts {
     pub(super) alerts: Vec<Alert>,
+    /// Anti-join alerts: one record each, at most one per record and rule,
+    /// so not capped.
+    pub(super) singles: Vec<Alert>,
     keys: Vec<KeyId>,
     /// Alerts kept of keys that made [`HOT`] or more in one probe (counted
     /// from there: a chunk drops only what the merge would drop too).
@@ -83,6 +86,7 @@ impl Capped {
 
     /// Adds a chunk's alerts, which follow those added before in input order.
     pub(super) fn absorb(&mut self, chunk: PairAlerts) {
+        self.alerts.extend(chunk.singles);
         self.dropped += chunk.dropped;
         self.capped.extend(chunk.capped);
         for (key, alert) in chunk.keys.into_iter().zip(chunk.alerts) {

@@ -92,7 +92,7 @@ impl Chunk {
             }
         };
         self.problems.iter_mut().chain(&mut self.bad_value_problems).for_each(|p| fix(&mut p.pos));
-        let alerts = self.alerts.iter_mut().chain(&mut self.pairs.alerts);
+        let alerts = self.alerts.iter_mut().chain(&mut self.pairs.alerts).chain(&mut self.pairs.singles);
         alerts.flat_map(|a| a.evidence.iter_mut()).for_each(fix);
         self.feeds.iter_mut().for_each(|f| fix(&mut f.pos));
         self.deferred.iter_mut().for_each(|d| fix(&mut d.pos));

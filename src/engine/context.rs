@@ -304,7 +304,12 @@ fn two_pass_roles(plan: &Plan, estimate: &Estimate) -> Vec<Vec<Role>> {
             1 => vec![Role::Single],
             _ => {
                 let size = |s: usize| tables[s].iter().map(|&t| sizes[t]).sum::<f64>();
-                if size(0) < size(1) { vec![Role::Build, Role::Probe] } else { vec![Role::Probe, Role::Build] }
+                // An anti-join probes with its first source: the second is built.
+                if !rule.anti && size(0) < size(1) {
+                    vec![Role::Build, Role::Probe]
+                } else {
+                    vec![Role::Probe, Role::Build]
+                }
             }
         })
         .collect()

@@ -40,6 +40,9 @@ pub(super) struct Join {
     parts: Vec<Part>,
     /// The entries inserted: key numbers ([`Slot::id`]) are below it.
     entries: usize,
+    /// The member bits of anti-join rules (`kind: leftanti`): a probe record
+    /// that joins none of their build rows is their alert.
+    anti: u64,
 }
 
 /// One part of a [`Join`]'s table: its keys and their entries.
@@ -182,7 +185,11 @@ pub(super) fn build_join<'p>(
         })
         .collect();
     let keyed = encoded.into_iter().zip(kept).filter_map(|(k, e)| Some((k?, e)));
-    Join::new(members, as_real, keyed)
+    let anti =
+        members.iter().enumerate().filter(|(_, m)| plan.rules[m.rule].anti).fold(0, |bits, (i, _)| bits | 1 << i);
+    let mut join = Join::new(members, as_real, keyed);
+    join.anti = anti;
+    join
 }
 
 impl Join {
@@ -211,7 +218,7 @@ impl Join {
             entries = i + 1;
         }
         let parts = dealt.into_par_iter().map(|keyed| Part::new(keyed, &hasher)).collect();
-        Join { members, as_real, hasher, parts, entries }
+        Join { members, as_real, hasher, parts, entries, anti: 0 }
     }
 
     /// The entries of `key`: the first inserted, then the others, latest
@@ -276,11 +283,36 @@ impl Join {
         let (plan, now) = (cx.plan, cx.now);
         let first = self.members[0];
         let mut buf = KeyBuf::default();
-        if !encode(&plan.rules[first.rule].join, 1 - first.build, &self.as_real, record, now, &mut buf) {
-            return;
+        // Anti-join members this record is a candidate of: their alert
+        // unless a build row joins it (a missing key joins nothing).
+        let mut unmatched = wanted & self.anti;
+        if encode(&plan.rules[first.rule].join, 1 - first.build, &self.as_real, record, now, &mut buf) {
+            self.pairs(cx, index, wanted, record, buf.bytes(), &mut unmatched, out);
         }
+        while unmatched != 0 {
+            let member = unmatched.trailing_zeros();
+            unmatched &= unmatched - 1;
+            let r = self.members[member as usize].rule;
+            out.singles.push(alert::single(r, &plan.rules[r], record, now));
+        }
+    }
+
+    /// The alerts of `record`'s joined pairs under `key`; clears the bits of
+    /// the anti-join members it joins in `unmatched`.
+    #[allow(clippy::too_many_arguments)]
+    fn pairs(
+        &self,
+        cx: &Ctx,
+        index: usize,
+        wanted: u64,
+        record: &One,
+        key: &[u8],
+        unmatched: &mut u64,
+        out: &mut PairAlerts,
+    ) {
+        let (plan, now) = (cx.plan, cx.now);
         let (row, table) = (record.row, record.table);
-        let (id, entries) = self.key_entries(buf.bytes());
+        let (id, entries) = self.key_entries(key);
         let members_len = self.members.len() as u32;
         let mut made = 0;
         for e in entries {
@@ -298,6 +330,10 @@ impl Join {
                 if let Some(m) = &cx.preds.mismatch[r]
                     && !m.holds(&pair, now)
                 {
+                    continue;
+                }
+                if self.anti >> member & 1 == 1 {
+                    *unmatched &= !(1 << member);
                     continue;
                 }
                 let key = KeyId { join: index as u32, slot: id * members_len + member };

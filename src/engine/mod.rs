@@ -108,8 +108,9 @@ fn one_pass(mut cx: Ctx, files: &[InputFile]) -> Outcome {
         .par_iter()
         .enumerate()
         .filter(|(_, rule)| rule.sources.len() == 2)
-        .map(|(r, _)| {
-            let build = if passing[r][0].len() < passing[r][1].len() { 0 } else { 1 };
+        .map(|(r, rule)| {
+            // An anti-join probes with its first source: the second is built.
+            let build = if !rule.anti && passing[r][0].len() < passing[r][1].len() { 0 } else { 1 };
             let member = Member { rule: r, build };
             let join = build_join(plan, vec![member], &cx.built.rows, |m| &passing[m.rule][m.build], cx.now);
             let rows = passing[r][1 - build]

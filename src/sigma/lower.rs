@@ -123,6 +123,7 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
         }],
         filters: filter.map(|f| (alias, f)).into_iter().collect(),
         join: None,
+        anti: None,
         mismatch: None,
         output,
     };

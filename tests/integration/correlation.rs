@@ -439,3 +439,113 @@ fn the_example_correlation_lints_clean_and_its_tests_pass() {
     assert_ne!(run.code, 0);
     assert!(run.stdout.contains("1 failed"), "{}", run.stdout);
 }
+
+// ---- sigcorr's own rules: anti-join, self-join, join window -----------------
+
+fn graph(time: &str, token: &str, ip: &str) -> Value {
+    json!({"Type": "MicrosoftGraphActivityLogs", "TimeGenerated": format!("{HOUR}:{time}Z"),
+           "SignInActivityId": token, "IPAddress": ip, "ResponseStatusCode": 200})
+}
+
+fn sp_signin(time: &str, token: &str, ip: &str) -> Value {
+    json!({"Type": "AADServicePrincipalSignInLogs", "TimeGenerated": format!("{HOUR}:{time}Z"),
+           "UniqueTokenIdentifier": token, "IPAddress": ip})
+}
+
+fn sigcorr_rule(title: &str, correlation: &str) -> String {
+    format!(
+        "title: {title}\nid: {id}\nstatus: test\ndescription: d\nauthor: a\nreferences:\n  - https://example.com\nfalsepositives:\n  - none\nlevel: medium\ncorrelation:\n{correlation}",
+        id = uuid(title)
+    )
+}
+
+/// `sigcorr run` over `records` given as a file (two passes) and as
+/// standard input (one pass): both must give the same alerts, returned.
+fn both_ways(rule: &str, records: &[Value]) -> Vec<Value> {
+    let file = Test::new()
+        .file("r.yml", rule)
+        .records("logs.json", records)
+        .args(["run", "--rules", "r.yml", "logs.json"])
+        .run();
+    file.code(0);
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let stdin = Test::new().file("r.yml", rule).stdin(text).args(["run", "--rules", "r.yml", "-"]).run();
+    stdin.code(0);
+    assert_eq!(file.stdout.replace("logs.json:", "-:"), stdin.stdout, "file and standard input differ");
+    file.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn an_anti_join_alerts_on_records_that_join_nothing() {
+    let rule = sigcorr_rule(
+        "Graph call with a token no sign-in issued",
+        "  sources:\n    activity: MicrosoftGraphActivityLogs\n    signin: [AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs]\n  kind: leftanti\n  join: activity.SignInActivityId == signin.UniqueTokenIdentifier\n  output:\n    Token: activity.SignInActivityId\n",
+    );
+    let records = [
+        graph("00:00", "t1", "198.51.100.1"),
+        graph("01:00", "t2", "198.51.100.1"),
+        graph("02:00", "", "198.51.100.1"),
+        sp_signin("00:00", "t1", "198.51.100.1"),
+        // Many sign-ins without Graph calls: the built side is larger.
+        sp_signin("00:00", "t9", "198.51.100.1"),
+        sp_signin("00:00", "t8", "198.51.100.1"),
+    ];
+    let alerts = both_ways(&rule, &records);
+    let tokens: Vec<&Value> = alerts.iter().map(|a| &a["fields"]["Token"]).collect();
+    // t2 has no sign-in; the empty token joins nothing (as in Kusto).
+    assert_eq!(tokens, [&json!("t2"), &json!("")]);
+    assert_eq!(alerts[0]["evidence"], json!({"activity": "logs.json:2"}));
+    // With a mismatch: no sign-in of the token *from the same address*.
+    let same_ip = rule.replace("  output:", "  mismatch: activity.IPAddress == signin.IPAddress\n  output:");
+    let records = [
+        graph("00:00", "t1", "198.51.100.1"),
+        graph("01:00", "t1", "203.0.113.5"),
+        sp_signin("00:00", "t1", "198.51.100.1"),
+    ];
+    let alerts = both_ways(&same_ip, &records);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["evidence"], json!({"activity": "logs.json:2"}));
+}
+
+#[test]
+fn an_anti_joins_output_may_not_read_the_other_source() {
+    let rule = sigcorr_rule(
+        "x",
+        "  sources:\n    activity: MicrosoftGraphActivityLogs\n    signin: AADServicePrincipalSignInLogs\n  kind: leftanti\n  join: activity.SignInActivityId == signin.UniqueTokenIdentifier\n  output:\n    IP: signin.IPAddress\n",
+    );
+    let run = Test::new().file("r.yml", rule).args(["lint", "r.yml"]).run();
+    run.code(1);
+    assert!(run.stdout.contains("r.yml:18:9: error[E206]: output `IP` reads `signin`"), "{}", run.stdout);
+}
+
+#[test]
+fn a_self_join_with_a_join_window_pairs_one_tables_records() {
+    // One token used from two addresses within an hour, in Graph activity alone.
+    let rule = sigcorr_rule(
+        "One token from two addresses",
+        "  sources:\n    first: MicrosoftGraphActivityLogs\n    later: MicrosoftGraphActivityLogs\n  join: first.SignInActivityId == later.SignInActivityId\n  mismatch: first.IPAddress != later.IPAddress and later.TimeGenerated between (first.TimeGenerated .. first.TimeGenerated + 1h)\n  output:\n    Token: first.SignInActivityId\n    Later: later.IPAddress\n",
+    );
+    let records = [
+        graph("00:00", "t1", "198.51.100.1"),
+        graph("30:00", "t1", "203.0.113.5"),
+        json!({"Type": "MicrosoftGraphActivityLogs", "TimeGenerated": "2026-07-16T11:00:00.0000001Z", "SignInActivityId": "t1", "IPAddress": "203.0.113.6"}),
+        graph("05:00", "t2", "198.51.100.1"),
+        graph("06:00", "t2", "198.51.100.1"),
+    ];
+    let alerts = both_ways(&rule, &records);
+    let pairs: Vec<(String, String)> = alerts
+        .iter()
+        .map(|a| {
+            (a["evidence"]["first"].as_str().unwrap().to_string(), a["evidence"]["later"].as_str().unwrap().to_string())
+        })
+        .collect();
+    // 10:00 → 10:30 (another address, within the hour); 10:30 → 11:00:00.0000001
+    // (within); 10:00 → 11:00:00.0000001 is a tick past the hour.
+    assert_eq!(
+        pairs,
+        [
+            ("logs.json:1".to_string(), "logs.json:2".to_string()),
+            ("logs.json:2".to_string(), "logs.json:3".to_string())
+        ]
+    );
+}
