@@ -55,7 +55,6 @@ pub(super) struct Chunk {
     pub(super) alerts: Vec<Alert>,
     /// Matches of single-source rules only correlations read.
     pub(super) feeds: Vec<super::Feed>,
-    pub(super) key_texts: super::KeyTexts,
     /// Alerts of joined pairs, capped per key.
     pub(super) pairs: PairAlerts,
     pub(super) deferred: Vec<Deferred>,
@@ -134,7 +133,6 @@ impl Chunk {
         out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
         out.alerts.extend(chunk.alerts);
         out.feeds.extend(chunk.feeds);
-        out.key_texts.absorb(chunk.key_texts);
         into.pairs.absorb(chunk.pairs);
         into.deferred.extend(chunk.deferred);
         for k in chunk.kept {

@@ -57,8 +57,15 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
                             out.alerts.push(alert::single(rule, &plan.rules[rule], record, cx.now));
                         } else {
                             let pair = record.as_pair();
-                            let (feeds, texts) = (&mut out.feeds, &mut out.key_texts);
-                            feed::feeds(&plan.rules[rule], &consumers, &pair, record.row.pos, cx.now, texts, feeds);
+                            feed::feeds(
+                                cx.run,
+                                &plan.rules[rule],
+                                &consumers,
+                                &pair,
+                                record.row.pos,
+                                cx.now,
+                                &mut out.feeds,
+                            );
                         }
                     }
                     continue;

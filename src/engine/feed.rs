@@ -49,9 +49,9 @@ pub fn number(text: &str) -> f64 {
     inner.trim().parse::<f64>().ok().filter(|n| n.is_finite()).unwrap_or(f64::NAN)
 }
 
-/// The group-by texts of one consumer's groups, per chunk and then per run:
-/// the first text of each key, and how many keys turned up with two texts
-/// (a hash collision: the two groups were merged).
+/// The group-by texts of the consumers' groups, per thread and then per
+/// run: a text per key, and how many keys turned up with two texts (a hash
+/// collision: the two groups were merged).
 #[derive(Debug, Default)]
 pub struct KeyTexts {
     pub texts: hashbrown::HashMap<(u32, u64), Box<str>>,
@@ -69,7 +69,7 @@ impl KeyTexts {
         }
     }
 
-    /// Adds a later chunk's texts: the first text of a key stays.
+    /// Adds another thread's texts: a key's text already here stays.
     pub fn absorb(&mut self, later: KeyTexts) {
         self.collisions += later.collisions;
         for ((c, k), t) in later.texts {
@@ -78,40 +78,72 @@ impl KeyTexts {
     }
 }
 
+thread_local! {
+    /// Each thread's group-by texts, for the whole run: a thread meets most
+    /// groups early, and then only looks them up (kept per chunk, they were
+    /// made and merged again for every chunk).
+    static TEXTS: std::cell::RefCell<Vec<(u64, KeyTexts)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Every thread's texts of run `run`, together (each key's text is the same
+/// in every thread but for a collision, which is counted): after the run.
+pub(super) fn take_texts(run: u64) -> KeyTexts {
+    let take = || {
+        TEXTS.with_borrow_mut(|runs| match runs.iter().position(|(r, _)| *r == run) {
+            Some(i) => runs.swap_remove(i).1,
+            None => KeyTexts::default(),
+        })
+    };
+    let mut all = take();
+    for t in rayon::broadcast(|_| take()) {
+        all.absorb(t);
+    }
+    all
+}
+
 /// The feeds of rule `rule`'s match on `pair`, one per consumer.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn feeds(
+    run: u64,
     rule: &CheckedRule,
     consumers: &[(u32, &Consumer)],
     pair: &Pair,
     pos: Pos,
     now: i64,
-    texts: &mut KeyTexts,
     out: &mut Vec<Feed>,
 ) {
-    thread_local! {
-        static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    }
     let time = super::alert::time(rule, pair, now);
-    TEXT.with_borrow_mut(|text| {
-        for &(id, c) in consumers {
-            text.clear();
-            for (i, &slot) in c.keys.iter().enumerate() {
-                if i > 0 {
-                    text.push('\u{1f}');
+    TEXTS.with_borrow_mut(|runs| {
+        TEXT.with_borrow_mut(|text| {
+            let i = match runs.iter().position(|(r, _)| *r == run) {
+                Some(i) => i,
+                None => {
+                    runs.push((run, KeyTexts::default()));
+                    runs.len() - 1
                 }
-                push_output(&rule.output[slot], pair, now, text);
-            }
-            let key = key_hash(text);
-            texts.add(id, key, text);
-            let value = match c.value {
-                Some((slot, kind)) => {
-                    text.clear();
-                    push_output(&rule.output[slot], pair, now, text);
-                    value_of(text, kind)
-                }
-                None => NO_VALUE,
             };
-            out.push(Feed { consumer: id, pos, time, key, value });
-        }
+            let texts = &mut runs[i].1;
+            for &(id, c) in consumers {
+                text.clear();
+                for (i, &slot) in c.keys.iter().enumerate() {
+                    if i > 0 {
+                        text.push('\u{1f}');
+                    }
+                    push_output(&rule.output[slot], pair, now, text);
+                }
+                let key = key_hash(text);
+                texts.add(id, key, text);
+                let value = match c.value {
+                    Some((slot, kind)) => {
+                        text.clear();
+                        push_output(&rule.output[slot], pair, now, text);
+                        value_of(text, kind)
+                    }
+                    None => NO_VALUE,
+                };
+                out.push(Feed { consumer: id, pos, time, key, value });
+            }
+        })
     });
 }
