@@ -30,7 +30,7 @@ fn sigcorr(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
@@ -42,7 +42,7 @@ const INSTALL: &str = "run `bash .ci/test` (or `python3 -m pip install duckdb==2
 /// Fails the test, saying how to install it, unless the Python module
 /// `module` (one of [`PYTHON_MODULES`]) imports. Python is run once per test
 /// binary, `import`ing each module in turn; the answer is kept.
-fn require_python_module(module: &str) {
+pub(crate) fn require_python_module(module: &str) {
     assert!(PYTHON_MODULES.contains(&module), "{module}: not one of {PYTHON_MODULES:?}");
     // Ok: each module's import error, if any; Err: Python could not be run.
     static FAILED: OnceLock<Result<Vec<(String, String)>, String>> = OnceLock::new();

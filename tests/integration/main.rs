@@ -7,6 +7,7 @@ mod cli;
 mod compile;
 mod conformance;
 mod correlation;
+mod correlation_duckdb;
 mod e2e;
 mod engine;
 mod hostile_cli;
