@@ -294,7 +294,10 @@ fn consumers(rules: &[CheckedRule]) -> (Vec<Consumer>, Vec<Vec<u32>>) {
         let Some(spec) = &rule.correlation else { continue };
         let kind = if spec.kind == Kind::ValueCount { ValueKind::Distinct } else { ValueKind::Number };
         for (i, input) in spec.inputs.iter().enumerate() {
-            let feeding = rules[input.rule].sources.len() == 1 && crate::correlate::referenced(rules, input.rule);
+            // `fields` lists values, which feeds do not keep.
+            let feeding = rules[input.rule].sources.len() == 1
+                && spec.fields.is_empty()
+                && crate::correlate::referenced(rules, input.rule);
             if feeding {
                 feeds[input.rule].push(all.len() as u32);
             }

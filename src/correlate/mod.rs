@@ -48,6 +48,8 @@ pub struct Spec {
     pub names: Vec<String>,
     pub group_by: Vec<String>,
     pub generate: bool,
+    /// `fields`: names whose distinct values an alert lists.
+    pub fields: Vec<String>,
 }
 
 /// An extended condition: which referenced rules a window must hold, and
@@ -81,17 +83,20 @@ pub struct Input {
     pub keys: Vec<usize>,
     /// The value_* types' field.
     pub value: Option<usize>,
+    /// Per name of `fields`, the output it is.
+    pub fields: Vec<usize>,
 }
 
 impl Spec {
-    /// An alert's outputs: the group-by fields, then these.
-    pub fn output_names(group_by: &[String], kind: Kind) -> Vec<String> {
+    /// An alert's outputs: the group-by fields, these, then `fields`.
+    pub fn output_names(group_by: &[String], kind: Kind, fields: &[String]) -> Vec<String> {
         let mut names = group_by.to_vec();
         names.extend(["count", "first", "last"].map(String::from));
         names.push(match kind {
             Kind::Temporal | Kind::TemporalOrdered => "rules".to_string(),
             k => k.name().to_string(),
         });
+        names.extend(fields.iter().cloned());
         names
     }
 
@@ -226,7 +231,16 @@ fn correlate(
         let events = &mut feeds[at];
         events.par_sort_unstable_by_key(key_of);
         let events: &[Feed] = events;
-        sweep(r, spec, &params, &ids, events, &|k| vec![(0, events[k].pos)], texts, &mut made);
+        sweep(
+            r,
+            spec,
+            &params,
+            &ids,
+            events,
+            &|k| Member { input: 0, alert: None, pos: events[k].pos },
+            texts,
+            &mut made,
+        );
     } else {
         // (event, the alert it is: u32::MAX for a feed)
         let mut events: Vec<(Feed, u32)> = Vec::new();
@@ -261,18 +275,24 @@ fn correlate(
         }
         events.par_sort_unstable_by_key(|(e, a)| (key_of(e), *a));
         let plain: Vec<Feed> = events.iter().map(|e| e.0).collect();
-        let evidence = |k: usize| -> Vec<(u16, Pos)> {
+        let member = |k: usize| -> Member {
             let (e, a) = &events[k];
-            let i = input_of(&ids, e.consumer);
-            match *a {
-                u32::MAX => vec![(i as u16, e.pos)],
-                a => positions(&by_rule[spec.inputs[i].rule][a as usize]).iter().map(|&p| (i as u16, p)).collect(),
-            }
+            let input = input_of(&ids, e.consumer);
+            let alert = (*a != u32::MAX).then(|| &by_rule[spec.inputs[input].rule][*a as usize]);
+            Member { input, alert, pos: e.pos }
         };
-        sweep(r, spec, &params, &ids, &plain, &evidence, texts, &mut made);
+        sweep(r, spec, &params, &ids, &plain, &member, texts, &mut made);
     }
     made.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     made.into_iter().map(|(_, _, a)| a).collect()
+}
+
+/// An event of a burst: its input, the alert it is (none for a feed), and
+/// its position.
+struct Member<'a> {
+    input: usize,
+    alert: Option<&'a Alert>,
+    pos: Pos,
 }
 
 /// The input a consumer id stands for.
@@ -288,13 +308,13 @@ fn consumer_range(feeds: &[Feed], id: u32) -> std::ops::Range<usize> {
 
 /// The alerts of `events` (sorted by key, time, position), group by group.
 #[allow(clippy::too_many_arguments)]
-fn sweep(
+fn sweep<'a>(
     r: usize,
     spec: &Spec,
     params: &Params,
     ids: &[u32],
     events: &[Feed],
-    evidence: &dyn Fn(usize) -> Vec<(u16, Pos)>,
+    member: &dyn Fn(usize) -> Member<'a>,
     texts: &KeyTexts,
     made: &mut Vec<(i64, Box<str>, Alert)>,
 ) {
@@ -319,32 +339,32 @@ fn sweep(
                 continue;
             }
             let at = |k: usize| offset + timed[k];
-            bursts_of(r, spec, params, key, &window_events, &|k| group[timed[k]], &|k| evidence(at(k)), texts, made);
+            bursts_of(r, spec, params, key, &window_events, &|k| group[timed[k]], &|k| member(at(k)), texts, made);
             continue;
         }
-        bursts_of(r, spec, params, key, &window_events, &|k| group[k], &|k| evidence(offset + k), texts, made);
+        bursts_of(r, spec, params, key, &window_events, &|k| group[k], &|k| member(offset + k), texts, made);
     }
 }
 
 /// The alerts of one group's bursts.
 #[allow(clippy::too_many_arguments)]
-fn bursts_of(
+fn bursts_of<'a>(
     r: usize,
     spec: &Spec,
     params: &Params,
     key: u64,
     window_events: &[Event],
-    member: &dyn Fn(usize) -> Feed,
-    evidence: &dyn Fn(usize) -> Vec<(u16, Pos)>,
+    feed: &dyn Fn(usize) -> Feed,
+    member: &dyn Fn(usize) -> Member<'a>,
     texts: &KeyTexts,
     made: &mut Vec<(i64, Box<str>, Alert)>,
 ) {
     {
         for burst in window::bursts(window_events, params) {
-            let first = member(burst.first);
+            let first = feed(burst.first);
             let text = texts.texts.get(&(first.consumer, key)).cloned().unwrap_or_default();
             let range = burst.first..=burst.last;
-            let alert = burst_alert(r, spec, params, &window_events[range.clone()], range, &text, evidence);
+            let alert = burst_alert(r, spec, params, &window_events[range.clone()], range, &text, member);
             made.push((first.time, text, alert));
         }
     }
@@ -352,14 +372,14 @@ fn bursts_of(
 
 /// The alert of one burst: the group-by values, count, first and last
 /// time, and the burst's value; its events' positions as evidence.
-fn burst_alert(
+fn burst_alert<'a>(
     r: usize,
     spec: &Spec,
     params: &Params,
     events: &[Event],
     members: std::ops::RangeInclusive<usize>,
     key_text: &str,
-    evidence: &dyn Fn(usize) -> Vec<(u16, Pos)>,
+    member: &dyn Fn(usize) -> Member<'a>,
 ) -> Alert {
     let mut texts: Vec<&str> = if spec.group_by.is_empty() { Vec::new() } else { key_text.split('\u{1f}').collect() };
     texts.resize(spec.group_by.len(), "null");
@@ -375,13 +395,34 @@ fn burst_alert(
         None => "null".to_string(),
     };
     texts.extend([count.as_str(), first_text.as_str(), last_text.as_str(), value.as_str()]);
+    // `fields`: each one's distinct values over the burst, in time order.
+    let lists: Vec<String> = (0..spec.fields.len())
+        .map(|f| {
+            let mut seen: Vec<String> = Vec::new();
+            for k in members.clone() {
+                let m = member(k);
+                let Some(alert) = m.alert else { continue };
+                let v = alert.fields.get(spec.inputs[m.input].fields[f]);
+                if v != "null" && !seen.iter().any(|s| s == v) && seen.len() < MAX_EVIDENCE {
+                    seen.push(v.to_string());
+                }
+            }
+            format!("[{}]", seen.join(","))
+        })
+        .collect();
+    texts.extend(lists.iter().map(String::as_str));
     let fields = Values::from_texts(&texts);
     let mut pos: Vec<(u16, Pos)> = Vec::new();
     for k in members {
         if pos.len() >= MAX_EVIDENCE {
             break;
         }
-        pos.extend(evidence(k));
+        let m = member(k);
+        let input = m.input as u16;
+        match m.alert {
+            Some(a) => pos.extend(positions(a).iter().map(|&p| (input, p))),
+            None => pos.push((input, m.pos)),
+        }
     }
     pos.truncate(MAX_EVIDENCE);
     let first_pos = pos.first().map_or(Pos { file: 0, line: 0 }, |e| e.1);

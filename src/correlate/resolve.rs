@@ -70,7 +70,8 @@ pub fn placeholder(c: &SigmaCorrelation) -> CheckedRule {
     };
     let doc = crate::sigma::lower::document(&c.file, &c.root, RuleKind::SigmaCorrelation, logic);
     let names: Vec<String> = c.group_by.iter().map(|g| g.value.clone()).collect();
-    let output: Vec<Output> = Spec::output_names(&names, c.kind.value)
+    let fields: Vec<String> = c.fields.iter().map(|f| f.value.clone()).collect();
+    let output: Vec<Output> = Spec::output_names(&names, c.kind.value, &fields)
         .into_iter()
         .map(|name| Output {
             name,
@@ -196,7 +197,8 @@ pub fn resolve(
     // the value are; hidden outputs to add per rule.
     let mut added: Vec<Vec<(String, Expr)>> = vec![Vec::new(); rules.len()];
     let mut needs_time = vec![false; rules.len()];
-    let mut slots: Vec<Option<Vec<(Vec<Slot>, Option<Slot>)>>> = Vec::new();
+    type Slots = (Vec<Slot>, Option<Slot>, Vec<Slot>);
+    let mut slots: Vec<Option<Vec<Slots>>> = Vec::new();
     for (i, p) in pending.iter().enumerate() {
         let Some(found) = &refs[i] else {
             slots.push(None);
@@ -245,17 +247,29 @@ pub fn resolve(
                 }
                 found
             };
-            let mut keys = Vec::new();
-            for g in &c.group_by {
+            // A name, or the field `aliases` gives it for this rule.
+            let aliased = |name: &crate::span::Spanned<String>| {
                 let alias = c
                     .aliases
                     .iter()
-                    .find(|(a, _)| a.value == g.value)
+                    .find(|(a, _)| a.value == name.value)
                     .and_then(|(_, per)| per.iter().find(|(r, _)| &r.value == reference))
                     .map(|(_, f)| f);
-                let (field, span) = alias.map_or((&g.value, g.span), |f| (&f.value, f.span));
-                match lookup(field, "tostring", span) {
+                alias.map_or((name.value.clone(), name.span), |f| (f.value.clone(), f.span))
+            };
+            let mut keys = Vec::new();
+            for g in &c.group_by {
+                let (field, span) = aliased(g);
+                match lookup(&field, "tostring", span) {
                     Some(s) => keys.push(s),
+                    None => ok = false,
+                }
+            }
+            let mut shown = Vec::new();
+            for f in &c.fields {
+                let (field, span) = aliased(f);
+                match lookup(&field, "tostring", span) {
+                    Some(s) => shown.push(s),
                     None => ok = false,
                 }
             }
@@ -268,7 +282,7 @@ pub fn resolve(
                 }
                 None => None,
             };
-            per_input.push((keys, value));
+            per_input.push((keys, value, shown));
         }
         slots.push(ok.then_some(per_input));
     }
@@ -331,10 +345,11 @@ pub fn resolve(
         let inputs = found
             .iter()
             .zip(per_input)
-            .map(|(&rule, (keys, value))| Input {
+            .map(|(&rule, (keys, value, shown))| Input {
                 rule,
                 keys: keys.iter().map(|&s| at(rule, s)).collect(),
                 value: value.map(|s| at(rule, s)),
+                fields: shown.iter().map(|&s| at(rule, s)).collect(),
             })
             .collect();
         let spec = Spec {
@@ -347,6 +362,7 @@ pub fn resolve(
             names: c.rules.iter().map(|r| r.value.clone()).collect(),
             group_by: c.group_by.iter().map(|g| g.value.clone()).collect(),
             generate: c.generate,
+            fields: c.fields.iter().map(|f| f.value.clone()).collect(),
         };
         rules[p.rule].correlation = Some(Box::new(spec));
     }
@@ -426,7 +442,8 @@ fn slot(
 ) -> Option<Slot> {
     if let Some(c) = inner {
         let names: Vec<String> = c.group_by.iter().map(|g| g.value.clone()).collect();
-        let outputs = Spec::output_names(&names, c.kind.value);
+        let fields: Vec<String> = c.fields.iter().map(|f| f.value.clone()).collect();
+        let outputs = Spec::output_names(&names, c.kind.value, &fields);
         return outputs.iter().position(|o| o == field).map(Slot::Output);
     }
     if rule.doc.kind == RuleKind::Sigma {

@@ -119,6 +119,9 @@ pub struct SigmaCorrelation {
     /// `generate` (top level or in `correlation`): the referenced rules
     /// also alert on their own.
     pub generate: bool,
+    /// `fields` (top level, as a Sigma rule's): fields whose distinct values
+    /// an alert lists.
+    pub fields: Vec<Spanned<String>>,
 }
 
 /// A tick is 100 ns, as Kusto's.
@@ -371,6 +374,7 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
             aliases.push((Spanned::new(alias, name.span), entries));
         }
     }
+    let fields = list(root.get("fields"));
     let generate = [root.get("generate"), body.get("generate")]
         .into_iter()
         .flatten()
@@ -396,6 +400,7 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
         percentile,
         aliases,
         generate,
+        fields,
     };
     (Some(c), errors)
 }

@@ -299,7 +299,7 @@ fn value_sum_avg_median_and_percentile_read_numbers() {
 fn a_correlation_over_the_shipped_join_rule_groups_its_alerts() {
     // Three or more stolen-token Graph calls per service principal in an
     // hour, over the T1528 rule's alerts (its outputs are its fields).
-    let rule = "title: Token theft burst\nid: 9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f\nstatus: test\nlevel: critical\ncorrelation:\n  type: event_count\n  rules:\n    - 0428e609-07b8-42bf-a36b-d74e4e2be504\n  group-by:\n    - ServicePrincipalId\n  timespan: 1h\n  condition:\n    gte: 1\n";
+    let rule = "title: Token theft burst\nid: 9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f\nstatus: test\nlevel: critical\ncorrelation:\n  type: event_count\n  rules:\n    - 0428e609-07b8-42bf-a36b-d74e4e2be504\n  group-by:\n    - ServicePrincipalId\n  timespan: 1h\n  condition:\n    gte: 1\nfields:\n  - ActivityIPAddress\n";
     let run = Test::new()
         .file("burst.yml", rule)
         .args(["run", "--now", "2026-07-16T12:00:00Z", "--rules", &crate::common::rules_dir().display().to_string()])
@@ -314,6 +314,19 @@ fn a_correlation_over_the_shipped_join_rule_groups_its_alerts() {
     // The join rule's own alerts are not written; every burst's events are its alerts.
     assert!(alerts.iter().all(|a| a["rule"]["id"] != "0428e609-07b8-42bf-a36b-d74e4e2be504"));
     let events: u64 = bursts.iter().map(|a| a["fields"]["count"].as_u64().unwrap()).sum();
+    // `fields`: each alert lists its calls' distinct addresses, each once.
+    for a in &bursts {
+        let ips: Vec<&str> =
+            a["fields"]["ActivityIPAddress"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let mut unique = ips.clone();
+        unique.sort();
+        unique.dedup();
+        assert!(!ips.is_empty() && unique.len() == ips.len(), "{a}");
+    }
+    assert!(
+        bursts.iter().any(|a| a["fields"]["ActivityIPAddress"].as_array().unwrap().len() > 1),
+        "some burst has two addresses"
+    );
     let joined = run.stderr.lines().find(|l| l.contains("matches (not written; correlated)")).unwrap();
     let matches: u64 = joined.split_whitespace().next().unwrap().parse().unwrap();
     assert_eq!(events, matches, "{}", run.stderr);
