@@ -66,14 +66,66 @@ struct State {
     per_input: Vec<u32>,
     inputs_present: usize,
     sum: f64,
-    /// The numbers, sorted (value_percentile, value_median).
-    sorted: Vec<f64>,
+    /// value_percentile, value_median: the window's numbers, counted by
+    /// their rank among the group's (a Fenwick tree): a window of a million
+    /// numbers costs a logarithm per event, not a million.
+    ranks: Ranks,
     numbers: u64,
 }
 
+/// Counts per rank of the group's distinct numbers, in a Fenwick tree.
+#[derive(Default)]
+struct Ranks {
+    values: Vec<f64>,
+    tree: Vec<u32>,
+}
+
+impl Ranks {
+    fn new(events: &[Event]) -> Ranks {
+        let mut values: Vec<f64> = events.iter().map(Event::number).filter(|n| !n.is_nan()).collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        let tree = vec![0; values.len() + 1];
+        Ranks { values, tree }
+    }
+
+    fn rank(&self, n: f64) -> usize {
+        self.values.partition_point(|v| *v < n) + 1
+    }
+
+    fn change(&mut self, n: f64, by: i32) {
+        let mut i = self.rank(n);
+        while i < self.tree.len() {
+            self.tree[i] = self.tree[i].wrapping_add_signed(by);
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The `k`th smallest number (1-based) of those counted.
+    fn nth(&self, k: u32) -> f64 {
+        let (mut at, mut left) = (0, k);
+        let mut step = (self.tree.len()).next_power_of_two();
+        while step > 0 {
+            let next = at + step;
+            if next < self.tree.len() && self.tree[next] < left {
+                at = next;
+                left -= self.tree[next];
+            }
+            step /= 2;
+        }
+        self.values[at]
+    }
+}
+
 impl State {
-    fn new(p: &Params) -> State {
-        State { per_input: vec![0; p.inputs], ..State::default() }
+    /// A state for windows over `events` (a group's: percentiles rank the
+    /// group's numbers).
+    fn new(p: &Params, events: &[Event]) -> State {
+        let ranks = match p.kind {
+            Kind::ValuePercentile | Kind::ValueMedian => Ranks::new(events),
+            _ => Ranks::default(),
+        };
+        State { per_input: vec![0; p.inputs], ranks, ..State::default() }
     }
 
     fn add(&mut self, e: &Event, p: &Params) {
@@ -90,8 +142,8 @@ impl State {
                 self.numbers += 1;
             }
             Kind::ValuePercentile | Kind::ValueMedian if !e.number().is_nan() => {
-                let at = self.sorted.partition_point(|x| *x < e.number());
-                self.sorted.insert(at, e.number());
+                self.ranks.change(e.number(), 1);
+                self.numbers += 1;
             }
             _ => {}
         }
@@ -120,8 +172,8 @@ impl State {
                 self.sum = if self.numbers == 0 { 0.0 } else { self.sum - e.number() };
             }
             Kind::ValuePercentile | Kind::ValueMedian if !e.number().is_nan() => {
-                let at = self.sorted.partition_point(|x| *x < e.number());
-                self.sorted.remove(at);
+                self.ranks.change(e.number(), -1);
+                self.numbers -= 1;
             }
             _ => {}
         }
@@ -136,20 +188,28 @@ impl State {
             Kind::Temporal | Kind::TemporalOrdered => Some(self.inputs_present as f64),
             Kind::ValueSum => Some(self.sum),
             Kind::ValueAvg => (self.numbers > 0).then(|| self.sum / self.numbers as f64),
-            Kind::ValuePercentile => percentile(&self.sorted, p.percentile),
-            Kind::ValueMedian => percentile(&self.sorted, 50.0),
+            Kind::ValuePercentile => self.percentile(p.percentile),
+            Kind::ValueMedian => self.percentile(50.0),
         }
     }
 }
 
-/// The nearest-rank percentile of sorted numbers, as Kusto's `percentile()`
-/// (no interpolation): the value at rank `ceil(p/100 * n)`, at least 1.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
+/// The nearest rank of percentile `p` of `n` numbers, as Kusto's
+/// `percentile()` (no interpolation): `ceil(p/100 * n)`, at least 1.
+fn nearest_rank(p: f64, n: u64) -> u64 {
+    (((p / 100.0) * n as f64).ceil() as u64).clamp(1, n)
+}
+
+/// The nearest-rank percentile of sorted numbers.
+#[cfg(test)]
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    (!sorted.is_empty()).then(|| sorted[nearest_rank(p, sorted.len() as u64) as usize - 1])
+}
+
+impl State {
+    fn percentile(&self, p: f64) -> Option<f64> {
+        (self.numbers > 0).then(|| self.ranks.nth(nearest_rank(p, self.numbers) as u32))
     }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
 /// Whether every comparison holds; a temporal type without a condition
@@ -162,24 +222,30 @@ fn holds(value: Option<f64>, p: &Params) -> bool {
     p.condition.iter().all(|(cmp, bound)| cmp.holds(v, *bound))
 }
 
-/// temporal_ordered: the window `events[first..=last]` holds one event of
-/// each referenced rule, in the order `rules` lists them, ending with
-/// `events[last]` (which must be of the last rule). Greedy from the end:
-/// the latest event of each rule before the one matched after it.
-fn in_order(events: &[Event], first: usize, last: usize, inputs: usize) -> bool {
-    if events[last].input as usize != inputs - 1 {
-        return false;
+/// temporal_ordered: chains of one event of each referenced rule, in the
+/// order `rules` lists them (and in event order). `start[j]` is the latest
+/// first event of a chain of rules `0..=j` seen so far; an event of rule
+/// `j` extends the best chain of rule `j - 1` before it. A window ending at
+/// an event of the last rule holds a whole chain when that chain starts in
+/// it. One step per event, whatever the window holds.
+struct Chains {
+    start: Vec<Option<usize>>,
+}
+
+impl Chains {
+    fn new(inputs: usize) -> Chains {
+        Chains { start: vec![None; inputs] }
     }
-    let mut need = inputs - 1;
-    for e in events[first..last].iter().rev() {
-        if need == 0 {
-            break;
+
+    /// Adds event `at` of rule `input`; whether it ends a chain that starts
+    /// at or after `first`.
+    fn add(&mut self, at: usize, input: usize, first: usize) -> bool {
+        let start = if input == 0 { Some(at) } else { self.start[input - 1] };
+        if let Some(s) = start {
+            self.start[input] = Some(self.start[input].map_or(s, |old| old.max(s)));
         }
-        if e.input as usize == need - 1 {
-            need -= 1;
-        }
+        input == self.start.len() - 1 && start.is_some_and(|s| s >= first)
     }
-    need == 0
 }
 
 /// The bursts of one group's `events`, sorted by time.
@@ -188,7 +254,8 @@ pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
         return extended(events, p, expression);
     }
     let mut out = Vec::new();
-    let mut state = State::new(p);
+    let mut state = State::new(p, events);
+    let mut chains = Chains::new(p.inputs);
     let mut open: Option<Burst> = None;
     let mut first = 0;
     for (last, e) in events.iter().enumerate() {
@@ -197,8 +264,8 @@ pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
             state.remove(&events[first], p);
             first += 1;
         }
-        let fires =
-            holds(state.value(p), p) && (p.kind != Kind::TemporalOrdered || in_order(events, first, last, p.inputs));
+        let ordered = p.kind != Kind::TemporalOrdered || chains.add(last, e.input as usize, first);
+        let fires = ordered && holds(state.value(p), p);
         if !fires {
             continue;
         }
@@ -246,7 +313,7 @@ fn extended(events: &[Event], p: &Params, expression: &Presence) -> Vec<Burst> {
 
 /// A burst's value over all its events, as an alert reports it.
 pub fn value(events: &[Event], p: &Params) -> Option<f64> {
-    let mut state = State::new(p);
+    let mut state = State::new(p, events);
     events.iter().for_each(|e| state.add(e, p));
     state.value(p)
 }
@@ -346,6 +413,47 @@ mod tests {
         let b_not_a = Presence::And(Box::new(Presence::Rule(1)), Box::new(Presence::Not(Box::new(Presence::Rule(0)))));
         let ordered = Params { expression: Some(&b_not_a), ..params(Kind::TemporalOrdered, &[], 3) };
         assert_eq!(spans(bursts(&events, &ordered)), [], "every window starts at an a");
+    }
+
+    #[test]
+    fn percentiles_over_sliding_windows_match_sorting_each_window() {
+        // Windows of up to 11 events over numbers with repeats.
+        let mut events = at(&(0..300).collect::<Vec<i64>>());
+        for (i, e) in events.iter_mut().enumerate() {
+            e.value = f64::to_bits(((i * 37) % 23) as f64);
+        }
+        for p in [0.0, 10.0, 50.0, 90.0, 100.0] {
+            let params = Params { percentile: p, ..params(Kind::ValuePercentile, &[(Cmp::Gte, 0.0)], 1) };
+            let mut state = State::new(&params, &events);
+            let mut first = 0;
+            for (last, e) in events.iter().enumerate() {
+                state.add(e, &params);
+                while events[first].time < e.time - params.timespan {
+                    state.remove(&events[first], &params);
+                    first += 1;
+                }
+                let mut sorted: Vec<f64> = events[first..=last].iter().map(Event::number).collect();
+                sorted.sort_by(f64::total_cmp);
+                assert_eq!(state.value(&params), percentile(&sorted, p), "p{p} at {last}");
+            }
+        }
+    }
+
+    #[test]
+    fn ordered_chains_need_each_rule_after_the_one_before() {
+        // a b a c, then c alone after the window moved past them.
+        let mut events = at(&[0, 1, 2, 3, 30]);
+        for (e, i) in events.iter_mut().zip([0, 1, 0, 2, 2]) {
+            e.input = i;
+        }
+        let p = params(Kind::TemporalOrdered, &[], 3);
+        assert_eq!(spans(bursts(&events, &p)), [(0, 3)]);
+        // c b a: out of order.
+        let mut reversed = at(&[0, 1, 2]);
+        for (e, i) in reversed.iter_mut().zip([2, 1, 0]) {
+            e.input = i;
+        }
+        assert_eq!(spans(bursts(&reversed, &p)), []);
     }
 
     #[test]
