@@ -23,7 +23,9 @@ pub mod window;
 
 use rayon::prelude::*;
 
-use crate::engine::{Alert, Evidence, Feed, KeyTexts, Members, NO_VALUE, Outcome, Pos, Values, key_hash, value_of};
+use crate::engine::{
+    Alert, Evidence, Feed, Members, NO_VALUE, Outcome, Pos, Values, check_hash, keep_text, key_hash, value_of,
+};
 use crate::plan::Plan;
 use crate::sigma::correlation::{Cmp, Kind};
 use window::{Event, Params};
@@ -138,8 +140,7 @@ pub fn run(plan: &Plan, outcome: &mut Outcome) {
     // Feeds by consumer (each consumer's in input order: a stable sort).
     let mut feeds = std::mem::take(&mut outcome.feeds);
     feeds.par_sort_by_key(|f| f.consumer);
-    let mut texts = std::mem::take(&mut outcome.key_texts);
-    outcome.stats.key_collisions = texts.collisions;
+    let mut texts = std::mem::take(&mut outcome.feed_texts);
     for r in order(plan) {
         let spec = rules[r].correlation.as_deref().expect("a correlation");
         let made = correlate(plan, r, spec, &by_rule, &mut feeds, &mut texts);
@@ -214,7 +215,7 @@ fn correlate(
     spec: &Spec,
     by_rule: &[Vec<Alert>],
     feeds: &mut [Feed],
-    texts: &mut KeyTexts,
+    texts: &mut String,
 ) -> Vec<Alert> {
     let ids: Vec<u32> = (0..spec.inputs.len())
         .map(|i| {
@@ -224,7 +225,7 @@ fn correlate(
         .collect();
     let fed = |i: usize| plan.feeds[spec.inputs[i].rule].contains(&ids[i]);
     let params = spec.params();
-    let key_of = |e: &Feed| (e.key, e.time, e.pos, e.consumer);
+    let key_of = |e: &Feed| (e.key, e.check, e.time, e.pos, e.consumer);
     let mut made: Vec<(i64, Box<str>, Alert)> = Vec::new();
     if spec.inputs.len() == 1 && fed(0) {
         let at = consumer_range(feeds, ids[0]);
@@ -262,14 +263,14 @@ fn correlate(
                     }
                     key.push_str(alert.fields.get(slot));
                 }
-                let hash = key_hash(&key);
-                texts.add(ids[i], hash, &key);
+                let (hash, check) = (key_hash(&key), check_hash(&key));
+                let text = keep_text(texts, &key);
                 let value = match (input.value, kind) {
                     (Some(slot), Some(kind)) => value_of(alert.fields.get(slot), kind),
                     _ => NO_VALUE,
                 };
                 let pos = positions(alert).first().copied().unwrap_or(Pos { file: 0, line: 0 });
-                let feed = Feed { consumer: ids[i], pos, time: alert.time, key: hash, value };
+                let feed = Feed { consumer: ids[i], check, pos, time: alert.time, key: hash, value, text };
                 events.push((feed, a as u32));
             }
         }
@@ -315,14 +316,15 @@ fn sweep<'a>(
     ids: &[u32],
     events: &[Feed],
     member: &dyn Fn(usize) -> Member<'a>,
-    texts: &KeyTexts,
+    texts: &str,
     made: &mut Vec<(i64, Box<str>, Alert)>,
 ) {
     let mut window_events: Vec<Event> = Vec::new();
     let mut start = 0;
     while start < events.len() {
-        let key = events[start].key;
-        let end = start + events[start..].iter().take_while(|e| e.key == key).count();
+        // A group: one (key, check) pair of hashes of its group-by text.
+        let (key, check) = (events[start].key, events[start].check);
+        let end = start + events[start..].iter().take_while(|e| e.key == key && e.check == check).count();
         let group = &events[start..end];
         let offset = start;
         start = end;
@@ -339,10 +341,10 @@ fn sweep<'a>(
                 continue;
             }
             let at = |k: usize| offset + timed[k];
-            bursts_of(r, spec, params, key, &window_events, &|k| group[timed[k]], &|k| member(at(k)), texts, made);
+            bursts_of(r, spec, params, &window_events, &|k| group[timed[k]], &|k| member(at(k)), texts, made);
             continue;
         }
-        bursts_of(r, spec, params, key, &window_events, &|k| group[k], &|k| member(offset + k), texts, made);
+        bursts_of(r, spec, params, &window_events, &|k| group[k], &|k| member(offset + k), texts, made);
     }
 }
 
@@ -352,17 +354,16 @@ fn bursts_of<'a>(
     r: usize,
     spec: &Spec,
     params: &Params,
-    key: u64,
     window_events: &[Event],
     feed: &dyn Fn(usize) -> Feed,
     member: &dyn Fn(usize) -> Member<'a>,
-    texts: &KeyTexts,
+    texts: &str,
     made: &mut Vec<(i64, Box<str>, Alert)>,
 ) {
     {
         for burst in window::bursts(window_events, params) {
             let first = feed(burst.first);
-            let text = texts.texts.get(&(first.consumer, key)).cloned().unwrap_or_default();
+            let text: Box<str> = first.text_in(texts).into();
             let range = burst.first..=burst.last;
             let alert = burst_alert(r, spec, params, &window_events[range.clone()], range, &text, member);
             made.push((first.time, text, alert));

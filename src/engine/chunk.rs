@@ -55,6 +55,8 @@ pub(super) struct Chunk {
     pub(super) alerts: Vec<Alert>,
     /// Matches of single-source rules only correlations read.
     pub(super) feeds: Vec<super::Feed>,
+    /// The feeds' group-by texts, one after the other.
+    pub(super) texts: String,
     /// Alerts of joined pairs, capped per key.
     pub(super) pairs: PairAlerts,
     pub(super) deferred: Vec<Deferred>,
@@ -132,13 +134,23 @@ impl Chunk {
         let room = MAX_PROBLEMS.saturating_sub(out.bad_values.len());
         out.bad_values.extend(chunk.bad_value_problems.into_iter().take(room));
         out.alerts.extend(chunk.alerts);
-        out.feeds.extend(chunk.feeds);
+        absorb_feeds(out, chunk.feeds, &chunk.texts);
         into.pairs.absorb(chunk.pairs);
         into.deferred.extend(chunk.deferred);
         for k in chunk.kept {
             into.kept.push(plan, k);
         }
     }
+}
+
+/// Adds a chunk's feeds to the run's, their texts to the run's arena.
+pub(super) fn absorb_feeds(out: &mut Outcome, mut feeds: Vec<super::Feed>, texts: &str) {
+    let base = out.feed_texts.len();
+    out.feed_texts.push_str(texts);
+    if base > 0 {
+        feeds.iter_mut().for_each(|f| f.shift_text(base));
+    }
+    out.feeds.append(&mut feeds);
 }
 
 /// A chunk's count of records per table no rule reads, by name, in the

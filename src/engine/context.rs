@@ -119,9 +119,6 @@ pub(super) fn file_role(seen: Option<u64>, builds: &[bool], streams: &[bool]) ->
 /// hash tables.
 pub(super) struct Ctx<'p> {
     pub(super) plan: &'p Plan,
-    /// This run's number in the process: what it keeps per thread is its own
-    /// ([`super::feed`]), whatever other runs share the threads.
-    pub(super) run: u64,
     pub(super) now: i64,
     pub(super) options: Options<'p>,
     pub(super) preds: Preds,
@@ -188,14 +185,7 @@ impl<'p> Ctx<'p> {
     /// The context of a run making `passes` passes over `files`: in two,
     /// each join's smaller side (by [`estimate`]) is built, and the first
     /// pass is the build pass; in one, every side is kept.
-    pub(super) fn new(
-        plan: &'p Plan,
-        files: &[InputFile],
-        now: i64,
-        options: Options<'p>,
-        passes: Passes,
-        run: u64,
-    ) -> Ctx<'p> {
+    pub(super) fn new(plan: &'p Plan, files: &[InputFile], now: i64, options: Options<'p>, passes: Passes) -> Ctx<'p> {
         let (roles, estimate, pass) = match passes {
             Passes::Two => {
                 let estimate = estimate(plan, files, options.read);
@@ -221,7 +211,6 @@ impl<'p> Ctx<'p> {
         };
         Ctx {
             plan,
-            run,
             now,
             options,
             preds: Preds::new(plan, now),
@@ -480,7 +469,7 @@ mod tests {
         let (rules, _) = crate::compile_rules(&files, &crate::table::Catalog::builtin());
         let plan = crate::plan::plan(rules, &crate::table::Catalog::builtin());
         // No inputs to sample: a tie, so the second source (the sign-ins) is built.
-        let mut cx = Ctx::new(&plan, &[], 0, Options::default(), Passes::Two, 0);
+        let mut cx = Ctx::new(&plan, &[], 0, Options::default(), Passes::Two);
         let t = |name: &str| plan.table_index(name).unwrap();
         let (graph, signin) = (t("MicrosoftGraphActivityLogs"), t("AADServicePrincipalSignInLogs"));
         assert!(cx.streams[graph] && !cx.builds[graph] && cx.builds[signin] && !cx.streams[signin]);
@@ -507,7 +496,7 @@ mod tests {
         assert_eq!(cx.misled(signin, passes(true, true, false, true)), Some(Misled::Late));
         assert_eq!(cx.misled(graph, passes(true, true, false, true)), None);
 
-        let one = Ctx::new(&plan, &[], 0, Options::default(), Passes::One, 0);
+        let one = Ctx::new(&plan, &[], 0, Options::default(), Passes::One);
         assert_eq!(one.pass, Pass::Only);
         assert_eq!(one.record_passes(0, true, graph_text), passes(true, true, true, true));
         assert_eq!(one.misled(signin, passes(true, true, true, true)), None);

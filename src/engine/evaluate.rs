@@ -58,12 +58,12 @@ pub(super) fn evaluate<'a>(cx: &Ctx, scratch: &mut Scratch<'a>, out: &mut Chunk)
                         } else {
                             let pair = record.as_pair();
                             feed::feeds(
-                                cx.run,
                                 &plan.rules[rule],
                                 &consumers,
                                 &pair,
                                 record.row.pos,
                                 cx.now,
+                                &mut out.texts,
                                 &mut out.feeds,
                             );
                         }

@@ -36,7 +36,7 @@ mod rows;
 mod sample;
 
 pub use alert::Values;
-pub use feed::{Feed, KeyTexts, NO_VALUE, key_hash, number, value_of};
+pub use feed::{Feed, NO_VALUE, check_hash, keep_text, key_hash, number, value_of};
 pub use outcome::{Alert, Evidence, MAX_OTHER_TABLES, MAX_PROBLEMS, Members, Outcome, Pos, Problem, Stats};
 
 use cap::PairAlerts;
@@ -81,19 +81,13 @@ pub fn run(plan: &Plan, files: &[InputFile], now: i64) -> Outcome {
 
 /// [`run`], with options.
 pub fn run_with(plan: &Plan, files: &[InputFile], now: i64, options: Options) -> Outcome {
-    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let start = Instant::now();
-    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let feeding = plan.feeds.iter().any(|f| !f.is_empty());
     let two = match Passes::choose(plan, files) {
-        Passes::Two => two_passes(Ctx::new(plan, files, now, options, Passes::Two, run), files),
+        Passes::Two => two_passes(Ctx::new(plan, files, now, options, Passes::Two), files),
         Passes::One => None,
     };
-    let outcome = two.unwrap_or_else(|| one_pass(Ctx::new(plan, files, now, options, Passes::One, run), files));
+    let outcome = two.unwrap_or_else(|| one_pass(Ctx::new(plan, files, now, options, Passes::One), files));
     let mut outcome = outcome.finish(start);
-    if feeding {
-        outcome.key_texts = feed::take_texts(run);
-    }
     crate::correlate::run(plan, &mut outcome);
     outcome.stats.elapsed = start.elapsed();
     outcome
@@ -179,7 +173,7 @@ fn two_passes(mut cx: Ctx, files: &[InputFile]) -> Option<Outcome> {
         return None;
     }
     got.out.alerts.extend(scratch.alerts);
-    got.out.feeds.extend(scratch.feeds);
+    chunk::absorb_feeds(&mut got.out, scratch.feeds, &scratch.texts);
     got.pairs.absorb(scratch.pairs);
     got.pairs.finish(&mut got.out);
     Some(got.out)

@@ -166,9 +166,6 @@ pub struct Stats {
     /// Per rule: referenced by a correlation, so its alerts are not
     /// written (`stats.alerts` still counts them). Empty when no rule is.
     pub referenced: Vec<bool>,
-    /// Group-by values of correlations whose hash another group's had (the
-    /// two groups were read as one). Expected never: 64-bit hashes.
-    pub key_collisions: u64,
     pub elapsed: Duration,
 }
 
@@ -195,7 +192,7 @@ pub struct Outcome {
     /// Matches of rules only correlations read ([`super::Feed`]), in input
     /// order, and their group-by texts; [`crate::correlate::run`] takes them.
     pub feeds: Vec<super::Feed>,
-    pub key_texts: super::KeyTexts,
+    pub feed_texts: String,
 }
 
 /// How many names of tables no rule reads [`Stats::other`] keeps.

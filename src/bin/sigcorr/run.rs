@@ -320,13 +320,6 @@ fn report(plan: &sigcorr::plan::Plan, outcome: &Outcome, files: &[InputFile], un
             .collect();
         let _ = writeln!(err, "warning: ... and {} more problems: {}", total - shown_total, per_file.join(", "));
     }
-    if s.key_collisions > 0 {
-        let _ = writeln!(
-            err,
-            "  {:>10}  correlation groups whose group-by values hashed alike another's (read as one group)",
-            s.key_collisions
-        );
-    }
     if s.capped_alerts > 0 {
         let _ = writeln!(
             err,
