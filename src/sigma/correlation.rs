@@ -89,6 +89,9 @@ impl Cmp {
     }
 }
 
+/// One rule's field under an alias: (the rule as written in `rules`, field).
+pub type AliasEntry = (Spanned<String>, Spanned<String>);
+
 /// A Sigma correlation rule as written.
 #[derive(Debug, Clone)]
 pub struct SigmaCorrelation {
@@ -115,7 +118,7 @@ pub struct SigmaCorrelation {
     /// a sigcorr extension; 50 when absent, and for value_median).
     pub percentile: f64,
     /// `aliases`: group-by name → (rule as written in `rules` → field).
-    pub aliases: Vec<(Spanned<String>, Vec<(Spanned<String>, Spanned<String>)>)>,
+    pub aliases: Vec<(Spanned<String>, Vec<AliasEntry>)>,
     /// `generate` (top level or in `correlation`): the referenced rules
     /// also alert on their own.
     pub generate: bool,
