@@ -204,11 +204,11 @@ fn order(plan: &Plan) -> Vec<usize> {
 
 /// One correlation rule's alerts, from its inputs' feeds and alerts.
 ///
-/// Events are [`Feed`]s (an alert's made into one, under its input's
-/// consumer id). A rule read
-/// as feeds by this correlation alone is sorted in place, in the run's
-/// vector of feeds; otherwise the inputs' events are gathered into one
-/// vector (an alert's event remembers which alert it is, for its evidence).
+/// Events are [`Feed`]s (an alert is made into one, under its input's
+/// consumer id). The one input of a correlation over a rule read as feeds
+/// is sorted in place, in the run's vector of feeds; otherwise the inputs'
+/// events are gathered into one vector (an alert's event remembers which
+/// alert it is, for its evidence and `fields`).
 fn correlate(
     plan: &Plan,
     r: usize,
@@ -360,14 +360,12 @@ fn bursts_of<'a>(
     texts: &str,
     made: &mut Vec<(i64, Box<str>, Alert)>,
 ) {
-    {
-        for burst in window::bursts(window_events, params) {
-            let first = feed(burst.first);
-            let text: Box<str> = first.text_in(texts).into();
-            let range = burst.first..=burst.last;
-            let alert = burst_alert(r, spec, params, &window_events[range.clone()], range, &text, member);
-            made.push((first.time, text, alert));
-        }
+    for burst in window::bursts(window_events, params) {
+        let first = feed(burst.first);
+        let text: Box<str> = first.text_in(texts).into();
+        let range = burst.first..=burst.last;
+        let alert = burst_alert(r, spec, params, &window_events[range.clone()], range, &text, member);
+        made.push((first.time, text, alert));
     }
 }
 
