@@ -189,7 +189,12 @@ pub(crate) fn field_value(
             }
         }
     }
-    let value = |r: &Resolved| call(wrap, vec![r.field()], span);
+    // A string column is read as it is (the engine copies it without the
+    // interpreter); anything else through `wrap`.
+    let value = |r: &Resolved| match (wrap, r.ty) {
+        ("tostring", Type::String) if r.path.is_empty() => r.field(),
+        _ => call(wrap, vec![r.field()], span),
+    };
     match &groups[..] {
         [] => None,
         [(only, names)] if names.len() == tables.len() => Some(value(only)),
