@@ -252,7 +252,7 @@ impl Loader<'_> {
     /// Parses a string-valued expression; other values were reported by the schema.
     fn expr(&mut self, node: &Node) -> Option<Expr> {
         let text = node.as_str()?;
-        let map = ScalarMap::new(&self.file.text, node.span.start, text);
+        let map = ScalarMap::in_span(&self.file.text, node.span, text);
         match parse_expr(text, &ExprSource { file: self.file, map: &map }) {
             Ok(e) => Some(e),
             Err(d) => {

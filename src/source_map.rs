@@ -19,7 +19,16 @@ impl ScalarMap {
     /// Aligns `value` with the file text starting at `start` (the scalar's
     /// position, as the YAML parser reports it).
     pub fn new(file_text: &str, start: usize, value: &str) -> ScalarMap {
-        let src = file_text.as_bytes();
+        ScalarMap::in_span(file_text, Span::new(start, file_text.len()), value)
+    }
+
+    /// [`ScalarMap::new`], aligning only within the scalar's own `span`: a
+    /// character the file writes as an escape (`"\n"` in a double-quoted
+    /// scalar) has no equal byte in it, and searching past its end aligned
+    /// the rest of the value with the lines after the scalar.
+    pub fn in_span(file_text: &str, span: Span, value: &str) -> ScalarMap {
+        let start = span.start;
+        let src = &file_text.as_bytes()[..span.end.clamp(start.min(file_text.len()), file_text.len())];
         let mut offsets = Vec::with_capacity(value.len() + 1);
         let mut pos = start.min(src.len());
         // Skip a block scalar header (`|`, `>-`, ...) up to the line end.
@@ -86,6 +95,17 @@ mod tests {
         check("a: x == \"y\" and IPAdress\n", "x ==", "x == \"y\" and IPAdress", "IPAdress");
         check("a: 'it''s IPAdress'\n", "'it", "it's IPAdress", "IPAdress");
         check("a: \"tab\\t IPAdress\"\n", "\"tab", "tab\t IPAdress", "IPAdress");
+    }
+
+    #[test]
+    fn an_escaped_line_break_stays_inside_its_scalar() {
+        let file = "condition: \"selection\\nand )\"\nlevel: high\n";
+        let start = file.find('"').unwrap();
+        let end = file.find("\nlevel").unwrap();
+        let map = ScalarMap::in_span(file, Span::new(start, end), "selection\nand )");
+        let paren = map.offset("selection\nand )".find(')').unwrap());
+        assert_eq!(&file[paren..paren + 1], ")", "the `)` of the condition, not a byte after it");
+        assert!(map.offset(100) <= end);
     }
 
     #[test]

@@ -203,7 +203,7 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
     let mut expression = None;
     let mut syntax = None;
     if let (Some((_, n)), Some(text)) = (body.entry("condition"), body.get("condition").and_then(Node::as_str)) {
-        let map = ScalarMap::new(&file.text, n.span.start, text);
+        let map = ScalarMap::in_span(&file.text, n.span, text);
         match parse_condition(text, &ExprSource { file, map: &map }) {
             Ok(cond) => {
                 let mut names = Vec::new();

@@ -144,7 +144,7 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaRule>, Errors) 
     let mut parsed = Vec::new();
     for node in conditions {
         let text = node.as_str().unwrap_or_default();
-        let map = ScalarMap::new(&file.text, node.span.start, text);
+        let map = ScalarMap::in_span(&file.text, node.span, text);
         match parse_condition(text, &ExprSource { file, map: &map }) {
             Ok(c) => parsed.push(c),
             Err(d) => errors.push(d),
