@@ -225,7 +225,9 @@ fn correlate(
         .collect();
     let fed = |i: usize| plan.feeds[spec.inputs[i].rule].contains(&ids[i]);
     let params = spec.params();
-    let key_of = |e: &Feed| (e.key, e.check, e.time, e.pos, e.consumer);
+    // Groups, then time; equal times by rule (consumer ids follow `rules`),
+    // then input position (the evidence's order).
+    let key_of = |e: &Feed| (e.key, e.check, e.time, e.consumer, e.pos);
     let mut made: Vec<(i64, Box<str>, Alert)> = Vec::new();
     if spec.inputs.len() == 1 && fed(0) {
         let at = consumer_range(feeds, ids[0]);

@@ -1,10 +1,10 @@
 //! The window: one group's events, in time order, to the bursts that fire.
 //!
-//! **Windows.** At each event `e`, in order, the window is the events from
-//! `e.time - timespan` to `e` itself, both ends included (an event exactly
-//! `timespan` before `e` is in it). The condition is tested on that window.
-//! Events of equal time are in input order; a window ending at one of them
-//! holds those before it.
+//! **Windows.** At each distinct event time `t`, the window is the events
+//! from `t - timespan` to `t`, both ends included (an event exactly
+//! `timespan` before is in it, and so is every event of time `t`). The
+//! condition is tested on that window. Windows depend on times only, never
+//! on the order of records in the input.
 //!
 //! **Bursts.** A window that fires opens a burst, or extends the open one
 //! when it shares an event with it; one burst is one alert, from the first
@@ -248,7 +248,8 @@ impl Chains {
     }
 }
 
-/// The bursts of one group's `events`, sorted by time.
+/// The bursts of one group's `events`, sorted by time (equal times by
+/// rule, in `rules` order).
 pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
     if let Some(expression) = p.expression {
         return extended(events, p, expression);
@@ -258,15 +259,26 @@ pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
     let mut chains = Chains::new(p.inputs);
     let mut open: Option<Burst> = None;
     let mut first = 0;
-    for (last, e) in events.iter().enumerate() {
-        state.add(e, p);
-        while events[first].time < e.time.saturating_sub(p.timespan) {
+    let mut at = 0;
+    // One window per distinct time: it holds every event of that time.
+    while at < events.len() {
+        let time = events[at].time;
+        while events[first].time < time.saturating_sub(p.timespan) {
             state.remove(&events[first], p);
             first += 1;
         }
-        let ordered = p.kind != Kind::TemporalOrdered || chains.add(last, e.input as usize, first);
-        let fires = ordered && holds(state.value(p), p);
-        if !fires {
+        let mut ordered = p.kind != Kind::TemporalOrdered;
+        let mut last = at;
+        while last < events.len() && events[last].time == time {
+            state.add(&events[last], p);
+            if p.kind == Kind::TemporalOrdered {
+                ordered |= chains.add(last, events[last].input as usize, first);
+            }
+            last += 1;
+        }
+        at = last;
+        let last = last - 1;
+        if !(ordered && holds(state.value(p), p)) {
             continue;
         }
         match &mut open {
@@ -279,25 +291,28 @@ pub fn bursts(events: &[Event], p: &Params) -> Vec<Burst> {
 }
 
 /// An extended condition (`failed and not mfa`): a window starts at each
-/// event and holds the events up to `timespan` after it, both ends
-/// included; the condition is tested on which rules it holds. Forward
-/// windows find every set of events a trailing window finds (each such set
-/// starts somewhere), and give absence its usual meaning: `a and not b` is
-/// an `a` with no `b` in the `timespan` after it. temporal_ordered starts
-/// windows only at events of the first rule in `rules`. Firing windows that
-/// share an event make one burst.
+/// distinct time and holds the events from it up to `timespan` after it,
+/// both ends included; the condition is tested on which rules it holds.
+/// Forward windows find every set of events a trailing window finds (each
+/// such set starts somewhere), and give absence its usual meaning: `a and
+/// not b` is an `a` with no `b` in the `timespan` after it. temporal_ordered
+/// starts windows only at times with an event of the first rule in `rules`.
+/// Firing windows that share an event make one burst.
 fn extended(events: &[Event], p: &Params, expression: &Presence) -> Vec<Burst> {
     let mut out = Vec::new();
     let mut present = vec![0u32; p.inputs];
     let mut open: Option<Burst> = None;
     let mut end = 0; // one past the window's last event
-    for (first, e) in events.iter().enumerate() {
-        let limit = e.time.saturating_add(p.timespan);
+    let mut first = 0;
+    while first < events.len() {
+        let time = events[first].time;
+        let limit = time.saturating_add(p.timespan);
         while end < events.len() && events[end].time <= limit {
             present[events[end].input as usize] += 1;
             end += 1;
         }
-        let anchored = p.kind != Kind::TemporalOrdered || e.input == 0;
+        let same = events[first..].iter().take_while(|e| e.time == time).count();
+        let anchored = p.kind != Kind::TemporalOrdered || events[first..first + same].iter().any(|e| e.input == 0);
         if anchored && expression.holds(&present) {
             let last = end - 1;
             match &mut open {
@@ -305,7 +320,10 @@ fn extended(events: &[Event], p: &Params, expression: &Presence) -> Vec<Burst> {
                 _ => out.extend(open.replace(Burst { first, last })),
             }
         }
-        present[e.input as usize] -= 1;
+        for e in &events[first..first + same] {
+            present[e.input as usize] -= 1;
+        }
+        first += same;
     }
     out.extend(open);
     out
@@ -346,6 +364,23 @@ mod tests {
         let mut late = at(&[0, 5, 10]);
         late[2].time += 1;
         assert!(bursts(&late, &p).is_empty());
+    }
+
+    #[test]
+    fn equal_times_are_one_window_whatever_their_order() {
+        let gte3 = [(Cmp::Gte, 3.0)];
+        let p = params(Kind::EventCount, &gte3, 1);
+        // Three at minute 5: the window at 5 holds all three.
+        assert_eq!(spans(bursts(&at(&[0, 5, 5, 5]), &p)), [(0, 3)]);
+        // A range: exactly two, but ties make three at once: never two.
+        let two = [(Cmp::Eq, 2.0)];
+        let p = params(Kind::EventCount, &two, 1);
+        assert_eq!(spans(bursts(&at(&[0, 5, 5]), &p)), []);
+        // Ordered: rule 0 and rule 1 at the same time are in order.
+        let mut tie = at(&[3, 3]);
+        tie[1].input = 1;
+        let ordered = params(Kind::TemporalOrdered, &[], 2);
+        assert_eq!(spans(bursts(&tie, &ordered)), [(0, 1)]);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Sigma correlations against an independent implementation: generated,
 //! shuffled sign-ins on a minute grid (so that times tie and windows end
 //! exactly on events), each correlation type run by `sigcorr run` and by
-//! DuckDB SQL written here from the README's definitions (a window is the
-//! events from `timespan` before an event up to it, by time then input
-//! position; a window that meets the condition fires; firing windows that
-//! share an event make one alert, whose count, times and value are over all
-//! its events). The SQL is exact, not fast: every window is a self-join.
+//! DuckDB SQL written here from the README's definitions (at each distinct
+//! time, the window is the events from `timespan` before it up to it, both
+//! ends and every event of that time included; a window that meets the
+//! condition fires; firing windows that share an event make one alert,
+//! whose count, times and value are over all its events). The SQL is
+//! exact, not fast: every window is a self-join.
 
 use serde_json::{Value, json};
 
@@ -158,15 +159,15 @@ con.execute(f"""CREATE TABLE logs AS SELECT *, CAST(TimeGenerated AS TIMESTAMP) 
     FROM read_json('{logs}', format='newline_delimited', columns={{'TimeGenerated': 'VARCHAR', 'UserPrincipalName': 'VARCHAR',
     'AlternateSignInName': 'VARCHAR', 'IPAddress': 'VARCHAR', 'ResultType': 'VARCHAR', 'DurationMs': 'BIGINT'}})""")
 q = f"""
-WITH ev AS (SELECT *, row_number() OVER (PARTITION BY k ORDER BY t, line, input) AS i FROM ({events})),
+WITH ev AS (SELECT *, row_number() OVER (PARTITION BY k ORDER BY t, input, line) AS i FROM ({events})),
 win AS (
-  SELECT a.k, a.i, min(b.i) AS lo, {aggregate} AS agg
-  FROM ev a JOIN ev b ON b.k = a.k AND b.i <= a.i AND b.t >= a.t - INTERVAL {minutes} MINUTE
-  GROUP BY a.k, a.i),
-fired AS (SELECT k, i, lo FROM win WHERE {condition}),
-marked AS (SELECT *, CASE WHEN lo > coalesce(lag(i) OVER (PARTITION BY k ORDER BY i), -1) THEN 1 ELSE 0 END AS new FROM fired),
-bursts AS (SELECT *, sum(new) OVER (PARTITION BY k ORDER BY i) AS burst FROM marked),
-spans AS (SELECT k, burst, min(lo) AS first, max(i) AS last FROM bursts GROUP BY k, burst)
+  SELECT a.k, a.t, min(b.i) AS lo, max(b.i) AS hi, {aggregate} AS agg
+  FROM (SELECT DISTINCT k, t FROM ev) a JOIN ev b ON b.k = a.k AND b.t <= a.t AND b.t >= a.t - INTERVAL {minutes} MINUTE
+  GROUP BY a.k, a.t),
+fired AS (SELECT k, t, lo, hi FROM win WHERE {condition}),
+marked AS (SELECT *, CASE WHEN lo > coalesce(lag(hi) OVER (PARTITION BY k ORDER BY t), -1) THEN 1 ELSE 0 END AS new FROM fired),
+bursts AS (SELECT *, sum(new) OVER (PARTITION BY k ORDER BY t) AS burst FROM marked),
+spans AS (SELECT k, burst, min(lo) AS first, max(hi) AS last FROM bursts GROUP BY k, burst)
 SELECT s.k, strftime(f.t, '%H:%M'), strftime(l.t, '%H:%M'), s.last - s.first + 1
 FROM spans s JOIN ev f ON f.k = s.k AND f.i = s.first JOIN ev l ON l.k = s.k AND l.i = s.last
 ORDER BY 1, 2, 3
