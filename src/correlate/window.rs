@@ -44,7 +44,7 @@ pub struct Params<'a> {
     pub kind: Kind,
     pub timespan: i64,
     pub condition: &'a [(Cmp, f64)],
-    /// An extended condition: windows start at events (see [`extended`]).
+    /// An extended condition: windows start at event times (see `extended`).
     pub expression: Option<&'a Presence>,
     pub percentile: f64,
     /// How many rules the correlation references.
