@@ -251,8 +251,9 @@ pub fn compile_rule_set(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> 
     // Only the outermost correlation carries metadata (the specification):
     // a rule a correlation references, and does not also write, is not
     // asked for its level, false positives or references.
+    let unwritten = correlate::unwritten(&out.rules);
     let inner: Vec<(&Arc<span::SourceFile>, span::Span)> = (0..named.len())
-        .filter(|&i| named[i].rule.is_some_and(|r| r < out.rules.len() && correlate::referenced(&out.rules, r)))
+        .filter(|&i| named[i].rule.is_some_and(|r| r < out.rules.len() && unwritten[r]))
         .map(|i| {
             // A document runs to the start of the file's next one.
             let file = &roots[i].0;
@@ -261,14 +262,16 @@ pub fn compile_rule_set(files: &[Arc<SourceFile>], catalog: &table::Catalog) -> 
             (file, span::Span::new(roots[i].1.span.start, end))
         })
         .collect();
+    // Looked up by binary search: a rule set can hold 100,000s of documents.
+    let mut inner = inner;
+    inner.sort_by_key(|(f, span)| (Arc::as_ptr(f), span.start));
     out.diagnostics.retain(|d| {
         let metadata = matches!(d.code, diagnostic::Code::MissingFalsePositives | diagnostic::Code::MissingReferences)
             || (d.code == diagnostic::Code::SigmaMetadata && d.message == "the rule has no `level`");
-        let within = |(file, span): &(&Arc<span::SourceFile>, span::Span)| {
-            d.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, file))
-                && d.span.is_some_and(|s| s.start >= span.start && s.start < span.end)
-        };
-        !(metadata && inner.iter().any(within))
+        let (Some(file), Some(at), true) = (d.file.as_ref(), d.span, metadata) else { return true };
+        let key = (Arc::as_ptr(file), at.start);
+        let i = inner.partition_point(|(f, span)| (Arc::as_ptr(f), span.start) <= key);
+        !(i > 0 && Arc::ptr_eq(inner[i - 1].0, file) && at.start < inner[i - 1].1.end)
     });
     // In file order, then by position.
     let order = |d: &Diagnostic| {

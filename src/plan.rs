@@ -290,14 +290,13 @@ fn consumers(rules: &[CheckedRule]) -> (Vec<Consumer>, Vec<Vec<u32>>) {
     use crate::sigma::correlation::Kind;
     let mut all = Vec::new();
     let mut feeds = vec![Vec::new(); rules.len()];
+    let unwritten = crate::correlate::unwritten(rules);
     for (c, rule) in rules.iter().enumerate() {
         let Some(spec) = &rule.correlation else { continue };
         let kind = if spec.kind == Kind::ValueCount { ValueKind::Distinct } else { ValueKind::Number };
         for (i, input) in spec.inputs.iter().enumerate() {
             // `fields` lists values, which feeds do not keep.
-            let feeding = rules[input.rule].sources.len() == 1
-                && spec.fields.is_empty()
-                && crate::correlate::referenced(rules, input.rule);
+            let feeding = rules[input.rule].sources.len() == 1 && spec.fields.is_empty() && unwritten[input.rule];
             if feeding {
                 feeds[input.rule].push(all.len() as u32);
             }

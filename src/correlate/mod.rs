@@ -149,7 +149,7 @@ pub fn run(plan: &Plan, outcome: &mut Outcome) {
     }
     drop(feeds);
     // Referenced rules alert on their own only when asked to.
-    let written: Vec<bool> = (0..rules.len()).map(|r| written_rule(plan, r)).collect();
+    let written: Vec<bool> = unwritten(rules).iter().map(|u| !u).collect();
     outcome.stats.referenced = written.iter().map(|w| !w).collect();
     outcome.alerts = by_rule.into_iter().zip(written).filter(|(_, w)| *w).flat_map(|(a, _)| a).collect();
 }
@@ -157,47 +157,49 @@ pub fn run(plan: &Plan, outcome: &mut Outcome) {
 /// Whether rule `r` of `rules` is referenced by a correlation that does
 /// not `generate` it: its alerts are not written.
 pub fn referenced(rules: &[crate::check::CheckedRule], r: usize) -> bool {
-    !written(rules, r)
+    unwritten(rules)[r]
 }
 
-/// Whether rule `r`'s alerts are written (see [`run`]).
-fn written_rule(plan: &Plan, r: usize) -> bool {
-    written(&plan.rules, r)
-}
-
-fn written(rules: &[crate::check::CheckedRule], r: usize) -> bool {
-    let mut referenced = false;
-    for rule in rules {
-        if let Some(spec) = &rule.correlation
-            && spec.inputs.iter().any(|i| i.rule == r)
-        {
-            if spec.generate {
-                return true;
-            }
-            referenced = true;
+/// Per rule, whether a correlation references it and none that does
+/// `generate`s it: its alerts are not written. Linear in the references.
+pub fn unwritten(rules: &[crate::check::CheckedRule]) -> Vec<bool> {
+    let mut referenced = vec![false; rules.len()];
+    let mut generated = vec![false; rules.len()];
+    for spec in rules.iter().filter_map(|r| r.correlation.as_deref()) {
+        for i in &spec.inputs {
+            referenced[i.rule] = true;
+            generated[i.rule] |= spec.generate;
         }
     }
-    !referenced
+    referenced.iter().zip(&generated).map(|(r, g)| *r && !g).collect()
 }
 
 /// The correlation rules, each after the correlations it references.
 fn order(plan: &Plan) -> Vec<usize> {
-    fn visit(plan: &Plan, r: usize, done: &mut [bool], out: &mut Vec<usize>) {
-        if done[r] {
-            return;
-        }
-        done[r] = true;
-        if let Some(spec) = &plan.rules[r].correlation {
-            for i in &spec.inputs {
-                visit(plan, i.rule, done, out);
+    // Kahn's: a correlation is ready once the correlations it references
+    // are (resolve refused cycles). No recursion, whatever the chain's length.
+    let rules = &plan.rules;
+    let mut waiting = vec![0usize; rules.len()];
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
+    for (r, rule) in rules.iter().enumerate() {
+        for i in rule.correlation.iter().flat_map(|s| &s.inputs) {
+            if rules[i.rule].correlation.is_some() {
+                waiting[r] += 1;
+                users[i.rule].push(r);
             }
-            out.push(r);
         }
     }
-    let mut done = vec![false; plan.rules.len()];
+    let mut ready: Vec<usize> =
+        (0..rules.len()).rev().filter(|&r| rules[r].correlation.is_some() && waiting[r] == 0).collect();
     let mut out = Vec::new();
-    for r in 0..plan.rules.len() {
-        visit(plan, r, &mut done, &mut out);
+    while let Some(r) = ready.pop() {
+        out.push(r);
+        for &u in users[r].iter().rev() {
+            waiting[u] -= 1;
+            if waiting[u] == 0 {
+                ready.push(u);
+            }
+        }
     }
     out
 }
@@ -217,12 +219,9 @@ fn correlate(
     feeds: &mut [Feed],
     texts: &mut String,
 ) -> Vec<Alert> {
-    let ids: Vec<u32> = (0..spec.inputs.len())
-        .map(|i| {
-            let id = plan.consumers.iter().position(|c| c.correlation == r && c.input == i);
-            id.expect("every input is a consumer") as u32
-        })
-        .collect();
+    // Consumers are numbered correlation by correlation, input by input.
+    let base = plan.consumers.partition_point(|c| c.correlation < r);
+    let ids: Vec<u32> = (0..spec.inputs.len()).map(|i| (base + i) as u32).collect();
     let fed = |i: usize| plan.feeds[spec.inputs[i].rule].contains(&ids[i]);
     let params = spec.params();
     // Groups, then time; equal times by rule (consumer ids follow `rules`),

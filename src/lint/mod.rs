@@ -32,6 +32,7 @@ pub fn lint(files: &[Arc<SourceFile>], catalog: &Catalog) -> Vec<Diagnostic> {
 pub fn lint_report(files: &[Arc<SourceFile>], catalog: &Catalog) -> (Vec<Diagnostic>, Vec<crate::Document>) {
     let compiled = crate::compile_rule_set(files, catalog);
     let (rules, mut findings) = (compiled.rules, compiled.diagnostics);
+    let unwritten = crate::correlate::unwritten(&rules);
     for file in files {
         let path = crate::ruletest::tests_path(file.path());
         if !path.is_file() {
@@ -49,8 +50,7 @@ pub fn lint_report(files: &[Arc<SourceFile>], catalog: &Catalog) -> (Vec<Diagnos
         // The file's rules (contiguous, in file order); under test, the one
         // whose alerts are written (a correlation over the others).
         let of_file: Vec<usize> = (0..rules.len()).filter(|&r| Arc::ptr_eq(rules[r].file(), file)).collect();
-        let tested =
-            of_file.iter().copied().find(|&r| !crate::correlate::referenced(&rules, r)).or(of_file.first().copied());
+        let tested = of_file.iter().copied().find(|&r| !unwritten[r]).or(of_file.first().copied());
         let rule = tested.map(|t| (&rules[t], &rules[of_file[0]..=of_file[of_file.len() - 1]]));
         findings.extend(crate::ruletest::check_tests(&SourceFile::new(path, text), catalog, rule));
     }

@@ -127,6 +127,10 @@ pub struct SigmaCorrelation {
     pub fields: Vec<Spanned<String>>,
 }
 
+/// The most rules one correlation references: an event remembers its rule
+/// in 16 bits, and a temporal window counts each.
+pub const MAX_RULES: usize = 1024;
+
 /// A tick is 100 ns, as Kusto's.
 const TICKS_PER_SECOND: i64 = 10_000_000;
 
@@ -244,8 +248,16 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
                 .help("list the ids or names of the rules it correlates under `rules:`"),
         );
     }
-    for (i, r) in rules.iter().enumerate() {
-        if rules[..i].iter().any(|o| o.value == r.value) {
+    if rules.len() > MAX_RULES {
+        err(
+            key.span,
+            bad(format!("a correlation references {} rules; at most {MAX_RULES}", rules.len()))
+                .help("split it into correlations over correlations"),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &rules {
+        if !seen.insert(r.value.as_str()) {
             err(r.span, bad(format!("rule `{}` is referenced twice", r.value)));
         }
     }

@@ -602,3 +602,22 @@ fn one_huge_window_stays_fast() {
         .collect();
     assert_eq!(counts, [("p90".to_string(), 100_000), ("ordered".to_string(), 100_000)]);
 }
+
+/// A chain of 10,000 correlations, each over the one before: resolved,
+/// ordered and run without recursion (which overflowed the stack) or a
+/// quadratic step (which took minutes).
+#[test]
+fn a_long_chain_of_correlations_runs() {
+    let n = 10_000;
+    let mut docs = vec![failures()];
+    for i in 0..n {
+        let over = if i == 0 { "failed_login".to_string() } else { format!("c{}", i - 1) };
+        docs.push(format!(
+            "title: c{i}\nname: c{i}\nlevel: low\ncorrelation:\n  type: event_count\n  rules: [{over}]\n  group-by: [UserPrincipalName]\n  timespan: 1h\n  condition:\n    gte: 1\n"
+        ));
+    }
+    let records = [failed("00:00", "alice"), failed("01:00", "alice")];
+    let alerts = run(&docs, &records, &[]);
+    // Only the last correlation's alerts are written: one burst of the two failures.
+    assert_eq!(brief(&alerts), [format!("c{} alice n=1 10:01:00..10:01:00", n - 1)]);
+}

@@ -75,7 +75,8 @@ pub fn test(args: TestArgs) -> u8 {
         let rule_errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
         // The rule under test: the file's one rule whose alerts are written
         // (a correlation, with the rules it references, is one).
-        let written: Vec<usize> = (0..rules.len()).filter(|&r| !sigcorr::correlate::referenced(&rules, r)).collect();
+        let unwritten = sigcorr::correlate::unwritten(&rules);
+        let written: Vec<usize> = (0..rules.len()).filter(|&r| !unwritten[r]).collect();
         if !rule_errors.is_empty() || written.len() != 1 {
             print_diagnostics(&rule_errors);
             suite.error = Some(if rule_errors.is_empty() {
