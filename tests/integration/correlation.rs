@@ -25,15 +25,7 @@ fn correlation(name: &str, body: &str) -> String {
 }
 
 fn uuid(name: &str) -> String {
-    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        h >> 32,
-        (h >> 16) & 0xffff,
-        h & 0xfff,
-        (h >> 20) & 0xfff,
-        h & 0xffff_ffff_ffff
-    )
+    crate::sigma::uuid_of(name)
 }
 
 /// A sign-in at `10:mm:ss` of the test hour.

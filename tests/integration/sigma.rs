@@ -22,7 +22,7 @@ static CATALOG: LazyLock<sigcorr::table::Catalog> = LazyLock::new(sigcorr::table
 // ---- rules ------------------------------------------------------------------
 
 /// A stable UUID for a rule title (FNV-1a), so each rule has its own id.
-fn uuid_of(title: &str) -> String {
+pub(crate) fn uuid_of(title: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in title.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
