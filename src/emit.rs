@@ -300,7 +300,10 @@ fn is_number(s: &str) -> bool {
 fn csv(out: &mut dyn Write, plan: &Plan, alerts: &[Alert], files: &[InputFile], raw: bool) -> io::Result<()> {
     let cell = |s: &str| csv_cell(s, raw);
     let mut columns: Vec<&str> = Vec::new();
-    for rule in &plan.rules {
+    // The columns of the rules whose alerts are written (not those only
+    // correlations read).
+    let unwritten = crate::correlate::unwritten(&plan.rules);
+    for rule in plan.rules.iter().zip(&unwritten).filter(|(_, u)| !**u).map(|(r, _)| r) {
         for o in rule.shown_output() {
             if !columns.contains(&o.name.as_str()) {
                 columns.push(&o.name);

@@ -134,6 +134,17 @@ fn the_alert_carries_its_evidence_per_referenced_rule_and_the_referenced_rule_is
     assert_eq!(alerts[0]["rule"]["id"], json!(uuid("many_failures")));
     assert_eq!(alerts[0]["evidence"], json!({"failed_login": ["logs.json:1", "logs.json:2", "logs.json:3"]}));
     assert_eq!(alerts[0]["fields"]["event_count"], json!(3));
+    // CSV has the correlation's columns, not those of the rule it reads.
+    let csv = Test::new()
+        .file("rules.yml", [count_rule("    gte: 3\n"), failures()].join("---\n"))
+        .records("logs.json", &records)
+        .args(["run", "--format", "csv", "--rules", "rules.yml", "logs.json"])
+        .run();
+    assert_eq!(
+        csv.stdout.lines().next(),
+        Some("rule_id,rule_title,level,UserPrincipalName,count,first,last,event_count,evidence")
+    );
+    assert!(csv.stdout.lines().nth(1).unwrap().ends_with(",logs.json:1 logs.json:2 logs.json:3"), "{}", csv.stdout);
     // `generate: true`: the referenced rule alerts on its own too.
     let generating = count_rule("    gte: 3\n") + "generate: true\n";
     let alerts = run(&[generating, failures()], &records, &[]);
