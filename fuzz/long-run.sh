@@ -4,9 +4,10 @@
 #   fuzz/long-run.sh TARGET [SECONDS]      (default 570: one 10-minute slot)
 # New inputs go to /tmp/fz-TARGET (outside the repository), the committed
 # corpus is read as a seed. Niced, one process, no leak checks (README).
-# RUNS.log columns: UTC date, target, library commit (HEAD, "+" when the
-# work tree differs from it), harness (sha1 of the target's source and
-# common.rs, so runs of one harness can be added up), executions, seconds,
+# RUNS.log columns: UTC date, target, library commit (the last to change src/,
+# grammar/, tables/, rules/ or the manifest; "+" when the
+# work tree differs from it), harness (sha1 of the target's source, and of
+# common.rs if it uses it, so runs of one harness can be added up), executions, seconds,
 # exec/s, crashes (0, or the artifact's name).
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -20,9 +21,13 @@ fuzz=(cargo +nightly fuzz)
 scratch="/tmp/fz-$target"
 mkdir -p "$scratch" /tmp/fzlogs
 log="/tmp/fzlogs/$target-$(date -u +%Y%m%dT%H%M%S).log"
-commit="$(git rev-parse --short=10 HEAD)"
+# The last commit that changed the library (fuzz/ commits do not count).
+commit="$(git log -1 --format=%h --abbrev=10 -- ../src ../grammar ../Cargo.toml ../Cargo.lock ../tables ../rules ../build.rs)"
 git diff --quiet HEAD -- ../src ../grammar ../Cargo.toml ../tables ../rules || commit="$commit+"
-harness="$(cat "fuzz_targets/$target.rs" fuzz_targets/common.rs | sha1sum | cut -c1-10)"
+# The sources the target compiles: its own, and common.rs if it uses it.
+sources=("fuzz_targets/$target.rs")
+grep -q '"common.rs"' "fuzz_targets/$target.rs" && sources+=(fuzz_targets/common.rs)
+harness="$(cat "${sources[@]}" | sha1sum | cut -c1-10)"
 nice -n 19 "${fuzz[@]}" build "$target" >/dev/null 2>&1 || { echo "build failed" >&2; exit 2; }
 before="$(ls "artifacts/$target" 2>/dev/null | wc -l)"
 start=$(date +%s)
