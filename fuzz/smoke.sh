@@ -27,7 +27,8 @@ fi
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 # target, dictionary, longest input
-for spec in rule_loader:rule:4096 expr_parser:expr:4096 json_scan:json:8192 container_reader:container:16384; do
+for spec in rule_loader:rule:4096 rule_pipeline:rule:4096 expr_parser:expr:4096 json_scan:json:8192 \
+    sigma_condition:sigma:2048 container_reader:container:16384 container_equivalence:container:16384; do
     IFS=: read -r target dict len <<<"$spec"
     mkdir -p "$scratch/$target"
     log="$scratch/$target.log"

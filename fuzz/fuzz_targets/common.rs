@@ -24,12 +24,15 @@ pub static BUILTIN_PLAN: LazyLock<Plan> = LazyLock::new(|| {
     sigcorr::plan::plan(rules, &CATALOG)
 });
 
-/// Two rayon threads, whatever the machine: the fuzzer's machine is shared,
-/// and two threads still merge chunks out of order.
-pub fn init_pool() {
+/// The global rayon pool, `threads` threads whatever the machine (the
+/// first call decides): two where chunks must also merge out of order
+/// (`rule_pipeline`, `container_equivalence`); one in `container_reader`,
+/// where a second thread, with each run's little work, mostly spins
+/// waiting for more (a fifth of its time, and the second core).
+pub fn init_pool(threads: usize) {
     static POOL: Once = Once::new();
     POOL.call_once(|| {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(2).build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
     });
 }
 
