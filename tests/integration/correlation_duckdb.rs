@@ -6,7 +6,9 @@
 //! ends and every event of that time included; a window that meets the
 //! condition fires; firing windows that share an event make one alert,
 //! whose count, times and value are over all its events). The SQL is
-//! exact, not fast: every window is a self-join.
+//! exact, not fast: every window is a self-join. One case chains two
+//! correlations (the inner one's alerts are the outer one's events, each at
+//! its last time).
 
 use serde_json::{Value, json};
 
@@ -66,6 +68,9 @@ fn uuid(n: u32) -> String {
 
 const FAILED: &str = "title: failed\nid: 7d0c5e1a-0000-4000-8000-100000000001\nname: failed\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    ResultType: 50126\n  condition: selection\n";
 const SUCCESS: &str = "title: success\nid: 7d0c5e1a-0000-4000-8000-100000000002\nname: success\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    ResultType: 0\n  condition: selection\n";
+/// An event_count correlation (two failures of one user in 5 minutes),
+/// itself referenced by the chained case.
+const PAIRS: &str = "title: pairs\nid: 7d0c5e1a-0000-4000-8000-100000000004\nname: pairs\nlevel: low\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 5m\n  condition:\n    gte: 2\n";
 const ANY: &str = "title: any\nid: 7d0c5e1a-0000-4000-8000-100000000003\nname: any\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    UserPrincipalName|exists: true\n  condition: selection\n";
 
 /// One case: the correlation (its `correlation:` body), the detection rules
@@ -80,6 +85,9 @@ struct Case {
     minutes: u32,
     aggregate: &'static str,
     condition: &'static str,
+    /// A chained case: the outer correlation's minutes and condition on
+    /// the count of the inner one's alerts.
+    outer: Option<(u32, &'static str)>,
 }
 
 const CASES: &[Case] = &[
@@ -91,6 +99,7 @@ const CASES: &[Case] = &[
         minutes: 10,
         aggregate: "count(*)",
         condition: "agg >= 3",
+        outer: None,
     },
     Case {
         name: "event_count_range",
@@ -100,6 +109,7 @@ const CASES: &[Case] = &[
         minutes: 5,
         aggregate: "count(*)",
         condition: "agg > 1 AND agg <= 2",
+        outer: None,
     },
     Case {
         name: "value_count",
@@ -109,6 +119,7 @@ const CASES: &[Case] = &[
         minutes: 15,
         aggregate: "count(DISTINCT b.v)",
         condition: "agg >= 3",
+        outer: None,
     },
     Case {
         name: "value_sum",
@@ -118,6 +129,7 @@ const CASES: &[Case] = &[
         minutes: 10,
         aggregate: "coalesce(sum(b.v), 0)",
         condition: "agg > 2000",
+        outer: None,
     },
     Case {
         name: "value_avg",
@@ -127,6 +139,7 @@ const CASES: &[Case] = &[
         minutes: 10,
         aggregate: "avg(b.v)",
         condition: "agg >= 700",
+        outer: None,
     },
     Case {
         name: "value_percentile",
@@ -137,6 +150,7 @@ const CASES: &[Case] = &[
         // Nearest rank: the value at rank ceil(p/100 * n).
         aggregate: "list_sort(list(b.v))[greatest(1, ceil(0.9 * count(b.v)))::INTEGER]",
         condition: "agg >= 950",
+        outer: None,
     },
     Case {
         name: "temporal_with_aliases",
@@ -147,6 +161,17 @@ const CASES: &[Case] = &[
         minutes: 5,
         aggregate: "count(DISTINCT b.input)",
         condition: "agg >= 2",
+        outer: None,
+    },
+    Case {
+        name: "chained",
+        body: "  type: event_count\n  rules: [pairs]\n  group-by: [UserPrincipalName]\n  timespan: 30m\n  condition:\n    gte: 2\n",
+        rules: &[FAILED, PAIRS],
+        events: "SELECT UserPrincipalName AS k, t, line, 0 AS input, NULL AS v FROM logs WHERE ResultType = '50126'",
+        minutes: 5,
+        aggregate: "count(*)",
+        condition: "agg >= 2",
+        outer: Some((30, "agg >= 2")),
     },
 ];
 
@@ -154,11 +179,15 @@ const CASES: &[Case] = &[
 const SQL: &str = r#"
 import sys, duckdb
 logs, events, minutes, aggregate, condition, out = sys.argv[1:7]
+outer = sys.argv[7:]  # a chained case: the outer correlation's minutes and condition on count(*)
 con = duckdb.connect()
 con.execute(f"""CREATE TABLE logs AS SELECT *, CAST(TimeGenerated AS TIMESTAMP) AS t, row_number() OVER () AS line
     FROM read_json('{logs}', format='newline_delimited', columns={{'TimeGenerated': 'VARCHAR', 'UserPrincipalName': 'VARCHAR',
     'AlternateSignInName': 'VARCHAR', 'IPAddress': 'VARCHAR', 'ResultType': 'VARCHAR', 'DurationMs': 'BIGINT'}})""")
-q = f"""
+
+def alerts(events, minutes, aggregate, condition):
+    """The alerts of one correlation over `events` (k, t, line, input, v): k, first, last, count."""
+    return f"""
 WITH ev AS (SELECT *, row_number() OVER (PARTITION BY k ORDER BY t, input, line) AS i FROM ({events})),
 win AS (
   SELECT a.k, a.t, min(b.i) AS lo, max(b.i) AS hi, {aggregate} AS agg
@@ -168,10 +197,16 @@ fired AS (SELECT k, t, lo, hi FROM win WHERE {condition}),
 marked AS (SELECT *, CASE WHEN lo > coalesce(lag(hi) OVER (PARTITION BY k ORDER BY t), -1) THEN 1 ELSE 0 END AS new FROM fired),
 bursts AS (SELECT *, sum(new) OVER (PARTITION BY k ORDER BY t) AS burst FROM marked),
 spans AS (SELECT k, burst, min(lo) AS first, max(hi) AS last FROM bursts GROUP BY k, burst)
-SELECT s.k, strftime(f.t, '%H:%M'), strftime(l.t, '%H:%M'), s.last - s.first + 1
+SELECT s.k AS k, f.t AS first, l.t AS last, s.last - s.first + 1 AS n
 FROM spans s JOIN ev f ON f.k = s.k AND f.i = s.first JOIN ev l ON l.k = s.k AND l.i = s.last
-ORDER BY 1, 2, 3
 """
+
+q = alerts(events, minutes, aggregate, condition)
+if outer:
+    # A correlation's alert is an event at its last time.
+    inner = f"SELECT k, last AS t, 0 AS line, 0 AS input, NULL AS v FROM ({q})"
+    q = alerts(inner, outer[0], "count(*)", outer[1])
+q = f"SELECT k, strftime(first, '%H:%M'), strftime(last, '%H:%M'), n FROM ({q}) ORDER BY 1, 2, 3"
 with open(out, "w") as f:
     for row in con.execute(q).fetchall():
         f.write(" ".join(str(x) for x in row) + "\n")
@@ -220,6 +255,7 @@ fn every_correlation_type_agrees_with_duckdb_sql_on_shuffled_sign_ins() {
                 .args([test.path("logs.json").display().to_string(), case.events.to_string(), case.minutes.to_string()])
                 .args([case.aggregate, case.condition])
                 .arg(test.path("duckdb.txt"))
+                .args(case.outer.map(|(m, c)| vec![m.to_string(), c.to_string()]).unwrap_or_default())
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{}: {}", case.name, String::from_utf8_lossy(&out.stderr));
