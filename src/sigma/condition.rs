@@ -56,6 +56,20 @@ pub enum CondKind {
 }
 
 impl Cond {
+    /// A compact s-expression of the tree (`(and a (not b))`): its structure
+    /// and precedence, without positions, for tests to compare.
+    pub fn sexp(&self) -> String {
+        match &self.kind {
+            CondKind::And(l, r) => format!("(and {} {})", l.sexp(), r.sexp()),
+            CondKind::Or(l, r) => format!("(or {} {})", l.sexp(), r.sexp()),
+            CondKind::Not(c) => format!("(not {})", c.sexp()),
+            CondKind::Name(n) => n.clone(),
+            CondKind::Of { all, pattern } => {
+                format!("({} of {})", if *all { "all" } else { "1" }, pattern.as_deref().unwrap_or("them"))
+            }
+        }
+    }
+
     /// Every `Name` and `Of` node, in order (for "unused selection" /
     /// "unknown name" lints).
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Cond)) {
@@ -407,21 +421,8 @@ mod tests {
         parse_condition(text, &ExprSource { file: &file, map: &map })
     }
 
-    /// A compact s-expression of the tree, to pin structure and precedence.
-    fn sexp(c: &Cond) -> String {
-        match &c.kind {
-            CondKind::And(l, r) => format!("(and {} {})", sexp(l), sexp(r)),
-            CondKind::Or(l, r) => format!("(or {} {})", sexp(l), sexp(r)),
-            CondKind::Not(c) => format!("(not {})", sexp(c)),
-            CondKind::Name(n) => n.clone(),
-            CondKind::Of { all, pattern } => {
-                format!("({} of {})", if *all { "all" } else { "1" }, pattern.as_deref().unwrap_or("them"))
-            }
-        }
-    }
-
     fn p(text: &str) -> String {
-        sexp(&parse(text).unwrap_or_else(|e| panic!("{text}: {e}")))
+        parse(text).unwrap_or_else(|e| panic!("{text}: {e}")).sexp()
     }
 
     /// The message, `(line, col)` and help of the error.
@@ -527,7 +528,7 @@ mod tests {
         let file = SourceFile::new("r.yml", file_text.to_string());
         let map = ScalarMap::new(file_text, file_text.find(">-").unwrap(), value);
         let c = parse_condition(value, &ExprSource { file: &file, map: &map }).unwrap();
-        assert_eq!(sexp(&c), "(and selection (not (1 of filter_*)))");
+        assert_eq!(c.sexp(), "(and selection (not (1 of filter_*)))");
         let CondKind::And(_, r) = &c.kind else { panic!() };
         assert_eq!(&file_text[r.span.start..r.span.end], "not 1 of filter_*");
         assert_eq!(file.line_col(r.span.start), (4, 9));
@@ -684,7 +685,7 @@ mod tests {
     fn walk_visits_names_and_ofs_in_order() {
         let c = parse("a and not (1 of b* or c) or all of them").unwrap();
         let mut seen = Vec::new();
-        c.walk(&mut |n| seen.push(sexp(n)));
+        c.walk(&mut |n| seen.push(n.sexp()));
         assert_eq!(seen, ["a", "(1 of b*)", "c", "(all of them)"]);
     }
 
