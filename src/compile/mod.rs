@@ -14,7 +14,10 @@
 //! - [`sentinel`]: a Microsoft Sentinel scheduled analytics rule (YAML)
 //!   around the KQL query.
 //! - [`sql`]: Spark SQL and DuckDB SQL, one generator with a [`sql::Dialect`].
+//! - [`correlation`]: Sigma correlation rules to the same SQL, around the
+//!   queries of the rules they reference.
 
+pub mod correlation;
 pub mod kql;
 pub mod sentinel;
 pub mod sql;
@@ -78,17 +81,36 @@ pub struct Options<'a> {
     /// `duckdb` only: read the NDJSON files under this directory instead of
     /// tables.
     pub data: Option<PathBuf>,
+    /// Every loaded rule: what a correlation's `rules` name.
+    pub rules: &'a [CheckedRule],
 }
 
 /// Compiles one rule to `target`.
 pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<String, Diagnostic> {
-    if rule.correlation.is_some() {
-        let why = "its sliding windows and bursts are sigcorr's own (README, \"Sigma correlation rules\"); run it with `sigcorr run`";
-        return Err(unsupported(rule, rule.doc.correlation.span, "a Sigma correlation rule", target, why));
+    if let Some(d) = refuse(rule, target) {
+        return Err(d);
     }
-    if let Some(at) = rule.doc.correlation.anti {
-        let why = "the anti-join's translation is still to come; run it with `sigcorr run`";
-        return Err(unsupported(rule, at, "`kind: leftanti`", target, why));
+    if rule.correlation.is_some() {
+        let at = opts.rules.iter().position(|r| std::ptr::eq(r, rule));
+        let span = rule.doc.correlation.span;
+        return match (target, at) {
+            (Target::SparkSql, Some(r)) => correlation::compile(opts.rules, r, sql::Dialect::Spark, opts),
+            (Target::Duckdb, Some(r)) => correlation::compile(opts.rules, r, sql::Dialect::DuckDb, opts),
+            (Target::SparkSql | Target::Duckdb, None) => Err(unsupported(
+                rule,
+                span,
+                "a Sigma correlation rule",
+                target,
+                "the rules it references were not given",
+            )),
+            (Target::Kql | Target::Sentinel, _) => Err(unsupported(
+                rule,
+                span,
+                "a Sigma correlation rule",
+                target,
+                "its translation to KQL is still to come; compile it to duckdb or spark-sql, or run it with `sigcorr run`",
+            )),
+        };
     }
     match target {
         Target::Kql => kql::compile(rule, opts),
@@ -96,6 +118,13 @@ pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<Str
         Target::SparkSql => sql::compile(rule, sql::Dialect::Spark, opts),
         Target::Duckdb => sql::compile(rule, sql::Dialect::DuckDb, opts),
     }
+}
+
+/// What no target compiles yet, whatever the rule is used for.
+pub(crate) fn refuse(rule: &CheckedRule, target: Target) -> Option<Diagnostic> {
+    let at = rule.doc.correlation.anti?;
+    let why = "the anti-join's translation is still to come; run it with `sigcorr run`";
+    Some(unsupported(rule, at, "`kind: leftanti`", target, why))
 }
 
 /// The error for a construct `target` cannot express with the engine's

@@ -95,7 +95,7 @@ impl Dialect {
         }
     }
 
-    fn text_type(self) -> &'static str {
+    pub(super) fn text_type(self) -> &'static str {
         match self {
             Dialect::DuckDb => "VARCHAR",
             Dialect::Spark => "STRING",
@@ -103,7 +103,7 @@ impl Dialect {
     }
 
     /// Integer division, truncating (both engines truncate toward zero).
-    fn int_div(self, a: &str, b: &str) -> String {
+    pub(super) fn int_div(self, a: &str, b: &str) -> String {
         match self {
             Dialect::DuckDb => format!("({a} // {b})"),
             Dialect::Spark => format!("({a} div {b})"),
@@ -152,6 +152,11 @@ const DATETIME_RE: &str = r"^\s*([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2
 const DATETIME_PARTS: [&str; 7] = ["y", "mo", "d", "h", "mi", "s", "frac"];
 
 /// A column one source reads, and how.
+/// The text Rust's `f64` parse reads: a decimal with an optional exponent,
+/// `inf`, `infinity` or `nan` in any case, with an optional sign.
+const REAL_RE: &str =
+    "^[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|[iI][nN][fF]([iI][nN][iI][tT][yY])?|[nN][aA][nN])$";
+
 struct Needed {
     name: String,
     ty: Type,
@@ -161,6 +166,51 @@ struct Needed {
 
 /// Compiles one rule to `dialect`.
 pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<String, Diagnostic> {
+    let Query { ctes, select } = query(rule, dialect, opts, "", false)?;
+    let target = dialect.target();
+    let mut out = header(rule, target);
+    out.push_str(&preamble(dialect, opts));
+    out.push_str(&format!("WITH\n{}\n{select};\n", ctes.join(",\n")));
+    Ok(out)
+}
+
+/// The comment lines after the header: how datetimes and tables are read.
+pub(super) fn preamble(dialect: Dialect, opts: &Options) -> String {
+    let c = dialect.target().comment();
+    let mut out = format!(
+        "{c} datetimes compare as 100-ns ticks parsed from the text; now() = {}\n",
+        match opts.now {
+            Some(t) => crate::datetime::format(t),
+            None => "the query's current time".to_string(),
+        }
+    );
+    if opts.data.is_none() {
+        out.push_str(&format!("{c} reads tables named like the Log Analytics tables, columns as text (as exported)\n"));
+    }
+    out
+}
+
+/// A rule's query: the common table expressions it needs, and its SELECT.
+pub(super) struct Query {
+    pub(super) ctes: Vec<String>,
+    pub(super) select: String,
+}
+
+/// The column [`query`] adds, with `time`: the rule's event time in ticks
+/// (what a correlation reads; null when the rule has none).
+pub(super) const TIME: &str = "__time";
+
+/// `rule` as a [`Query`]. Its table expressions' names start with
+/// `prefix` (a correlation holds several rules' queries); with `time` (for
+/// a correlation, which prints none of it), the SELECT adds the event time
+/// as [`TIME`], and computed real outputs are numbers.
+pub(super) fn query(
+    rule: &CheckedRule,
+    dialect: Dialect,
+    opts: &Options,
+    prefix: &str,
+    time: bool,
+) -> Result<Query, Diagnostic> {
     let target = dialect.target();
     if opts.data.is_some() && dialect != Dialect::DuckDb {
         return Err(unsupported(
@@ -195,6 +245,7 @@ pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<S
     }
     let g = Gen {
         rule,
+        prefix,
         d: dialect,
         target,
         now: opts.now.map_or_else(|| dialect.now_ticks().to_string(), |t| t.to_string()),
@@ -284,7 +335,7 @@ pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<S
         if let Some(f) = &source.filter {
             body.push_str(&format!("\n  WHERE {}", g.expr(f)?));
         }
-        ctes.push(format!("{} AS (\n{body}\n)", d.ident(&cte_name(&source.alias))));
+        ctes.push(format!("{} AS (\n{body}\n)", d.ident(&g.cte(&cte_name(&source.alias)))));
     }
 
     let mut select = Vec::new();
@@ -294,6 +345,8 @@ pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<S
             Some(c) => format!("{}.{}", d.ident(&rule.sources[c.source].alias), d.ident(&format!("{}__raw", c.column))),
             None => match o.expr.ty {
                 Type::String | Type::Long | Type::Bool => g.expr(&o.expr)?,
+                // A number a correlation reads (a value_* type's field), not printed.
+                Type::Real if time => g.expr(&o.expr)?,
                 other => {
                     return Err(unsupported(
                         rule,
@@ -307,8 +360,16 @@ pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<S
         };
         select.push(format!("  {e} AS {}", d.ident(&o.name)));
     }
-    let from =
-        |s: usize| format!("{} AS {}", d.ident(&cte_name(&rule.sources[s].alias)), d.ident(&rule.sources[s].alias));
+    let from = |s: usize| {
+        format!("{} AS {}", d.ident(&g.cte(&cte_name(&rule.sources[s].alias))), d.ident(&rule.sources[s].alias))
+    };
+    if time {
+        let t = match &rule.time {
+            Some(t) => g.expr(t)?,
+            None => "CAST(NULL AS BIGINT)".to_string(),
+        };
+        select.push(format!("  {t} AS {}", d.ident(TIME)));
+    }
     let mut query = format!("SELECT\n{}\nFROM {}", select.join(",\n"), from(0));
     if rule.sources.len() == 2 {
         let mut on = Vec::new();
@@ -341,20 +402,7 @@ pub fn compile(rule: &CheckedRule, dialect: Dialect, opts: &Options) -> Result<S
         }
     }
 
-    let mut out = header(rule, target);
-    let c = target.comment();
-    out.push_str(&format!(
-        "{c} datetimes compare as 100-ns ticks parsed from the text; now() = {}\n",
-        match opts.now {
-            Some(t) => crate::datetime::format(t),
-            None => "the query's current time".to_string(),
-        }
-    ));
-    if opts.data.is_none() {
-        out.push_str(&format!("{c} reads tables named like the Log Analytics tables, columns as text (as exported)\n"));
-    }
-    out.push_str(&format!("WITH\n{}\n{query};\n", ctes.join(",\n")));
-    Ok(out)
+    Ok(Query { ctes, select: query })
 }
 
 fn cte_name(alias: &str) -> String {
@@ -363,6 +411,8 @@ fn cte_name(alias: &str) -> String {
 
 struct Gen<'a> {
     rule: &'a CheckedRule,
+    /// Starts the name of each table expression.
+    prefix: &'a str,
     d: Dialect,
     target: Target,
     /// `now()` in ticks, as SQL.
@@ -370,6 +420,11 @@ struct Gen<'a> {
 }
 
 impl Gen<'_> {
+    /// The name of table expression `name`, prefixed.
+    fn cte(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
     /// `--data DIR`: every NDJSON record under DIR, the columns any source
     /// reads as text, plus `Type`. Hidden files and directories are skipped,
     /// as the engine skips them.
@@ -397,7 +452,7 @@ impl Gen<'_> {
         let prefix = format!("{dir}/").chars().count() + 1;
         Ok(format!(
             "{} AS (\n  SELECT * FROM read_ndjson({}, columns = {{{}}}, ignore_errors = true, filename = '__file')\n  WHERE NOT (substr(\"__file\", {prefix}) LIKE '.%' OR substr(\"__file\", {prefix}) LIKE '%/.%')\n)",
-            d.ident("__records"),
+            d.ident(&self.cte("__records")),
             d.string(&format!("{dir}/**")),
             columns.join(", ")
         ))
@@ -450,7 +505,7 @@ impl Gen<'_> {
             }
         }
         let from = if opts.data.is_some() {
-            format!("{} WHERE {} = {}", d.ident("__records"), d.ident("Type"), d.string(table))
+            format!("{} WHERE {} = {}", d.ident(&self.cte("__records")), d.ident("Type"), d.string(table))
         } else {
             d.ident(table)
         };
@@ -921,6 +976,20 @@ impl Gen<'_> {
                     return Err(self.no(e, format!("`{}` of a {other}", func.name()), "it rounds differently in SQL"));
                 }
             },
+            Func::ToReal | Func::ToDouble => match ty(0) {
+                Type::Real => arg(0)?,
+                Type::Long => format!("CAST({} AS DOUBLE)", arg(0)?),
+                Type::Bool => format!("CASE {} WHEN TRUE THEN 1.0 WHEN FALSE THEN 0.0 END", arg(0)?),
+                // Only what Rust's `f64` parse reads (no `1_000`, no hex), after trimming.
+                Type::String => {
+                    let t = format!("trim({})", arg(0)?);
+                    let re = d.string(REAL_RE);
+                    format!("CASE WHEN {} THEN TRY_CAST({t} AS DOUBLE) END", d.regex_match(&t, &re))
+                }
+                other => {
+                    return Err(self.no(e, format!("`{}` of a {other}", func.name()), "not compiled to SQL"));
+                }
+            },
             Func::ToDateTime if ty(0) == Type::DateTime => arg(0)?,
             Func::Strcat => {
                 let parts = args.iter().map(|a| self.text(a)).collect::<Result<Vec<_>, _>>()?;
@@ -964,7 +1033,8 @@ mod tests {
         );
         let catalog = crate::table::Catalog::builtin();
         let (rule, _) = crate::check::check(&crate::rule::load(&file).unwrap(), &catalog).unwrap();
-        let sql = compile(&rule, Dialect::DuckDb, &Options { catalog: &catalog, now: Some(0), data: None }).unwrap();
+        let sql = compile(&rule, Dialect::DuckDb, &Options { catalog: &catalog, now: Some(0), data: None, rules: &[] })
+            .unwrap();
         let line = sql.lines().find(|l| l.trim_start().starts_with("WHERE ")).unwrap();
         line.trim_start().trim_start_matches("WHERE ").to_string()
     }

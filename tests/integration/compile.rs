@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 use crate::common::{Run, SEED_COLUMNS, T1528_ID, repo};
+use crate::correlation_duckdb::{ANY, CASES, FAILED, PAIRS, SUCCESS, signins};
 
 const NOW: &str = "2026-07-16T12:00:00Z";
 const CREDENTIAL_ID: &str = "367ad919-5366-48ba-8fc9-84b891dd6c78";
@@ -81,6 +82,10 @@ type Row = Vec<Option<String>>;
 fn cell(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
+        // A whole DOUBLE (a correlation's sum, 2000.0) as the engine prints it: 2000.
+        Value::Number(n) if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9e15) => {
+            Some((n.as_f64().unwrap_or_default() as i64).to_string())
+        }
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
@@ -109,6 +114,8 @@ struct Case {
     now: String,
     /// Designed to alert: an empty result would make the comparison vacuous.
     must_fire: bool,
+    /// The title of the one rule of the file to compile (all of them when none).
+    only: Option<String>,
 }
 
 impl Case {
@@ -122,7 +129,7 @@ impl Case {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        Case { name: name.to_string(), dir, rule: rule_path, now: NOW.to_string(), must_fire: true }
+        Case { name: name.to_string(), dir, rule: rule_path, now: NOW.to_string(), must_fire: true, only: None }
     }
 
     fn shipped(root: &Path, name: &str, rule_file: &str) -> Case {
@@ -147,9 +154,18 @@ impl Case {
             ],
         );
         assert!(run.code == 0 || run.code == 3, "{}: sigcorr run exited {}: {}", self.name, run.code, run.stderr);
-        let alerts = run.alerts();
-        let columns = alerts.first().map(|a| a.fields.keys().cloned().collect()).unwrap_or_default();
-        let mut rows: Vec<Row> = alerts.iter().map(|a| a.fields.values().map(cell).collect()).collect();
+        // The fields only, in order: a correlation's evidence lists positions per rule.
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            fields: indexmap::IndexMap<String, Value>,
+        }
+        let fields: Vec<indexmap::IndexMap<String, Value>> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Fields>(l).unwrap_or_else(|e| panic!("not an alert: {e}: {l}")).fields)
+            .collect();
+        let columns = fields.first().map(|f| f.keys().cloned().collect()).unwrap_or_default();
+        let mut rows: Vec<Row> = fields.iter().map(|f| f.values().map(cell).collect()).collect();
         rows.sort();
         Table { columns, rows }
     }
@@ -157,7 +173,10 @@ impl Case {
     fn compile(&self, target: &str, extra: &[&str]) -> String {
         let mut args = vec!["compile", "--target", target, "--now", &self.now];
         args.extend_from_slice(extra);
-        args.push(self.rule.to_str().unwrap());
+        match &self.only {
+            Some(title) => args.extend(["--rules", self.rule.to_str().unwrap(), title.as_str()]),
+            None => args.push(self.rule.to_str().unwrap()),
+        }
         let run = sigcorr(&self.dir, &args);
         run.code(0);
         run.stdout
@@ -594,26 +613,82 @@ fn edge_cases_fire_as_kusto_semantics_say() {
     assert_eq!(uri_of(&credential, "RequestUri"), want);
 }
 
+/// `got`, another engine's rows for `case`, are the engine's alerts.
+fn assert_agrees(case: &Case, engine: &Table, got: &Table) {
+    assert!(!case.must_fire || !engine.rows.is_empty(), "{}: the case should fire at least once", case.name);
+    if !engine.rows.is_empty() {
+        assert_eq!(got.columns, engine.columns, "{}: output columns", case.name);
+    }
+    assert_eq!(got.rows.len(), engine.rows.len(), "{}: row count", case.name);
+    assert_eq!(got.rows, engine.rows, "{}: rows", case.name);
+    eprintln!("{}: {} rows agree", case.name, engine.rows.len());
+}
+
 #[test]
 fn duckdb_returns_the_engines_alerts() {
     let root = tempfile::tempdir().unwrap();
     for case in cases(root.path(), false) {
-        let engine = case.engine();
-        assert!(!case.must_fire || !engine.rows.is_empty(), "{}: the case should fire at least once", case.name);
-        let duck = case.duckdb();
-        if !engine.rows.is_empty() {
-            assert_eq!(duck.columns, engine.columns, "{}: output columns", case.name);
+        assert_agrees(&case, &case.engine(), &case.duckdb());
+    }
+}
+
+/// Correlations the SQL compiles besides `correlation_duckdb`'s: the median,
+/// `eq`, and two group-by fields.
+const MORE_CORRELATIONS: [(&str, &str, &[&str]); 3] = [
+    (
+        "value_median",
+        "  type: value_median\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 20m\n  condition:\n    field: DurationMs\n    gte: 500\n",
+        &[FAILED],
+    ),
+    (
+        "event_count_eq",
+        "  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 3m\n  condition:\n    eq: 2\n",
+        &[FAILED],
+    ),
+    (
+        "value_count_two_keys",
+        "  type: value_count\n  rules: [any]\n  group-by: [UserPrincipalName, ResultType]\n  timespan: 30m\n  condition:\n    field: IPAddress\n    gte: 3\n",
+        &[ANY],
+    ),
+];
+
+/// Every correlation type the SQL compiles, on shuffled sign-ins with ties
+/// in time (`correlation_duckdb`'s generator), one case per seed: the
+/// correlation is compiled alone (`only`), the engine runs the whole file.
+fn correlation_cases(root: &Path, seeds: &[u64]) -> Vec<Case> {
+    let compiled = CASES.iter().filter(|c| c.name != "chained").map(|c| (c.name, c.body, c.rules));
+    let all: Vec<(&str, &str, &[&str])> = compiled.chain(MORE_CORRELATIONS).collect();
+    let mut out = Vec::new();
+    for &seed in seeds {
+        let records = lines(&signins(seed, 400));
+        for (n, (name, body, rules)) in all.iter().enumerate() {
+            let title = format!("compiled {name}");
+            let text = format!(
+                "title: {title}\nid: 7d0c5e1a-0000-4000-8000-2000000000{n:02}\nlevel: high\ncorrelation:\n{body}---\n{}",
+                rules.join("---\n")
+            );
+            let mut case =
+                Case::new(root, &format!("correlation-{name}-{seed}"), &text, &[("a.json", records.clone())]);
+            case.only = Some(title);
+            out.push(case);
         }
-        assert_eq!(duck.rows.len(), engine.rows.len(), "{}: row count", case.name);
-        assert_eq!(duck.rows, engine.rows, "{}: rows", case.name);
-        eprintln!("{}: {} rows agree", case.name, engine.rows.len());
+    }
+    out
+}
+
+#[test]
+fn duckdb_returns_the_engines_correlation_alerts() {
+    let root = tempfile::tempdir().unwrap();
+    for case in correlation_cases(root.path(), &[7, 2026]) {
+        assert_agrees(&case, &case.engine(), &case.duckdb());
     }
 }
 
 #[test]
 fn spark_returns_the_engines_alerts() {
     let root = tempfile::tempdir().unwrap();
-    let all = cases(root.path(), true);
+    let mut all = cases(root.path(), true);
+    all.extend(correlation_cases(root.path(), &[7]));
     let catalog = sigcorr::table::Catalog::builtin();
     let tables: serde_json::Map<String, Value> = catalog
         .tables()
@@ -640,14 +715,7 @@ fn spark_returns_the_engines_alerts() {
     );
     let results: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
     for case in &all {
-        let engine = case.engine();
-        assert!(!case.must_fire || !engine.rows.is_empty(), "{}: the case should fire at least once", case.name);
-        let spark = table(&results[&case.name]);
-        if !engine.rows.is_empty() {
-            assert_eq!(spark.columns, engine.columns, "{}: output columns", case.name);
-        }
-        assert_eq!(spark.rows, engine.rows, "{}: rows", case.name);
-        eprintln!("{}: {} rows agree", case.name, engine.rows.len());
+        assert_agrees(case, &case.engine(), &table(&results[&case.name]));
     }
 }
 
@@ -905,6 +973,32 @@ fn unsupported_constructs_are_errors_at_their_position() {
         "{}",
         run.stdout
     );
+}
+
+/// What the SQL cannot say with the engine's meaning is E800 at the
+/// correlation, naming the construct; KQL has no translation yet.
+#[test]
+fn correlations_sql_cannot_express_are_refused() {
+    let head = "title: c\nid: 7d0c5e1a-0000-4000-8000-300000000001\nlevel: high\ncorrelation:\n";
+    let cases: [(&str, String, &str, &str); 5] = [
+        ("ordered", "  type: temporal_ordered\n  rules: [failed, success]\n  group-by: [UserPrincipalName]\n  timespan: 5m\n".into(), "duckdb", "a temporal_ordered correlation"),
+        ("extended", "  type: temporal\n  group-by: [UserPrincipalName]\n  timespan: 5m\n  condition: failed and not success\n".into(), "spark-sql", "an extended condition (`a and not b`)"),
+        ("fields", "  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 5m\n  condition:\n    gte: 2\nfields: [IPAddress]\n".into(), "duckdb", "`fields`"),
+        ("chained", "  type: event_count\n  rules: [pairs]\n  group-by: [UserPrincipalName]\n  timespan: 30m\n  condition:\n    gte: 2\n".into(), "duckdb", "a correlation over a correlation"),
+        ("kql", "  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 5m\n  condition:\n    gte: 2\n".into(), "kql", "a Sigma correlation rule"),
+    ];
+    let t = tempfile::tempdir().unwrap();
+    for (name, body, target, construct) in cases {
+        let text = [format!("{head}{body}"), FAILED.to_string(), SUCCESS.to_string(), PAIRS.to_string()].join("---\n");
+        std::fs::write(t.path().join(format!("{name}.yml")), text).unwrap();
+        let file = format!("{name}.yml");
+        let run = sigcorr(t.path(), &["compile", "--target", target, "--rules", &file, "c"]);
+        run.code(2);
+        assert!(run.stdout.is_empty(), "{name}: nothing is printed: {}", run.stdout);
+        let want =
+            format!("{name}.yml:4:1: error[E800]: {construct} cannot be compiled to {target} with the same meaning");
+        assert!(run.stderr.starts_with(&want), "{name}: want {want}\n{}", run.stderr);
+    }
 }
 
 #[test]

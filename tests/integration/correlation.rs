@@ -381,16 +381,6 @@ fn references_and_fields_that_do_not_resolve_are_errors_at_their_line() {
 }
 
 #[test]
-fn compile_refuses_correlations_with_e800() {
-    let run = Test::new()
-        .file("rules.yml", [count_rule("    gte: 3\n"), failures()].join("---\n"))
-        .args(["compile", "--target", "kql", "--rules", "rules.yml", "many_failures"])
-        .run();
-    assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("E800"), "{}", run.stderr);
-}
-
-#[test]
 fn an_extended_condition_finds_absence() {
     // A failure with no success for the same user in the ten minutes after
     // it (SEP 198's extended condition; `rules` left out, as it may be).

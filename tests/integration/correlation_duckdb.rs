@@ -33,7 +33,7 @@ impl Rng {
 /// Sign-ins over two hours on a minute grid, in random order: user, address,
 /// failure or success, duration; a success also names the user as
 /// `AlternateSignInName` with another `UserPrincipalName` (for aliases).
-fn signins(seed: u64, n: usize) -> Vec<Value> {
+pub(crate) fn signins(seed: u64, n: usize) -> Vec<Value> {
     let mut rng = Rng(seed);
     let mut out: Vec<Value> = (0..n)
         .map(|_| {
@@ -66,21 +66,21 @@ fn uuid(n: u32) -> String {
     format!("7d0c5e1a-0000-4000-8000-{n:012}")
 }
 
-const FAILED: &str = "title: failed\nid: 7d0c5e1a-0000-4000-8000-100000000001\nname: failed\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    ResultType: 50126\n  condition: selection\n";
-const SUCCESS: &str = "title: success\nid: 7d0c5e1a-0000-4000-8000-100000000002\nname: success\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    ResultType: 0\n  condition: selection\n";
+pub(crate) const FAILED: &str = "title: failed\nid: 7d0c5e1a-0000-4000-8000-100000000001\nname: failed\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    ResultType: 50126\n  condition: selection\n";
+pub(crate) const SUCCESS: &str = "title: success\nid: 7d0c5e1a-0000-4000-8000-100000000002\nname: success\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    ResultType: 0\n  condition: selection\n";
 /// An event_count correlation (two failures of one user in 5 minutes),
 /// itself referenced by the chained case.
-const PAIRS: &str = "title: pairs\nid: 7d0c5e1a-0000-4000-8000-100000000004\nname: pairs\nlevel: low\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 5m\n  condition:\n    gte: 2\n";
-const ANY: &str = "title: any\nid: 7d0c5e1a-0000-4000-8000-100000000003\nname: any\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    UserPrincipalName|exists: true\n  condition: selection\n";
+pub(crate) const PAIRS: &str = "title: pairs\nid: 7d0c5e1a-0000-4000-8000-100000000004\nname: pairs\nlevel: low\ncorrelation:\n  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 5m\n  condition:\n    gte: 2\n";
+pub(crate) const ANY: &str = "title: any\nid: 7d0c5e1a-0000-4000-8000-100000000003\nname: any\nlevel: low\nlogsource:\n  product: azure\n  service: signinlogs\ndetection:\n  selection:\n    UserPrincipalName|exists: true\n  condition: selection\n";
 
 /// One case: the correlation (its `correlation:` body), the detection rules
 /// it needs, and the SQL reading of it: the events (`k`, `t`, `line`, `input`,
 /// `v`), the window's timespan in minutes, the aggregate over a window's
 /// events `b`, and the condition on it.
-struct Case {
-    name: &'static str,
-    body: &'static str,
-    rules: &'static [&'static str],
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) body: &'static str,
+    pub(crate) rules: &'static [&'static str],
     events: &'static str,
     minutes: u32,
     aggregate: &'static str,
@@ -90,7 +90,7 @@ struct Case {
     outer: Option<(u32, &'static str)>,
 }
 
-const CASES: &[Case] = &[
+pub(crate) const CASES: &[Case] = &[
     Case {
         name: "event_count",
         body: "  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 10m\n  condition:\n    gte: 3\n",

@@ -99,7 +99,7 @@ pub fn compile(args: CompileArgs) -> u8 {
         return fail("no rules to compile");
     }
 
-    let opts = Options { catalog: &catalog, now, data: args.data.clone() };
+    let opts = Options { catalog: &catalog, now, data: args.data.clone(), rules: &rules };
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
     for rule in selected {

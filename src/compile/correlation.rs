@@ -1,0 +1,319 @@
+//! Sigma correlation rules to DuckDB and Spark SQL, with the engine's
+//! windows (README, "Sigma correlation rules"):
+//!
+//! 1. **events**: each referenced rule's own query ([`sql::query`]), with
+//!    its event time in ticks; its group-by outputs (through `aliases`) and
+//!    value become the event's keys and value.
+//! 2. **windows**: per group, at each event, the events from `timespan`
+//!    before its time up to it, ties included: a `RANGE` frame over the
+//!    ticks, whose first and last event numbers and aggregate it keeps.
+//! 3. **bursts**: firing windows that share an event (one starts at or
+//!    before the previous one's last event) are one alert, whose count,
+//!    times and value are over all its events.
+//!
+//! What the SQL cannot say with the engine's meaning is refused (E800):
+//! `temporal_ordered`, extended conditions, `fields`, and a correlation
+//! over a correlation.
+
+use super::sql::{self, Dialect, Query, TIME};
+use super::{Options, unsupported};
+use crate::check::CheckedRule;
+use crate::correlate::Spec;
+use crate::diagnostic::Diagnostic;
+use crate::sigma::correlation::{Cmp, Kind};
+
+/// Correlation `rules[r]` as one query.
+pub fn compile(rules: &[CheckedRule], r: usize, dialect: Dialect, opts: &Options) -> Result<String, Diagnostic> {
+    let rule = &rules[r];
+    let spec = rule.correlation.as_deref().expect("a correlation rule");
+    let target = dialect.target();
+    let no = |construct: &str, why: &str| Err(unsupported(rule, rule.doc.correlation.span, construct, target, why));
+    if spec.kind == Kind::TemporalOrdered {
+        return no("a temporal_ordered correlation", "the order of the rules within a window is not translated yet");
+    }
+    if spec.expression.is_some() {
+        return no("an extended condition (`a and not b`)", "its forward windows are not translated yet");
+    }
+    if !spec.fields.is_empty() {
+        return no("`fields`", "the distinct values of an alert's events are not translated yet");
+    }
+    let mut ctes: Vec<String> = Vec::new();
+    let mut events: Vec<String> = Vec::new();
+    for (i, input) in spec.inputs.iter().enumerate() {
+        let referenced = &rules[input.rule];
+        if referenced.correlation.is_some() {
+            return no(
+                "a correlation over a correlation",
+                &format!("`{}` is itself a correlation; chains are not translated yet", spec.names[i]),
+            );
+        }
+        let Query { ctes: own, select } = super::refuse(referenced, target)
+            .map_or_else(|| sql::query(referenced, dialect, opts, &format!("r{i}_"), true), Err)?;
+        ctes.extend(own);
+        let name = format!("__in{i}");
+        ctes.push(format!("{} AS (\n{select}\n)", dialect.ident(&name)));
+        events.push(event_select(referenced, input, spec, i, &name, dialect));
+    }
+    let w = Window { d: dialect, keys: spec.group_by.len() };
+    ctes.push(format!("{} AS (\n{}\n)", w.id("__events"), events.join("\n  UNION ALL\n")));
+    ctes.extend(w.stages(spec));
+    let mut out = super::header(rule, target);
+    out.push_str(&sql::preamble(dialect, opts));
+    let c = target.comment();
+    out.push_str(&format!(
+        "{c} Sigma {} correlation: per group, sliding windows of {} (both ends included); firing windows that share an event are one alert\n",
+        spec.kind.name(),
+        super::timespan_literal(spec.timespan)
+    ));
+    out.push_str(&format!("WITH\n{}\n{};\n", ctes.join(",\n"), w.alerts(spec)));
+    Ok(out)
+}
+
+/// One referenced rule's events: its group-by outputs as `__k0`, `__k1`...,
+/// its time as `__t`, its number among the inputs, and its value as text
+/// (`__v`) and as a number (`__n`).
+fn event_select(
+    rule: &CheckedRule,
+    input: &crate::correlate::Input,
+    spec: &Spec,
+    i: usize,
+    from: &str,
+    d: Dialect,
+) -> String {
+    let out = |slot: usize| d.ident(&rule.output[slot].name);
+    let mut cols: Vec<String> =
+        input.keys.iter().enumerate().map(|(k, &slot)| format!("{} AS {}", out(slot), d.ident(&key(k)))).collect();
+    cols.push(format!("{} AS {}", d.ident(TIME), d.ident("__t")));
+    cols.push(format!("{i} AS {}", d.ident("__input")));
+    let text = d.text_type();
+    let (v, n) = match (input.value, spec.kind.needs_field()) {
+        (Some(slot), true) => {
+            let v = format!("NULLIF(CAST({} AS {text}), '')", out(slot));
+            // A number, or a string holding one; not infinite or NaN (as the engine reads a value).
+            let n = format!("TRY_CAST(trim({v}) AS DOUBLE)");
+            (v.clone(), format!("CASE WHEN abs({n}) <= 1.7976931348623157e308 THEN {n} END"))
+        }
+        _ => (format!("CAST(NULL AS {text})"), "CAST(NULL AS DOUBLE)".to_string()),
+    };
+    cols.push(format!("{v} AS {}", d.ident("__v")));
+    cols.push(format!("{n} AS {}", d.ident("__n")));
+    format!("  SELECT {} FROM {} WHERE {} IS NOT NULL", cols.join(", "), d.ident(from), d.ident(TIME))
+}
+
+fn key(k: usize) -> String {
+    format!("__k{k}")
+}
+
+/// The window and burst stages over `__events`.
+struct Window {
+    d: Dialect,
+    keys: usize,
+}
+
+impl Window {
+    fn id(&self, name: &str) -> String {
+        self.d.ident(name)
+    }
+
+    /// The group-by columns, comma-separated, each after `qualifier`.
+    fn keys(&self, qualifier: &str) -> String {
+        (0..self.keys).map(|k| format!("{qualifier}{}", self.id(&key(k)))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `PARTITION BY` the keys, or nothing without group-by.
+    fn partition(&self) -> String {
+        if self.keys == 0 { String::new() } else { format!("PARTITION BY {} ", self.keys("")) }
+    }
+
+    /// The aggregate of `kind` over the events (of a window: `over`).
+    fn aggregate(&self, spec: &Spec, over: &str) -> String {
+        let (d, v, n, input) = (self.d, self.id("__v"), self.id("__n"), self.id("__input"));
+        let distinct = |x: &str| match d {
+            Dialect::DuckDb => format!("count(DISTINCT {x}){over}"),
+            Dialect::Spark => format!("size(collect_set({x}){over})"),
+        };
+        let percentile = |p: f64| {
+            // Nearest rank, as Kusto's percentile(): the value at rank ceil(p/100 * n), at least 1.
+            let rank = format!("CAST(greatest(1, ceil(CAST({} AS DOUBLE) * count({n}){over})) AS INTEGER)", p / 100.0);
+            match d {
+                Dialect::DuckDb => format!("list_sort(list({n}){over}, 'ASC', 'NULLS LAST')[{rank}]"),
+                Dialect::Spark => format!("try_element_at(array_sort(collect_list({n}){over}), {rank})"),
+            }
+        };
+        match spec.kind {
+            Kind::EventCount => format!("count(*){over}"),
+            Kind::ValueCount => distinct(&v),
+            Kind::Temporal | Kind::TemporalOrdered => distinct(&input),
+            Kind::ValueSum => format!("coalesce(sum({n}){over}, 0)"),
+            Kind::ValueAvg => format!("avg({n}){over}"),
+            Kind::ValuePercentile => percentile(spec.percentile),
+            Kind::ValueMedian => percentile(50.0),
+        }
+    }
+
+    /// Whether a window's aggregate `agg` meets the condition; a temporal
+    /// type without one needs every referenced rule.
+    fn condition(&self, spec: &Spec, agg: &str) -> String {
+        if spec.condition.is_empty() {
+            return format!("{agg} >= {}", spec.inputs.len());
+        }
+        let op = |c: Cmp| match c {
+            Cmp::Gt => ">",
+            Cmp::Gte => ">=",
+            Cmp::Lt => "<",
+            Cmp::Lte => "<=",
+            Cmp::Eq => "=",
+            Cmp::Neq => "<>",
+        };
+        let parts: Vec<String> =
+            spec.condition.iter().map(|&(c, bound)| format!("{agg} {} CAST({bound:?} AS DOUBLE)", op(c))).collect();
+        parts.join(" AND ")
+    }
+
+    /// Events numbered per group in time order, windows, firing windows,
+    /// bursts and their spans of event numbers.
+    fn stages(&self, spec: &Spec) -> Vec<String> {
+        let (d, p) = (self.d, self.partition());
+        let keys = self.keys("");
+        let comma = if self.keys == 0 { "" } else { ", " };
+        let (t, i, lo, hi) = (self.id("__t"), self.id("__i"), self.id("__lo"), self.id("__hi"));
+        let span = match d {
+            Dialect::DuckDb => spec.timespan.to_string(),
+            Dialect::Spark => format!("{}L", spec.timespan),
+        };
+        let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.id(name));
+        vec![
+            stage(
+                "__ev",
+                format!(
+                    "SELECT *, row_number() OVER ({p}ORDER BY {t}, {}) AS {i} FROM {}",
+                    self.id("__input"),
+                    self.id("__events")
+                ),
+            ),
+            stage(
+                "__win",
+                format!(
+                    "SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}, {} AS {}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN {span} PRECEDING AND CURRENT ROW)",
+                    self.aggregate(spec, " OVER w"),
+                    self.id("__agg"),
+                    self.id("__ev")
+                ),
+            ),
+            stage(
+                "__fired",
+                format!("SELECT * FROM {} WHERE {}", self.id("__win"), self.condition(spec, &self.id("__agg"))),
+            ),
+            stage(
+                "__marked",
+                format!(
+                    "SELECT *, CASE WHEN {lo} > coalesce(lag({hi}) OVER ({p}ORDER BY {t}, {i}), 0) THEN 1 ELSE 0 END AS {} FROM {}",
+                    self.id("__new"),
+                    self.id("__fired")
+                ),
+            ),
+            stage(
+                "__bursts",
+                format!(
+                    "SELECT *, sum({}) OVER ({p}ORDER BY {t}, {i} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {} FROM {}",
+                    self.id("__new"),
+                    self.id("__burst"),
+                    self.id("__marked")
+                ),
+            ),
+            stage(
+                "__spans",
+                format!(
+                    "SELECT {keys}{comma}{b}, min({lo}) AS {lo}, max({hi}) AS {hi} FROM {} GROUP BY {keys}{comma}{b}",
+                    self.id("__bursts"),
+                    b = self.id("__burst")
+                ),
+            ),
+        ]
+    }
+
+    /// One row per burst: the group-by values, count, first and last time
+    /// (as the engine prints them) and the burst's aggregate.
+    fn alerts(&self, spec: &Spec) -> String {
+        let d = self.d;
+        let (s, e) = (self.id("s"), self.id("e"));
+        let on: Vec<String> = (0..self.keys)
+            .map(|k| {
+                let (a, b) = (format!("{s}.{}", self.id(&key(k))), format!("{e}.{}", self.id(&key(k))));
+                match d {
+                    Dialect::DuckDb => format!("{a} IS NOT DISTINCT FROM {b}"),
+                    Dialect::Spark => format!("{a} <=> {b}"),
+                }
+            })
+            .chain([format!(
+                "{e}.{i} BETWEEN {s}.{lo} AND {s}.{hi}",
+                i = self.id("__i"),
+                lo = self.id("__lo"),
+                hi = self.id("__hi")
+            )])
+            .collect();
+        let keys = self.keys(&format!("{s}."));
+        let comma = if self.keys == 0 { "" } else { ", " };
+        let t = format!("{e}.{}", self.id("__t"));
+        let inner = format!(
+            "SELECT {keys}{comma}count(*) AS {count}, min({t}) AS {first}, max({t}) AS {last}, {agg} AS {value}\n  FROM {spans} AS {s} JOIN {ev} AS {e}\n    ON {on}\n  GROUP BY {keys}{comma}{s}.{burst}",
+            count = self.id("__count"),
+            first = self.id("__first"),
+            last = self.id("__last"),
+            agg = self.aggregate(spec, ""),
+            value = self.id("__value"),
+            spans = self.id("__spans"),
+            ev = self.id("__ev"),
+            on = on.join("\n    AND "),
+            burst = self.id("__burst"),
+        );
+        let mut select: Vec<String> = spec
+            .group_by
+            .iter()
+            .enumerate()
+            .map(|(k, name)| format!("{} AS {}", self.id(&key(k)), d.ident(name)))
+            .collect();
+        let value_name = match spec.kind {
+            Kind::Temporal | Kind::TemporalOrdered => "rules",
+            k => k.name(),
+        };
+        select.push(format!("{} AS {}", self.id("__count"), d.ident("count")));
+        select.push(format!("{} AS {}", ticks_text(d, &self.id("__first")), d.ident("first")));
+        select.push(format!("{} AS {}", ticks_text(d, &self.id("__last")), d.ident("last")));
+        select.push(format!("{} AS {}", self.id("__value"), d.ident(value_name)));
+        format!(
+            "SELECT\n  {}\nFROM (\n  {inner}\n) AS {}\nORDER BY {}{comma}{}",
+            select.join(",\n  "),
+            self.id("a"),
+            self.id("__first"),
+            self.keys("")
+        )
+    }
+}
+
+/// Ticks (100 ns since 1970, a BIGINT expression) as the engine prints a
+/// datetime: `2026-07-16T10:05:00.0000000Z`. The date comes from the
+/// engine's own date arithmetic (no time zone), the time of day from the
+/// remainder.
+fn ticks_text(d: Dialect, t: &str) -> String {
+    const DAY: i64 = crate::datetime::TICKS_PER_DAY;
+    const SECOND: i64 = crate::datetime::TICKS_PER_SECOND;
+    let rem = format!("((({t} % {DAY}) + {DAY}) % {DAY})");
+    // Exact: the difference is a whole number of days.
+    let days = format!("CAST({} AS INTEGER)", d.int_div(&format!("({t} - {rem})"), &DAY.to_string()));
+    let date = match d {
+        Dialect::DuckDb => format!("CAST(DATE '1970-01-01' + {days} AS VARCHAR)"),
+        Dialect::Spark => format!("CAST(date_add(DATE '1970-01-01', {days}) AS STRING)"),
+    };
+    let text = d.text_type();
+    let part = |div: i64, modulo: i64, width: usize| {
+        let whole = d.int_div(&rem, &div.to_string());
+        format!("lpad(CAST({whole} % {modulo} AS {text}), {width}, '0')")
+    };
+    format!(
+        "{date} || 'T' || {} || ':' || {} || ':' || {} || '.' || lpad(CAST({rem} % {SECOND} AS {text}), 7, '0') || 'Z'",
+        part(3600 * SECOND, 24, 2),
+        part(60 * SECOND, 60, 2),
+        part(SECOND, 60, 2),
+    )
+}
