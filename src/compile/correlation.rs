@@ -11,9 +11,11 @@
 //!    before the previous one's last event) are one alert, whose count,
 //!    times and value are over all its events.
 //!
-//! What the SQL cannot say with the engine's meaning is refused (E800):
-//! `temporal_ordered`, extended conditions, `fields`, and a correlation
-//! over a correlation.
+//! A correlation over a correlation reads the inner one's alerts as events
+//! at their last time, as the engine does. What the SQL cannot say with the
+//! engine's meaning is refused (E800): `temporal_ordered`, extended
+//! conditions, `fields`, and chains deeper than [`MAX_CHAIN`] or holding
+//! more than [`MAX_QUERIES`] rule queries.
 
 use super::sql::{self, Dialect, Query, TIME};
 use super::{Options, unsupported};
@@ -27,6 +29,44 @@ pub fn compile(rules: &[CheckedRule], r: usize, dialect: Dialect, opts: &Options
     let rule = &rules[r];
     let spec = rule.correlation.as_deref().expect("a correlation rule");
     let target = dialect.target();
+    let Query { ctes, select } = query(rules, r, dialect, opts, "", false, &mut (0, MAX_QUERIES))?;
+    let mut out = super::header(rule, target);
+    out.push_str(&sql::preamble(dialect, opts));
+    let c = target.comment();
+    out.push_str(&format!(
+        "{c} Sigma {} correlation: per group, sliding windows of {} (both ends included); firing windows that share an event are one alert\n",
+        spec.kind.name(),
+        super::timespan_literal(spec.timespan)
+    ));
+    out.push_str(&format!("WITH\n{}\n{select};\n", ctes.join(",\n")));
+    Ok(out)
+}
+
+/// How deep a chain of correlations compiles (each level is a query around
+/// the one below it).
+const MAX_CHAIN: usize = 16;
+
+/// The most rule queries one compiled correlation holds: a rule referenced
+/// twice is written twice, so a chain that branches would grow without bound.
+const MAX_QUERIES: usize = 256;
+
+/// Correlation `rules[r]` as a [`Query`], its table expressions' names
+/// starting with `prefix`; with `time`, its alerts are events of a
+/// correlation over it: the SELECT adds [`TIME`], the last event's time.
+/// `at`: this query's depth in the chain, and how many more rule queries
+/// the whole may hold.
+fn query(
+    rules: &[CheckedRule],
+    r: usize,
+    dialect: Dialect,
+    opts: &Options,
+    prefix: &str,
+    time: bool,
+    at: &mut (usize, usize),
+) -> Result<Query, Diagnostic> {
+    let rule = &rules[r];
+    let spec = rule.correlation.as_deref().expect("a correlation rule");
+    let target = dialect.target();
     let no = |construct: &str, why: &str| Err(unsupported(rule, rule.doc.correlation.span, construct, target, why));
     if spec.kind == Kind::TemporalOrdered {
         return no("a temporal_ordered correlation", "the order of the rules within a window is not translated yet");
@@ -37,36 +77,36 @@ pub fn compile(rules: &[CheckedRule], r: usize, dialect: Dialect, opts: &Options
     if !spec.fields.is_empty() {
         return no("`fields`", "the distinct values of an alert's events are not translated yet");
     }
+    if at.0 >= MAX_CHAIN {
+        return no("a chain of correlations", &format!("it is deeper than {MAX_CHAIN}"));
+    }
     let mut ctes: Vec<String> = Vec::new();
     let mut events: Vec<String> = Vec::new();
     for (i, input) in spec.inputs.iter().enumerate() {
         let referenced = &rules[input.rule];
-        if referenced.correlation.is_some() {
-            return no(
-                "a correlation over a correlation",
-                &format!("`{}` is itself a correlation; chains are not translated yet", spec.names[i]),
-            );
+        let inner = format!("{prefix}r{i}_");
+        if at.1 == 0 {
+            return no("a chain of correlations", &format!("it holds more than {MAX_QUERIES} rule queries"));
         }
-        let Query { ctes: own, select } = super::refuse(referenced, target)
-            .map_or_else(|| sql::query(referenced, dialect, opts, &format!("r{i}_"), true), Err)?;
+        at.1 -= 1;
+        let Query { ctes: own, select } = if referenced.correlation.is_some() {
+            at.0 += 1;
+            let q = query(rules, input.rule, dialect, opts, &inner, true, at);
+            at.0 -= 1;
+            q?
+        } else {
+            super::refuse(referenced, target)
+                .map_or_else(|| sql::query(referenced, dialect, opts, &inner, true), Err)?
+        };
         ctes.extend(own);
-        let name = format!("__in{i}");
+        let name = format!("{prefix}__in{i}");
         ctes.push(format!("{} AS (\n{select}\n)", dialect.ident(&name)));
         events.push(event_select(referenced, input, spec, i, &name, dialect));
     }
-    let w = Window { d: dialect, keys: spec.group_by.len() };
-    ctes.push(format!("{} AS (\n{}\n)", w.id("__events"), events.join("\n  UNION ALL\n")));
+    let w = Window { d: dialect, keys: spec.group_by.len(), prefix };
+    ctes.push(format!("{} AS (\n{}\n)", w.cte("__events"), events.join("\n  UNION ALL\n")));
     ctes.extend(w.stages(spec));
-    let mut out = super::header(rule, target);
-    out.push_str(&sql::preamble(dialect, opts));
-    let c = target.comment();
-    out.push_str(&format!(
-        "{c} Sigma {} correlation: per group, sliding windows of {} (both ends included); firing windows that share an event are one alert\n",
-        spec.kind.name(),
-        super::timespan_literal(spec.timespan)
-    ));
-    out.push_str(&format!("WITH\n{}\n{};\n", ctes.join(",\n"), w.alerts(spec)));
-    Ok(out)
+    Ok(Query { ctes, select: w.alerts(spec, time) })
 }
 
 /// One referenced rule's events: its group-by outputs as `__k0`, `__k1`...,
@@ -105,14 +145,21 @@ fn key(k: usize) -> String {
 }
 
 /// The window and burst stages over `__events`.
-struct Window {
+struct Window<'a> {
     d: Dialect,
     keys: usize,
+    /// Starts the names of its table expressions.
+    prefix: &'a str,
 }
 
-impl Window {
+impl Window<'_> {
     fn id(&self, name: &str) -> String {
         self.d.ident(name)
+    }
+
+    /// Table expression `name`, prefixed.
+    fn cte(&self, name: &str) -> String {
+        self.d.ident(&format!("{}{name}", self.prefix))
     }
 
     /// The group-by columns, comma-separated, each after `qualifier`.
@@ -181,14 +228,14 @@ impl Window {
             Dialect::DuckDb => spec.timespan.to_string(),
             Dialect::Spark => format!("{}L", spec.timespan),
         };
-        let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.id(name));
+        let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.cte(name));
         vec![
             stage(
                 "__ev",
                 format!(
                     "SELECT *, row_number() OVER ({p}ORDER BY {t}, {}) AS {i} FROM {}",
                     self.id("__input"),
-                    self.id("__events")
+                    self.cte("__events")
                 ),
             ),
             stage(
@@ -197,19 +244,19 @@ impl Window {
                     "SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}, {} AS {}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN {span} PRECEDING AND CURRENT ROW)",
                     self.aggregate(spec, " OVER w"),
                     self.id("__agg"),
-                    self.id("__ev")
+                    self.cte("__ev")
                 ),
             ),
             stage(
                 "__fired",
-                format!("SELECT * FROM {} WHERE {}", self.id("__win"), self.condition(spec, &self.id("__agg"))),
+                format!("SELECT * FROM {} WHERE {}", self.cte("__win"), self.condition(spec, &self.id("__agg"))),
             ),
             stage(
                 "__marked",
                 format!(
                     "SELECT *, CASE WHEN {lo} > coalesce(lag({hi}) OVER ({p}ORDER BY {t}, {i}), 0) THEN 1 ELSE 0 END AS {} FROM {}",
                     self.id("__new"),
-                    self.id("__fired")
+                    self.cte("__fired")
                 ),
             ),
             stage(
@@ -218,14 +265,14 @@ impl Window {
                     "SELECT *, sum({}) OVER ({p}ORDER BY {t}, {i} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {} FROM {}",
                     self.id("__new"),
                     self.id("__burst"),
-                    self.id("__marked")
+                    self.cte("__marked")
                 ),
             ),
             stage(
                 "__spans",
                 format!(
                     "SELECT {keys}{comma}{b}, min({lo}) AS {lo}, max({hi}) AS {hi} FROM {} GROUP BY {keys}{comma}{b}",
-                    self.id("__bursts"),
+                    self.cte("__bursts"),
                     b = self.id("__burst")
                 ),
             ),
@@ -233,8 +280,9 @@ impl Window {
     }
 
     /// One row per burst: the group-by values, count, first and last time
-    /// (as the engine prints them) and the burst's aggregate.
-    fn alerts(&self, spec: &Spec) -> String {
+    /// (as the engine prints them) and the burst's aggregate; with `time`,
+    /// the last time in ticks too, as [`TIME`].
+    fn alerts(&self, spec: &Spec, time: bool) -> String {
         let d = self.d;
         let (s, e) = (self.id("s"), self.id("e"));
         let on: Vec<String> = (0..self.keys)
@@ -262,8 +310,8 @@ impl Window {
             last = self.id("__last"),
             agg = self.aggregate(spec, ""),
             value = self.id("__value"),
-            spans = self.id("__spans"),
-            ev = self.id("__ev"),
+            spans = self.cte("__spans"),
+            ev = self.cte("__ev"),
             on = on.join("\n    AND "),
             burst = self.id("__burst"),
         );
@@ -281,6 +329,9 @@ impl Window {
         select.push(format!("{} AS {}", ticks_text(d, &self.id("__first")), d.ident("first")));
         select.push(format!("{} AS {}", ticks_text(d, &self.id("__last")), d.ident("last")));
         select.push(format!("{} AS {}", self.id("__value"), d.ident(value_name)));
+        if time {
+            select.push(format!("{} AS {}", self.id("__last"), d.ident(TIME)));
+        }
         format!(
             "SELECT\n  {}\nFROM (\n  {inner}\n) AS {}\nORDER BY {}{comma}{}",
             select.join(",\n  "),
