@@ -1,7 +1,7 @@
 //! Sigma correlation rules to DuckDB and Spark SQL, with the engine's
 //! windows (README, "Sigma correlation rules"):
 //!
-//! 1. **events**: each referenced rule's own query ([`sql::query`]), with
+//! 1. **events**: each referenced rule's own query (`sql::query`), with
 //!    its event time in ticks; its group-by outputs (through `aliases`) and
 //!    value become the event's keys and value.
 //! 2. **windows**: per group, at each event, the events from `timespan`
@@ -14,8 +14,8 @@
 //! A correlation over a correlation reads the inner one's alerts as events
 //! at their last time, as the engine does. What the SQL cannot say with the
 //! engine's meaning is refused (E800): `temporal_ordered`, extended
-//! conditions, `fields`, and chains deeper than [`MAX_CHAIN`] or holding
-//! more than [`MAX_QUERIES`] rule queries.
+//! conditions, `fields`, and chains deeper than 16 or holding
+//! more than 256 rule queries.
 
 use super::sql::{self, Dialect, Query, TIME};
 use super::{Options, unsupported};
