@@ -58,6 +58,14 @@ pub enum TKind {
         expr: Box<TExpr>,
         path: Vec<String>,
     },
+    /// `ipv4_is_in_any_range(expr, ...)` over constant ranges (strings, `let`
+    /// lists): merged once, looked up by binary search.
+    Ipv4Ranges {
+        expr: Box<TExpr>,
+        ranges: Arc<crate::functions::V4Ranges>,
+        /// The ranges as written, for the compiled queries.
+        texts: Arc<Vec<String>>,
+    },
 }
 
 /// A column of one of the rule's sources, possibly with a path into it.
@@ -77,7 +85,10 @@ impl TExpr {
         f(self);
         match &self.kind {
             TKind::Literal(_) | TKind::Column(_) | TKind::Element => {}
-            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } | TKind::Member { expr: e, .. } => e.walk(f),
+            TKind::Unary(_, e)
+            | TKind::Regex { expr: e, .. }
+            | TKind::Member { expr: e, .. }
+            | TKind::Ipv4Ranges { expr: e, .. } => e.walk(f),
             TKind::Any { values, test } => {
                 values.walk(f);
                 test.walk(f);
@@ -103,7 +114,10 @@ impl TExpr {
         f(self);
         match &mut self.kind {
             TKind::Literal(_) | TKind::Column(_) | TKind::Element => {}
-            TKind::Unary(_, e) | TKind::Regex { expr: e, .. } | TKind::Member { expr: e, .. } => e.walk_mut(f),
+            TKind::Unary(_, e)
+            | TKind::Regex { expr: e, .. }
+            | TKind::Member { expr: e, .. }
+            | TKind::Ipv4Ranges { expr: e, .. } => e.walk_mut(f),
             TKind::Any { values, test } => {
                 values.walk_mut(f);
                 test.walk_mut(f);
@@ -213,9 +227,19 @@ pub struct Output {
     pub expr: TExpr,
 }
 
+/// A constant string, or a list of them: what a constant range is written as.
+fn constant_texts_ok(e: &TExpr) -> bool {
+    match &e.kind {
+        TKind::Literal(Literal::String(_)) => true,
+        TKind::List(items) => items.iter().all(|i| matches!(i.kind, TKind::Literal(Literal::String(_)))),
+        _ => false,
+    }
+}
+
 /// Checks one rule. On success, also returns warnings.
 pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let mut cx = Checker { file: &doc.file, errors: Vec::new(), sources: Vec::new() };
+    let mut cx = Checker { file: &doc.file, errors: Vec::new(), sources: Vec::new(), lets: Vec::new() };
+    cx.lets = crate::lookup::load(doc, &mut cx.errors);
     let corr = &doc.correlation;
 
     // Sources and their tables.
@@ -374,6 +398,8 @@ struct Checker<'c> {
     file: &'c Arc<SourceFile>,
     errors: Vec<Diagnostic>,
     sources: Vec<SourceInfo<'c>>,
+    /// The rule's `let` names and their values.
+    lets: Vec<(String, Arc<Vec<String>>)>,
 }
 
 type Check<T> = Option<T>;
@@ -425,6 +451,19 @@ impl<'c> Checker<'c> {
     fn expr(&mut self, e: &Expr, scope: &Scope) -> Check<TExpr> {
         let (kind, ty) = match &e.kind {
             ExprKind::Literal(l) => (TKind::Literal(l.clone()), literal_type(l)),
+            // A `let` name (unless a source has it as alias): its list.
+            ExprKind::Field(parts)
+                if parts.len() == 1
+                    && !self.sources.iter().any(|s| s.alias == parts[0].name)
+                    && let Some((_, items)) = self.lets.iter().find(|(n, _)| *n == parts[0].name) =>
+            {
+                let items = items.iter().map(|t| TExpr {
+                    kind: TKind::Literal(Literal::String(t.clone())),
+                    ty: Type::String,
+                    span: e.span,
+                });
+                (TKind::List(items.collect()), Type::List)
+            }
             ExprKind::Field(parts) => {
                 let (c, ty) = self.field(parts, scope, e.span)?;
                 (TKind::Column(c), ty)
@@ -494,7 +533,16 @@ impl<'c> Checker<'c> {
                 let x = self.expr(expr, scope);
                 let items: Vec<_> = list.iter().map(|i| self.expr(i, scope)).collect();
                 let x = x?;
-                let items: Vec<TExpr> = items.into_iter().collect::<Option<_>>()?;
+                // A list among the items is its items (Kusto expands a dynamic array, a `let` list).
+                let items: Vec<TExpr> = items
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()?
+                    .into_iter()
+                    .flat_map(|i| match i.kind {
+                        TKind::List(inner) => inner,
+                        _ => vec![i],
+                    })
+                    .collect();
                 let needs_string = matches!(op, InOp::HasAny | InOp::HasAll | InOp::In { case_insensitive: true, .. });
                 if needs_string {
                     self.want(&x, Type::String, "this operator")?;
@@ -805,6 +853,9 @@ impl<'c> Checker<'c> {
             Ok(_) if matches!(func, Func::ParseJson | Func::ToDynamic) && types[0] == Type::Dynamic => {
                 targs.into_iter().next()
             }
+            Ok(_) if func == Func::Ipv4IsInAnyRange && targs[1..].iter().all(constant_texts_ok) => {
+                self.ipv4_ranges(targs, span)
+            }
             Ok(ty) => Some(TExpr { kind: TKind::Call(func, targs), ty, span }),
             Err(bad) => {
                 let arg = &targs[bad.index];
@@ -818,6 +869,45 @@ impl<'c> Checker<'c> {
                         self.a_type(arg)
                     ),
                     Some(func.doc().to_string()),
+                );
+                None
+            }
+        }
+    }
+
+    /// `ipv4_is_in_any_range(ip, ranges...)` with constant ranges, merged
+    /// once; a range that does not parse is an error at it.
+    fn ipv4_ranges(&mut self, targs: Vec<TExpr>, span: Span) -> Check<TExpr> {
+        let mut args = targs.into_iter();
+        let ip = args.next()?;
+        let mut texts: Vec<(String, Span)> = Vec::new();
+        for a in args {
+            match a.kind {
+                TKind::Literal(Literal::String(t)) => texts.push((t, a.span)),
+                TKind::List(items) => texts.extend(items.into_iter().filter_map(|i| match i.kind {
+                    TKind::Literal(Literal::String(t)) => Some((t, i.span)),
+                    _ => None,
+                })),
+                _ => return None,
+            }
+        }
+        match crate::functions::V4Ranges::new(texts.iter().map(|(t, _)| t.as_str())) {
+            Ok(ranges) => Some(TExpr {
+                kind: TKind::Ipv4Ranges {
+                    expr: Box::new(ip),
+                    ranges: Arc::new(ranges),
+                    texts: Arc::new(texts.into_iter().map(|(t, _)| t).collect()),
+                },
+                ty: Type::Bool,
+                span,
+            }),
+            Err(bad) => {
+                let at = texts.iter().find(|(t, _)| t == bad).map_or(span, |(_, s)| *s);
+                let shown: String = bad.chars().take(60).collect();
+                self.type_error(
+                    at,
+                    format!("`{shown}` is not an IPv4 address or CIDR range"),
+                    Some("write ranges as `10.0.0.0/8` or addresses as `192.0.2.7`".to_string()),
                 );
                 None
             }

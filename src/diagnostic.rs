@@ -63,6 +63,7 @@ codes! {
     EmptyFile = "E003", Error, "empty-file", "the rule file holds no rule";
     NotText = "E004", Error, "not-text", "the file is not UTF-8 text";
     Schema = "E010", Error, "schema", "the rule does not have the shape of a rule file";
+    Lookup = "E011", Error, "let-list", "a `let` list cannot be read (a missing, oversized or malformed file)";
     ExprSyntax = "E100", Error, "expression-syntax", "an expression does not parse";
     ConditionSyntax = "E101", Error, "condition-syntax", "a Sigma rule's `condition` does not parse";
     UnknownTable = "E200", Error, "unknown-table", "a source names a table sigcorr has no definition for";

@@ -155,6 +155,12 @@ pub fn eval<'r, C: Columns>(e: &'r TExpr, cx: &'r C, now: i64) -> Value<'r> {
         TKind::Any { values, test } => Value::Bool(any(values, test, cx, now)),
         TKind::Element => cx.element().unwrap_or(Value::Null),
         TKind::Member { expr, path } => walk_path(eval(expr, cx, now), path),
+        TKind::Ipv4Ranges { expr, ranges, .. } => {
+            match crate::functions::parse_v4_masked(&eval(expr, cx, now).to_text()) {
+                Some(ip) => Value::Bool(ranges.contains(ip)),
+                None => Value::Null,
+            }
+        }
     }
 }
 

@@ -91,6 +91,8 @@ functions! {
     FormatDatetime = "format_datetime", 2..=2, "`format_datetime(t, \"yyyy-MM-dd HH:mm:ss\")`";
     Ipv4IsInRange = "ipv4_is_in_range", 2..=2,
         "`ipv4_is_in_range(ip, \"10.0.0.0/8\")`: an `ip` written with a `/prefix` is masked by it first";
+    Ipv4IsInAnyRange = "ipv4_is_in_any_range", 2..=64,
+        "`ipv4_is_in_any_range(ip, \"10.0.0.0/8\", ...)`: in any of the ranges (strings, or lists such as a `let` name)";
     Ipv4IsPrivate = "ipv4_is_private", 1..=1,
         "`ipv4_is_private(ip)`: in 10/8, 172.16/12 or 192.168/16 (a `/prefix` masks `ip` first)";
     Ipv4IsMatch = "ipv4_is_match", 2..=3, "`ipv4_is_match(a, b[, prefix])`: equal over the shortest of the prefixes";
@@ -257,6 +259,15 @@ impl Func {
                 want(1, Type::String, "an IP address or CIDR range string")?;
                 longs_from(2, "a prefix length")?;
                 if matches!(self, Func::Ipv4Compare | Func::Ipv6Compare) { Type::Long } else { Type::Bool }
+            }
+            Func::Ipv4IsInAnyRange => {
+                want(0, Type::String, "an IP address string")?;
+                for (i, a) in args.iter().enumerate().skip(1) {
+                    if !(a.fits(Type::String) || *a == Type::List || a.fits(Type::Dynamic)) {
+                        return Err(ArgError { index: i, expected: "a CIDR range string, or a list of them" });
+                    }
+                }
+                Type::Bool
             }
             Func::Ipv4IsPrivate => {
                 want(0, Type::String, "an IP address string")?;
@@ -436,6 +447,20 @@ impl Func {
                 let (ip, range) = (arg(), arg());
                 match (parse_v4_masked(&ip.to_text()), parse_v4_range(&range.to_text())) {
                     (Some(ip), Some((net, bits))) => Value::Bool(prefix_eq(&ip.octets(), &net.octets(), bits)),
+                    _ => Value::Null,
+                }
+            }
+            Func::Ipv4IsInAnyRange => {
+                let ip = arg();
+                let mut texts: Vec<String> = Vec::new();
+                for range in args {
+                    match range.undynamic() {
+                        Value::List(items) => texts.extend(items.iter().map(|i| i.to_text().into_owned())),
+                        v => texts.push(v.to_text().into_owned()),
+                    }
+                }
+                match (parse_v4_masked(&ip.to_text()), V4Ranges::new(texts.iter().map(String::as_str))) {
+                    (Some(ip), Ok(ranges)) => Value::Bool(ranges.contains(ip)),
                     _ => Value::Null,
                 }
             }
@@ -939,6 +964,65 @@ pub(crate) fn parse_v4_range(s: &str) -> Option<(Ipv4Addr, u32)> {
             Some((parse_v4(ip)?, bits))
         }
         None => Some((parse_v4(s)?, 32)),
+    }
+}
+
+/// IPv4 ranges, merged and sorted: membership is a binary search, so an
+/// allowlist of 10,000 ranges costs a few comparisons per address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V4Ranges {
+    /// Inclusive `(first, last)` addresses, disjoint and in order.
+    spans: Vec<(u32, u32)>,
+}
+
+impl V4Ranges {
+    /// The ranges written as `a.b.c.d/bits` or an address; IPv6 ranges
+    /// are passed over (reference data such as Azure's service tags mixes
+    /// both, and no IPv4 address is in one). `Err` holds the first text
+    /// that is no range.
+    pub fn new<'t>(texts: impl IntoIterator<Item = &'t str>) -> Result<V4Ranges, &'t str> {
+        let mut spans: Vec<(u32, u32)> = Vec::new();
+        for t in texts {
+            if t.contains(':') && parse_v6_prefix(t).is_some() {
+                continue;
+            }
+            let (net, bits) = parse_v4_range(t).ok_or(t)?;
+            let first = net.to_bits() & mask32(bits);
+            spans.push((first, first | !mask32(bits)));
+        }
+        spans.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(spans.len());
+        for (first, last) in spans {
+            match merged.last_mut() {
+                Some(prev) if first <= prev.1.saturating_add(1) => prev.1 = prev.1.max(last),
+                _ => merged.push((first, last)),
+            }
+        }
+        Ok(V4Ranges { spans: merged })
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        let ip = ip.to_bits();
+        let i = self.spans.partition_point(|&(first, _)| first <= ip);
+        i > 0 && self.spans[i - 1].1 >= ip
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+
+    #[test]
+    fn ranges_merge_and_hold_their_edges() {
+        let r = V4Ranges::new(["10.0.0.0/24", "10.0.1.0/24", "10.0.0.128/25", "192.0.2.7", "2603:1000::/25"]).unwrap();
+        assert_eq!(r.spans, [(0x0a00_0000, 0x0a00_01ff), (0xc000_0207, 0xc000_0207)]);
+        let has = |ip: &str| r.contains(ip.parse().unwrap());
+        assert!(has("10.0.0.0") && has("10.0.1.255") && has("192.0.2.7"));
+        assert!(!has("9.255.255.255") && !has("10.0.2.0") && !has("192.0.2.6") && !has("192.0.2.8"));
+        assert!(V4Ranges::new(["0.0.0.0/0"]).unwrap().contains("255.255.255.255".parse().unwrap()));
+        assert!(!V4Ranges::new(Vec::<&str>::new()).unwrap().contains("1.2.3.4".parse().unwrap()));
+        assert_eq!(V4Ranges::new(["10.0.0.0/8", "10.0.0.0/33"]), Err("10.0.0.0/33"));
+        assert_eq!(V4Ranges::new(["not a range"]), Err("not a range"));
     }
 }
 

@@ -121,6 +121,7 @@ pub mod eval;
 pub mod functions;
 pub mod input;
 pub mod lint;
+pub mod lookup;
 pub mod parser;
 pub mod plan;
 pub mod pred;

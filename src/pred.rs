@@ -134,6 +134,9 @@ pub enum TextTest {
     Empty(bool),
     /// `ipv4_is_in_range(column, "net/bits")`: null when the text is no address.
     Ipv4InRange([u8; 4], u32),
+    /// `ipv4_is_in_any_range(column, ...)` over constant ranges: null when
+    /// the text is no address.
+    Ipv4InRanges(std::sync::Arc<functions::V4Ranges>),
     /// `ipv4_is_private(column)`: null when the text is no address.
     Ipv4Private,
     /// `ipv6_is_match(column, "address/bits"[, prefix])`, either way round:
@@ -187,6 +190,7 @@ impl Pred {
                 TextTest::ContainsAny(any) if any.in_one_pass() => 12,
                 TextTest::ContainsAny(any) => 10 * any.len(),
                 TextTest::Ipv4InRange(..) | TextTest::Ipv4Private => 5,
+                TextTest::Ipv4InRanges(..) => 8,
                 TextTest::Ipv6Match(..) => 8,
             },
             Pred::Expr(_) => 50,
@@ -291,6 +295,12 @@ impl Pred {
                         let (t2, f2) = c.each(strings & !ok, test);
                         (t | t2, (ok & !t) | f2)
                     }
+                    TextTest::Ipv4InRanges(ranges) => {
+                        let (addr, ok) = c.ipv4(strings);
+                        let t = bits_where(ok, |i| ranges.contains(std::net::Ipv4Addr::from(addr[i])));
+                        let (t2, f2) = c.each(strings & !ok, test);
+                        (t | t2, (ok & !t) | f2)
+                    }
                     TextTest::Ipv4Private => {
                         let (addr, ok) = c.ipv4(strings);
                         let t = bits_where(ok, |i| std::net::Ipv4Addr::from(addr[i]).is_private());
@@ -391,6 +401,7 @@ fn text_test(test: &TextTest, s: &str, ascii: bool) -> Option<bool> {
             return functions::parse_v4_masked(s).map(|ip| functions::prefix_eq(&ip.octets(), net, *bits));
         }
         TextTest::Ipv4Private => return functions::parse_v4_masked(s).map(|ip| ip.is_private()),
+        TextTest::Ipv4InRanges(ranges) => return functions::parse_v4_masked(s).map(|ip| ranges.contains(ip)),
         TextTest::Ipv6Match(net, prefix) => {
             return functions::parse_v6_prefix(s).map(|ip| functions::ipv6_match(ip, *net, *prefix));
         }
@@ -873,6 +884,9 @@ fn leaf(e: &TExpr, now: i64) -> Option<Pred> {
             };
             (c.ty == Type::String).then_some(())?;
             Some(text_pred(plain(c)?, TextTest::Ipv6Match(net, prefix)))
+        }
+        TKind::Ipv4Ranges { expr, ranges, .. } if expr.ty == Type::String => {
+            Some(text_pred(plain(expr)?, TextTest::Ipv4InRanges(ranges.clone())))
         }
         TKind::Call(Func::Ipv4IsInRange, args) => match args.as_slice() {
             [a, range] if a.ty == Type::String => {

@@ -90,6 +90,24 @@ pub struct Correlation {
     pub mismatch: Option<Expr>,
     /// Output column name and its expression, in file order.
     pub output: Vec<(Ident, Expr)>,
+    /// `let`: names bound to lists of values (reference data: allowlists,
+    /// IOC lists, IP ranges), as Kusto's `let name = dynamic([...])`.
+    pub lets: Vec<Let>,
+}
+
+/// One `let` name and its list: written in the rule, or read from a file.
+#[derive(Debug, Clone)]
+pub struct Let {
+    pub name: Ident,
+    pub value: LetValue,
+}
+
+#[derive(Debug, Clone)]
+pub enum LetValue {
+    /// `name: [a, b, ...]`: each item's text.
+    Inline(Vec<Spanned<String>>),
+    /// `name: {file: path}`: a path relative to the rule file's directory.
+    File(Spanned<String>),
 }
 
 /// `alias: Table` or `alias: [TableA, TableB]` (a union).
@@ -246,7 +264,24 @@ impl Loader<'_> {
                 output.push((name, e));
             }
         }
-        Some(Correlation { span: key.span, sources, filters, join, anti, mismatch, output })
+        let mut lets = Vec::new();
+        for (name, value) in entries("let") {
+            let Some(name) = self.name(name, "a `let` name") else { continue };
+            let value = match &value.kind {
+                NodeKind::Seq(items) => LetValue::Inline(
+                    items.iter().filter_map(|i| Some(Spanned::new(i.scalar_text()?, i.span))).collect(),
+                ),
+                NodeKind::Map(_) => {
+                    match value.get("file").and_then(|f| Some(Spanned::new(f.as_str()?.to_string(), f.span))) {
+                        Some(file) => LetValue::File(file),
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            lets.push(Let { name, value });
+        }
+        Some(Correlation { span: key.span, sources, filters, join, anti, mismatch, output, lets })
     }
 
     /// Parses a string-valued expression; other values were reported by the schema.

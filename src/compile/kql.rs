@@ -318,6 +318,10 @@ impl Printer<'_> {
                 let items = items.iter().map(|i| self.expr(i, names)).collect::<Result<Vec<_>, _>>()?;
                 items.join(", ")
             }
+            TKind::Ipv4Ranges { expr, texts, .. } => {
+                let ranges: Vec<String> = texts.iter().map(|t| string(t)).collect();
+                format!("ipv4_is_in_any_range({}, dynamic([{}]))", self.expr(expr, names)?, ranges.join(", "))
+            }
             TKind::Member { expr, path } => {
                 let keys: String = path
                     .iter()

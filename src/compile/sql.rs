@@ -779,6 +779,9 @@ impl Gen<'_> {
                 }
             }
             TKind::Call(func, args) => self.call(e, *func, args)?,
+            TKind::Ipv4Ranges { .. } => {
+                return Err(self.no(e, "`ipv4_is_in_any_range`", "the IP functions are not compiled to SQL yet"));
+            }
             TKind::List(_) => return Err(self.no(e, "a list", "lists compile only on the right of `in`")),
             TKind::Member { .. } => {
                 return Err(self.no(

@@ -63,6 +63,7 @@ pub fn placeholder(c: &SigmaCorrelation) -> CheckedRule {
         anti: None,
         mismatch: None,
         output: vec![],
+        lets: vec![],
     };
     let doc = crate::sigma::lower::document(&c.file, &c.root, RuleKind::SigmaCorrelation, logic);
     let names: Vec<String> = c.group_by.iter().map(|g| g.value.clone()).collect();

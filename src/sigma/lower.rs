@@ -126,6 +126,7 @@ pub fn lower(rule: &SigmaRule, catalog: &Catalog) -> Result<(RuleDoc, Vec<Diagno
         anti: None,
         mismatch: None,
         output,
+        lets: Vec::new(),
     };
     let doc = document(file, &rule.root, RuleKind::Sigma, correlation);
     Ok((doc, cx.warnings))

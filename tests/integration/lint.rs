@@ -158,6 +158,10 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     ("not_boolean.yml", &["not_boolean.yml:45:13 E301 `filter` must be a boolean expression, this is a string"]),
     ("bad_regex.yml", &["bad_regex.yml:45:48 E302 invalid regex: unclosed group"]),
+    (
+        "let_list.yml",
+        &["let_list.yml:39:22 E011 `let nat_pool`: missing-nat-pool.txt: No such file or directory (os error 2)"],
+    ),
     // Join keys of incompatible types fail the `==` type check first.
     ("join_types.yml", &["join_types.yml:46:9 E400 join key types differ: string on the left, datetime on the right"]),
     ("missing_join.yml", &["missing_join.yml:37:1 E401 a rule with two sources needs a `join`"]),

@@ -17,6 +17,7 @@ mod injection;
 mod inputs;
 mod kusto_semantics;
 mod lint;
+mod lookup;
 mod ruletest;
 mod sigma;
 mod sigma_hostile;
