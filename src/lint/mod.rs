@@ -51,7 +51,21 @@ pub fn lint_report(files: &[Arc<SourceFile>], catalog: &Catalog) -> (Vec<Diagnos
         // whose alerts are written (a correlation over the others).
         let of_file: Vec<usize> = (0..rules.len()).filter(|&r| Arc::ptr_eq(rules[r].file(), file)).collect();
         let tested = of_file.iter().copied().find(|&r| !unwritten[r]).or(of_file.first().copied());
-        let rule = tested.map(|t| (&rules[t], &rules[of_file[0]..=of_file[of_file.len() - 1]]));
+        // What the records may feed: the file's rules and every rule their
+        // correlations reference, in this file or another.
+        let mut reading: Vec<usize> = of_file.clone();
+        let mut at = 0;
+        while at < reading.len() {
+            let inputs = rules[reading[at]].correlation.iter().flat_map(|c| c.inputs.iter().map(|i| i.rule));
+            for r in inputs.collect::<Vec<_>>() {
+                if !reading.contains(&r) {
+                    reading.push(r);
+                }
+            }
+            at += 1;
+        }
+        let reading: Vec<&crate::check::CheckedRule> = reading.iter().map(|&r| &rules[r]).collect();
+        let rule = tested.map(|t| (&rules[t], reading.as_slice()));
         findings.extend(crate::ruletest::check_tests(&SourceFile::new(path, text), catalog, rule));
     }
     (findings, compiled.documents)

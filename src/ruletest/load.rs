@@ -23,7 +23,7 @@ const CASE_KEYS: &[&str] =
 pub fn check_tests(
     file: &Arc<SourceFile>,
     catalog: &Catalog,
-    rule: Option<(&CheckedRule, &[CheckedRule])>,
+    rule: Option<(&CheckedRule, &[&CheckedRule])>,
 ) -> Vec<Diagnostic> {
     match load(file) {
         Ok(tests) => validate(&tests, catalog, rule),
@@ -392,7 +392,11 @@ fn load_expect(file: &Arc<SourceFile>, node: &Node) -> Result<Vec<ExpectedAlert>
 /// types) and, when given, the rule (tables it reads, its output fields).
 /// `rule` is the rule under test and every rule of its file: a correlation
 /// reads the tables of the rules it references.
-pub fn validate(tests: &TestsFile, catalog: &Catalog, rule: Option<(&CheckedRule, &[CheckedRule])>) -> Vec<Diagnostic> {
+pub fn validate(
+    tests: &TestsFile,
+    catalog: &Catalog,
+    rule: Option<(&CheckedRule, &[&CheckedRule])>,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let file = &tests.file;
     let read: Option<Vec<&str>> = rule.map(|(_, all)| {

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sigcorr::diagnostic::Diagnostic;
+use sigcorr::diagnostic::{Code, Diagnostic};
 use sigcorr::ruletest::junit::{self, Suite};
 use sigcorr::ruletest::{self, CaseResult, Verdict};
 use sigcorr::span::SourceFile;
@@ -71,12 +71,25 @@ pub fn test(args: TestArgs) -> u8 {
             results: Vec::new(),
             error: None,
         };
-        let (rules, diagnostics) = sigcorr::compile_rules(std::slice::from_ref(&pair.rule), &catalog);
+        let (mut rules, mut diagnostics) = sigcorr::compile_rules(std::slice::from_ref(&pair.rule), &catalog);
+        // A correlation over a rule of another file: compiled with every
+        // rule file of the run, the file's own first.
+        if diagnostics.iter().any(|d| d.code == Code::CorrelationReference) {
+            let files: Vec<Arc<SourceFile>> = std::iter::once(pair.rule.clone())
+                .chain(pairs.iter().filter(|p| p.rule.path() != pair.rule.path()).map(|p| p.rule.clone()))
+                .collect();
+            let (all, found) = sigcorr::compile_rules(&files, &catalog);
+            rules = all;
+            // Only this file's findings: the others' are reported with their own tests.
+            diagnostics =
+                found.into_iter().filter(|d| d.file.as_ref().is_some_and(|f| f.path() == pair.rule.path())).collect();
+        }
         let rule_errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
         // The rule under test: the file's one rule whose alerts are written
         // (a correlation, with the rules it references, is one).
         let unwritten = sigcorr::correlate::unwritten(&rules);
-        let written: Vec<usize> = (0..rules.len()).filter(|&r| !unwritten[r]).collect();
+        let own = |r: usize| rules[r].file().path() == pair.rule.path();
+        let written: Vec<usize> = (0..rules.len()).filter(|&r| !unwritten[r] && own(r)).collect();
         if !rule_errors.is_empty() || written.len() != 1 {
             print_diagnostics(&rule_errors);
             suite.error = Some(if rule_errors.is_empty() {
@@ -103,7 +116,8 @@ pub fn test(args: TestArgs) -> u8 {
                 continue;
             }
         };
-        let findings = ruletest::validate(&loaded, &catalog, Some((&rules[tested], &rules)));
+        let all: Vec<&sigcorr::check::CheckedRule> = rules.iter().collect();
+        let findings = ruletest::validate(&loaded, &catalog, Some((&rules[tested], &all)));
         print_diagnostics(&findings);
         let errors: Vec<&Diagnostic> = findings.iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
