@@ -421,7 +421,8 @@ fn output_file_checked_before_the_run() {
     let out = std::fs::OpenOptions::new().append(true).open(t.path("out.jsonl")).unwrap();
     let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("sigcorr"))
         .current_dir(t.path(""))
-        .args(["run", "--now", NOW, "-q", "in.json"])
+        .args(["run", "--now", NOW, "-q", "in.json", "--rules"])
+        .arg(crate::common::rules_dir().join(crate::common::SEED_RULES[0]))
         .stdout(out)
         .output()
         .unwrap();
@@ -438,7 +439,8 @@ fn output_file_checked_before_the_run() {
         let out = std::fs::OpenOptions::new().append(true).open(t.path("out.jsonl")).unwrap();
         let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("sigcorr"))
             .current_dir(t.path(""))
-            .args(["run", "--now", NOW, "-q", "-o", "/dev/stdout", "in.json"])
+            .args(["run", "--now", NOW, "-q", "-o", "/dev/stdout", "in.json", "--rules"])
+            .arg(crate::common::rules_dir().join(crate::common::SEED_RULES[0]))
             .stdout(out)
             .output()
             .unwrap();

@@ -8,6 +8,11 @@ use std::process::Output;
 use serde::Deserialize;
 
 /// The shipped rules directory.
+/// The two rules the project started from: the T1528 hunt and the
+/// credential rule (under `rules/`).
+pub const SEED_RULES: [&str; 2] =
+    ["entra/service_principal_token_ip_mismatch.yml", "entra/application_credential_added_via_graph.yml"];
+
 pub fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
 }
@@ -68,9 +73,18 @@ impl Test {
         self
     }
 
+    /// Runs `sigcorr` with the arguments. A `run` that names no `--rules`
+    /// runs the two seed rules ([`SEED_RULES`]), not every built-in rule:
+    /// the engine's tests were written against them, and the rule pack's
+    /// own rules are tested by their tests files (`ruletest.rs`).
     pub fn run(&self) -> Run {
         let mut cmd = assert_cmd::Command::cargo_bin("sigcorr").unwrap();
         cmd.current_dir(self.dir.path()).args(&self.args).envs(self.envs.iter().cloned());
+        if self.args.first().is_some_and(|a| a == "run") && !self.args.iter().any(|a| a == "--rules") {
+            for rule in SEED_RULES {
+                cmd.arg("--rules").arg(rules_dir().join(rule));
+            }
+        }
         if let Some(s) = &self.stdin {
             cmd.write_stdin(s.clone());
         }

@@ -1061,7 +1061,11 @@ fn rules_are_selected_by_file_id_or_title() {
     );
     by_title.code(0);
     assert_eq!(by_title.stdout, shipped("kql", CREDENTIAL_ID));
-    let all = sigcorr(&repo, &["compile", "--target", "sentinel", "--rules", rules]);
+    // No RULE: every loaded rule (the two seed rules here; the pack's
+    // anti-join and correlations are E800 for Sentinel).
+    let seeds: Vec<String> =
+        crate::common::SEED_RULES.iter().map(|r| repo.join("rules").join(r).display().to_string()).collect();
+    let all = sigcorr(&repo, &["compile", "--target", "sentinel", "--rules", &seeds[0], "--rules", &seeds[1]]);
     all.code(0);
     assert_eq!(all.stdout.matches("\n---\n").count(), 1, "two rules, one separator: {}", all.stdout);
     let unknown = sigcorr(&repo, &["compile", "--target", "kql", "--rules", rules, "no-such-rule"]);

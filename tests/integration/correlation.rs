@@ -305,7 +305,8 @@ fn a_correlation_over_the_shipped_join_rule_groups_its_alerts() {
     let rule = "title: Token theft burst\nid: 9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f\nstatus: test\nlevel: critical\ncorrelation:\n  type: event_count\n  rules:\n    - 0428e609-07b8-42bf-a36b-d74e4e2be504\n  group-by:\n    - ServicePrincipalId\n  timespan: 1h\n  condition:\n    gte: 1\nfields:\n  - ActivityIPAddress\n";
     let run = Test::new()
         .file("burst.yml", rule)
-        .args(["run", "--now", "2026-07-16T12:00:00Z", "--rules", &crate::common::rules_dir().display().to_string()])
+        .args(["run", "--now", "2026-07-16T12:00:00Z", "--rules"])
+        .args([crate::common::rules_dir().join(crate::common::SEED_RULES[0]).display().to_string()])
         .args(["--rules", "burst.yml"])
         .args([crate::common::repo().join("samples").display().to_string()])
         .run();

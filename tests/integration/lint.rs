@@ -418,7 +418,7 @@ fn shipped_rules_lint_clean() {
         let run = Test::new().args(&args).args([rules_dir().to_str().unwrap()]).run();
         run.code(0);
         assert_eq!(run.stdout, "", "no findings");
-        assert_eq!(run.stderr, "2 rule files: 2 sigcorr rules; 0 errors, 0 warnings\n");
+        assert_eq!(run.stderr, "12 rule files: 11 sigcorr rules, 1 Sigma correlation rule; 0 errors, 0 warnings\n");
     }
     // With no path: the rules built into the binary.
     let run = Test::new().args(["lint", "--format", "json"]).run();
