@@ -62,10 +62,19 @@ pub fn load(doc: &RuleDoc, errors: &mut Vec<Diagnostic>) -> Vec<(String, Arc<Vec
     out
 }
 
-/// One file's values.
+/// One file's values. A path that is not on disk may be a list built into
+/// the binary beside a built-in rule (`rules/**/*.txt`, `*.json`).
 fn read(path: &std::path::Path) -> Result<Vec<String>, String> {
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            return match crate::builtin::LOOKUPS.iter().find(|(p, _)| std::path::Path::new(p) == path) {
+                Some((_, text)) => values(path, text),
+                None => Err(format!("{shown}: {e}")),
+            };
+        }
+    };
     if !meta.is_file() {
         return Err(format!("{shown} is not a regular file"));
     }
@@ -77,8 +86,13 @@ fn read(path: &std::path::Path) -> Result<Vec<String>, String> {
         return Err(format!("{shown} is larger than {} MiB", MAX_BYTES >> 20));
     }
     let text = String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))?;
+    values(path, &text)
+}
+
+/// A list file's values, by its extension.
+fn values(path: &std::path::Path, text: &str) -> Result<Vec<String>, String> {
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-        return json_values(&text).map_err(|why| format!("{shown}: {why}"));
+        return json_values(text).map_err(|why| format!("{}: {why}", path.display()));
     }
     Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
 }

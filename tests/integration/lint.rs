@@ -418,7 +418,10 @@ fn shipped_rules_lint_clean() {
         let run = Test::new().args(&args).args([rules_dir().to_str().unwrap()]).run();
         run.code(0);
         assert_eq!(run.stdout, "", "no findings");
-        assert_eq!(run.stderr, "12 rule files: 11 sigcorr rules, 1 Sigma correlation rule; 0 errors, 0 warnings\n");
+        assert_eq!(
+            run.stderr,
+            "14 rule files: 12 sigcorr rules, 1 Sigma detection rule, 2 Sigma correlation rules; 0 errors, 0 warnings\n"
+        );
     }
     // With no path: the rules built into the binary.
     let run = Test::new().args(["lint", "--format", "json"]).run();
