@@ -14,8 +14,8 @@
 //! A correlation over a correlation reads the inner one's alerts as events
 //! at their last time, as the engine does. What the SQL cannot say with the
 //! engine's meaning is refused (E800): `temporal_ordered`, extended
-//! conditions, `fields`, and chains deeper than 16 or holding
-//! more than 256 rule queries.
+//! conditions, `fields`, chains in Spark SQL, and chains deeper than 16 or
+//! holding more than 256 rule queries.
 
 use super::sql::{self, Dialect, Query, TIME};
 use super::{Options, unsupported};
@@ -89,6 +89,13 @@ fn query(
             return no("a chain of correlations", &format!("it holds more than {MAX_QUERIES} rule queries"));
         }
         at.1 -= 1;
+        if referenced.correlation.is_some() && dialect == Dialect::Spark {
+            // Spark 4.3 ran out of a 1 GiB heap on a two-level chain over 400 rows.
+            return no(
+                "a correlation over a correlation",
+                "Spark's plan of the nested windows runs out of memory; compile it to duckdb, or run it with `sigcorr run`",
+            );
+        }
         let Query { ctes: own, select } = if referenced.correlation.is_some() {
             at.0 += 1;
             let q = query(rules, input.rule, dialect, opts, &inner, true, at);

@@ -87,7 +87,7 @@ pub(crate) struct Case {
     condition: &'static str,
     /// A chained case: the outer correlation's minutes and condition on
     /// the count of the inner one's alerts.
-    outer: Option<(u32, &'static str)>,
+    pub(crate) outer: Option<(u32, &'static str)>,
 }
 
 pub(crate) const CASES: &[Case] = &[
