@@ -390,6 +390,20 @@ pub fn load(file: &Arc<SourceFile>, root: &Node) -> (Option<SigmaCorrelation>, E
         }
     }
     let fields = list(root.get("fields"));
+    // An alert's outputs are the group-by fields, count, first, last and the
+    // aggregate, then `fields`: a name may not be one of them twice.
+    let fixed = ["count", "first", "last", "rules"].into_iter().chain(kind.as_ref().map(|k| k.value.name()));
+    let mut taken: Vec<&str> = group_by.iter().map(|g| g.value.as_str()).chain(fixed).collect();
+    for f in &fields {
+        if taken.contains(&f.value.as_str()) {
+            err(
+                f.span,
+                bad(format!("`fields` names `{}`, which an alert already has as a column", f.value))
+                    .help("a group-by field's value is in every alert already; `fields` lists other fields' values"),
+            );
+        }
+        taken.push(&f.value);
+    }
     let generate = [root.get("generate"), body.get("generate")]
         .into_iter()
         .flatten()
@@ -438,6 +452,23 @@ mod tests {
                 })
                 .collect()
         })
+    }
+
+    #[test]
+    fn fields_may_not_repeat_an_alert_column() {
+        let body = "  type: value_count\n  rules: [r]\n  group-by: [IPAddress]\n  timespan: 1h\n  condition:\n    field: UserPrincipalName\n    gte: 2\n";
+        for (fields, col) in
+            [("[IPAddress]", 10), ("[UserPrincipalName, count]", 29), ("[value_count]", 10), ("[A, A]", 13)]
+        {
+            let err = loaded(&format!("{body}fields: {fields}\n")).unwrap_err();
+            let name = fields.trim_matches(['[', ']']).rsplit(", ").next().unwrap();
+            assert_eq!(
+                err,
+                [format!("11:{col} `fields` names `{name}`, which an alert already has as a column")],
+                "{fields}"
+            );
+        }
+        assert!(loaded(&format!("{body}fields: [UserPrincipalName, AppId]\n")).is_ok());
     }
 
     #[test]
