@@ -278,6 +278,24 @@ pub fn check(doc: &RuleDoc, catalog: &Catalog) -> Result<(CheckedRule, Vec<Diagn
     }
     let two = cx.sources.len() == 2;
 
+    // A `let` name may not hide a source alias or a column: `AppId in (AppId)`
+    // would read the list where the column was meant.
+    for l in &corr.lets {
+        let alias = cx.sources.iter().any(|s| s.alias == l.name.name);
+        let column =
+            cx.sources.iter().flat_map(|s| s.tables.iter()).find_map(|t| t.column(&l.name.name).map(|_| &t.name));
+        if alias || column.is_some() {
+            let what = match column {
+                Some(t) => format!("a column of `{t}`"),
+                None => "a source alias".to_string(),
+            };
+            cx.error(
+                Diagnostic::new(Code::Lookup, format!("`let {}` has the name of {what}", l.name.name))
+                    .help("name the list for what it holds, e.g. `known_apps` or `egress_ranges`"),
+                l.name.span,
+            );
+        }
+    }
     // Filters: each reads only its own source.
     let mut filters: Vec<Option<TExpr>> = vec![None; cx.sources.len()];
     for (alias, expr) in &corr.filters {
@@ -543,6 +561,12 @@ impl<'c> Checker<'c> {
                         _ => vec![i],
                     })
                     .collect();
+                // An empty list (an empty `let`): `in` and `has_any` hold for nothing, `!in` and
+                // `has_all` for everything; no target writes `in ()`.
+                if items.is_empty() {
+                    let holds = matches!(op, InOp::HasAll | InOp::In { negated: true, .. });
+                    return Some(TExpr { kind: TKind::Literal(Literal::Bool(holds)), ty: Type::Bool, span: e.span });
+                }
                 let needs_string = matches!(op, InOp::HasAny | InOp::HasAll | InOp::In { case_insensitive: true, .. });
                 if needs_string {
                     self.want(&x, Type::String, "this operator")?;

@@ -16,7 +16,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::rule::{LetValue, RuleDoc};
 
 /// The largest `let` file read.
-pub const MAX_BYTES: u64 = 64 << 20;
+pub const MAX_BYTES: u64 = 16 << 20;
 /// The most values one `let` list holds.
 pub const MAX_ITEMS: usize = 1_000_000;
 
@@ -34,19 +34,13 @@ pub fn load(doc: &RuleDoc, errors: &mut Vec<Diagnostic>) -> Vec<(String, Arc<Vec
         }
         let items = match &l.value {
             LetValue::Inline(items) => Ok(items.iter().map(|i| i.value.clone()).collect::<Vec<_>>()),
-            LetValue::File(path) => {
-                read(&doc.file.path().parent().unwrap_or(std::path::Path::new(".")).join(&path.value))
-                    .map_err(|why| (why, path.span))
-            }
+            LetValue::File(path) => file_values(doc, &path.value).map_err(|why| (why, path.span)),
         };
+        let items = items.and_then(|items| match items.len() > MAX_ITEMS {
+            true => Err((format!("{} values, more than {MAX_ITEMS}", items.len()), l.name.span)),
+            false => Ok(items),
+        });
         match items {
-            Ok(items) if items.len() > MAX_ITEMS => errors.push(
-                Diagnostic::new(
-                    Code::Lookup,
-                    format!("`let {}` holds {} values, more than {MAX_ITEMS}", l.name.name, items.len()),
-                )
-                .at(&doc.file, l.name.span),
-            ),
             Ok(items) => out.push((l.name.name.clone(), Arc::new(items))),
             Err((why, span)) => {
                 // The name stays known (empty), so its uses add no errors of their own.
@@ -62,19 +56,46 @@ pub fn load(doc: &RuleDoc, errors: &mut Vec<Diagnostic>) -> Vec<(String, Arc<Vec
     out
 }
 
-/// One file's values. A path that is not on disk may be a list built into
-/// the binary beside a built-in rule (`rules/**/*.txt`, `*.json`).
+/// The values of `rel`, a `let` file of `doc`'s rule. A built-in rule reads
+/// only the lists built in beside it; a rule on disk reads only files inside
+/// its own directory (rules arrive as pull requests: a `let` must not read
+/// `/proc/self/environ` or `../../secrets` into an error message or a query).
+fn file_values(doc: &RuleDoc, rel: &str) -> Result<Vec<String>, String> {
+    use std::path::{Component, Path};
+    let rule = doc.file.path();
+    let rel_path = Path::new(rel);
+    if rel_path.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err(format!("`{rel}` is not a path inside the rule's directory (no `/`, `..` or drive at its start)"));
+    }
+    let path = rule.parent().unwrap_or(Path::new("")).join(rel_path);
+    // Built in: loaded from the binary, not from a file with its text (a
+    // rule run from a checkout of this repository reads its lists on disk).
+    let on_disk = std::fs::read_to_string(rule).is_ok_and(|t| t == doc.file.text);
+    let builtin = !on_disk && crate::builtin::RULES.iter().any(|(p, t)| Path::new(p) == rule && *t == doc.file.text);
+    if builtin {
+        return match crate::builtin::LOOKUPS.iter().find(|(p, _)| Path::new(p) == path) {
+            Some((_, text)) => values(&path, text),
+            None => Err(format!("{}: no such list built in beside the rule", path.display())),
+        };
+    }
+    // A symbolic link must not lead out of the directory either.
+    let inside = match (
+        path.canonicalize(),
+        rule.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d }).map(Path::canonicalize),
+    ) {
+        (Ok(target), Some(Ok(dir))) => target.starts_with(dir),
+        _ => true, // not found: `read` says so
+    };
+    if !inside {
+        return Err(format!("{} leads outside the rule's directory", path.display()));
+    }
+    read(&path)
+}
+
+/// One file's values.
 fn read(path: &std::path::Path) -> Result<Vec<String>, String> {
     let shown = path.display();
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(e) => {
-            return match crate::builtin::LOOKUPS.iter().find(|(p, _)| std::path::Path::new(p) == path) {
-                Some((_, text)) => values(path, text),
-                None => Err(format!("{shown}: {e}")),
-            };
-        }
-    };
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
     if !meta.is_file() {
         return Err(format!("{shown} is not a regular file"));
     }

@@ -269,7 +269,8 @@ impl Loader<'_> {
             let Some(name) = self.name(name, "a `let` name") else { continue };
             let value = match &value.kind {
                 NodeKind::Seq(items) => LetValue::Inline(
-                    items.iter().filter_map(|i| Some(Spanned::new(i.scalar_text()?, i.span))).collect(),
+                    // As written: `NO` and `007` are text, not YAML 1.1's false and 7.
+                    items.iter().filter_map(|i| Some(Spanned::new(i.text_as_written(self.file)?, i.span))).collect(),
                 ),
                 NodeKind::Map(_) => {
                     match value.get("file").and_then(|f| Some(Spanned::new(f.as_str()?.to_string(), f.span))) {

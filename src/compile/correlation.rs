@@ -80,10 +80,38 @@ fn query(
     if at.0 >= MAX_CHAIN {
         return no("a chain of correlations", &format!("it is deeper than {MAX_CHAIN}"));
     }
+    for name in &spec.group_by {
+        if let Some(d) = super::unquotable_name(rule, rule.doc.correlation.span, "group-by field", name, target) {
+            return Err(d);
+        }
+    }
     let mut ctes: Vec<String> = Vec::new();
     let mut events: Vec<String> = Vec::new();
     for (i, input) in spec.inputs.iter().enumerate() {
         let referenced = &rules[input.rule];
+        if let Some(o) = referenced.output.iter().find(|o| o.name == TIME) {
+            return no(
+                &format!("the output `{}` of `{}`", o.name, spec.names[i]),
+                "the compiled query uses that name for the event time; rename the output",
+            );
+        }
+        // The SQL reads outputs as their text (a number as the input wrote it); the engine
+        // groups and counts values as read (`200` and `200.0` are one): only strings agree.
+        let text_only = input
+            .keys
+            .iter()
+            .map(|&k| (k, "group-by field"))
+            .chain(input.value.filter(|_| spec.kind == Kind::ValueCount).map(|v| (v, "value_count field")));
+        for (slot, what) in text_only {
+            let o = &referenced.output[slot];
+            // A correlation's keys are its own inputs' strings (checked there).
+            if o.expr.ty != crate::types::Type::String && referenced.correlation.is_none() {
+                return no(
+                    &format!("the {what} `{}` ({})", o.name, o.expr.ty),
+                    "SQL would group and count its input text, the engine its value; only string fields compile",
+                );
+            }
+        }
         let inner = format!("{prefix}r{i}_");
         if at.1 == 0 {
             return no("a chain of correlations", &format!("it holds more than {MAX_QUERIES} rule queries"));
@@ -136,8 +164,11 @@ fn event_select(
     let (v, n) = match (input.value, spec.kind.needs_field()) {
         (Some(slot), true) => {
             let v = format!("NULLIF(CAST({} AS {text}), '')", out(slot));
-            // A number, or a string holding one; not infinite or NaN (as the engine reads a value).
-            let n = format!("TRY_CAST(trim({v}) AS DOUBLE)");
+            // A number, or a string holding one, in Rust's float grammar (no `1_000`, no
+            // `1.5d`); not infinite or NaN (as the engine reads a value).
+            let t = format!("trim({v})");
+            let n =
+                format!("CASE WHEN {} THEN TRY_CAST({t} AS DOUBLE) END", d.regex_match(&t, &d.string(sql::REAL_RE)));
             (v.clone(), format!("CASE WHEN abs({n}) <= 1.7976931348623157e308 THEN {n} END"))
         }
         _ => (format!("CAST(NULL AS {text})"), "CAST(NULL AS DOUBLE)".to_string()),

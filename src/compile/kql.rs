@@ -319,7 +319,8 @@ impl Printer<'_> {
                 items.join(", ")
             }
             TKind::Ipv4Ranges { expr, texts, .. } => {
-                let ranges: Vec<String> = texts.iter().map(|t| string(t)).collect();
+                // The IPv6 prefixes the engine passes over (Kusto would make the call null).
+                let ranges: Vec<String> = texts.iter().filter(|t| !t.contains(':')).map(|t| string(t)).collect();
                 format!("ipv4_is_in_any_range({}, dynamic([{}]))", self.expr(expr, names)?, ranges.join(", "))
             }
             TKind::Member { expr, path } => {

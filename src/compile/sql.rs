@@ -111,7 +111,7 @@ impl Dialect {
     }
 
     /// Whether the regex `pattern` (a SQL expression) matches anywhere in `s`.
-    fn regex_match(self, s: &str, pattern: &str) -> String {
+    pub(super) fn regex_match(self, s: &str, pattern: &str) -> String {
         match self {
             Dialect::DuckDb => format!("regexp_matches({s}, {pattern})"),
             Dialect::Spark => format!("({s} RLIKE {pattern})"),
@@ -154,7 +154,7 @@ const DATETIME_PARTS: [&str; 7] = ["y", "mo", "d", "h", "mi", "s", "frac"];
 /// A column one source reads, and how.
 /// The text Rust's `f64` parse reads: a decimal with an optional exponent,
 /// `inf`, `infinity` or `nan` in any case, with an optional sign.
-const REAL_RE: &str =
+pub(super) const REAL_RE: &str =
     "^[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|[iI][nN][fF]([iI][nN][iI][tT][yY])?|[nN][aA][nN])$";
 
 struct Needed {

@@ -1112,3 +1112,29 @@ fn duckdb_runs_hostile_rule_text_as_data() {
         assert_eq!(found, ["logs/a.json", "query.duckdb.sql", "rule.yml"], "{name}");
     }
 }
+
+/// The SQL reads a referenced rule's outputs as text; the engine groups and
+/// counts values as read: a group-by field that is no string, and an output
+/// named like the event-time column, are E800.
+#[test]
+fn correlations_over_non_text_keys_are_refused() {
+    let join = |output: &str| {
+        format!(
+            "title: calls\nid: 7d0c5e1a-0000-4000-8000-800000000002\nname: calls\nlevel: low\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n  output:\n    T: a.TimeGenerated\n{output}"
+        )
+    };
+    let head = "title: c\nid: 7d0c5e1a-0000-4000-8000-800000000001\nname: c\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [calls]\n  timespan: 5m\n  condition:\n    gte: 1\n";
+    let t = tempfile::tempdir().unwrap();
+    for (name, group, output, want) in [
+        ("long", "Status", "    Status: a.ResponseStatusCode\n", "the group-by field `Status` (long)"),
+        ("time", "App", "    App: a.AppId\n    __time: a.AppId\n", "the output `__time` of `calls`"),
+    ] {
+        let text = format!("{head}  group-by: [{group}]\n---\n{}", join(output));
+        let file = format!("{name}.yml");
+        std::fs::write(t.path().join(&file), text).unwrap();
+        let run = sigcorr(t.path(), &["compile", "--target", "duckdb", "--rules", &file, "c"]);
+        run.code(2);
+        let want = format!("{file}:5:1: error[E800]: {want} cannot be compiled to duckdb with the same meaning");
+        assert!(run.stderr.starts_with(&want), "want {want}\n{}", run.stderr);
+    }
+}

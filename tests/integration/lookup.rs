@@ -123,3 +123,63 @@ fn kql_inlines_the_lists() {
     );
     assert!(run.stdout.contains("| where AppId !in (\"app-1\", \"app-2\")\n"), "{}", run.stdout);
 }
+
+#[test]
+fn a_list_file_stays_inside_the_rule_directory() {
+    // Rules arrive as pull requests: a `let` must not read other files into an
+    // error message or a compiled query.
+    for (file, why) in [
+        ("/etc/hostname", "is not a path inside the rule's directory"),
+        ("../outside.txt", "is not a path inside the rule's directory"),
+        ("link.txt", "leads outside the rule's directory"),
+    ] {
+        let t = Test::new()
+            .file("outside.txt", "x\n")
+            .file("rules/rule.yml", rule(&format!("    apps: {{file: {file}}}\n"), "AppId in (apps)"));
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(t.path("outside.txt"), t.path("rules/link.txt")).unwrap();
+        let run = t.records("logs.json", &calls()).args(["run", "--rules", "rules/rule.yml", "logs.json"]).run();
+        run.code(2);
+        assert!(run.stderr.contains("error[E011]: `let apps`") && run.stderr.contains(why), "{file}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn list_items_are_text_as_written_and_names_do_not_hide_columns() {
+    // `NO` is Norway, not YAML 1.1's false; `007` keeps its zeros.
+    let t = Test::new().file("rule.yml", rule("    apps: [NO, '007', app-x]\n", "AppId in (apps)"));
+    let run = t
+        .records(
+            "logs.json",
+            &[
+                json!({"Type": "MicrosoftGraphActivityLogs", "IPAddress": "1.2.3.4", "AppId": "NO"}),
+                json!({"Type": "MicrosoftGraphActivityLogs", "IPAddress": "1.2.3.5", "AppId": "false"}),
+            ],
+        )
+        .args(["run", "--rules", "rule.yml", "logs.json"])
+        .run();
+    run.code(0);
+    assert_eq!(run.alerts().iter().map(|a| a.fields["IP"].as_str().unwrap()).collect::<Vec<_>>(), ["1.2.3.4"]);
+    let run = Test::new()
+        .file("rule.yml", rule("    AppId: [x]\n", "AppId in (AppId)"))
+        .records("logs.json", &calls())
+        .args(["run", "--rules", "rule.yml", "logs.json"])
+        .run();
+    run.code(2);
+    assert!(
+        run.stderr.contains("error[E011]: `let AppId` has the name of a column of `MicrosoftGraphActivityLogs`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_empty_list_holds_nothing() {
+    let t = |filter: &str| Test::new().file("rule.yml", rule("    none: []\n", filter));
+    assert_eq!(ips(t("AppId in (none)")), Vec::<String>::new());
+    assert_eq!(ips(t("AppId !in (none)")).len(), calls().len());
+    // The SQL targets get no `in ()`.
+    let run = t("AppId !in (none)").args(["compile", "--target", "spark-sql", "rule.yml"]).run();
+    run.code(0);
+    assert!(!run.stdout.contains("IN ()"), "{}", run.stdout);
+}

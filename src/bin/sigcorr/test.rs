@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sigcorr::diagnostic::{Code, Diagnostic};
+use sigcorr::diagnostic::Diagnostic;
 use sigcorr::ruletest::junit::{self, Suite};
 use sigcorr::ruletest::{self, CaseResult, Verdict};
 use sigcorr::span::SourceFile;
@@ -71,19 +71,16 @@ pub fn test(args: TestArgs) -> u8 {
             results: Vec::new(),
             error: None,
         };
-        let (mut rules, mut diagnostics) = sigcorr::compile_rules(std::slice::from_ref(&pair.rule), &catalog);
-        // A correlation over a rule of another file: compiled with every
-        // rule file of the run, the file's own first.
-        if diagnostics.iter().any(|d| d.code == Code::CorrelationReference) {
-            let files: Vec<Arc<SourceFile>> = std::iter::once(pair.rule.clone())
-                .chain(pairs.iter().filter(|p| p.rule.path() != pair.rule.path()).map(|p| p.rule.clone()))
-                .collect();
-            let (all, found) = sigcorr::compile_rules(&files, &catalog);
-            rules = all;
-            // Only this file's findings: the others' are reported with their own tests.
-            diagnostics =
-                found.into_iter().filter(|d| d.file.as_ref().is_some_and(|f| f.path() == pair.rule.path())).collect();
-        }
+        // Compiled with every rule file of the run, the file's own first, as
+        // `run` and `lint` compile them: a correlation may reference a rule
+        // of another file, and a name two files use is ambiguous here too.
+        let files: Vec<Arc<SourceFile>> = std::iter::once(pair.rule.clone())
+            .chain(pairs.iter().filter(|p| p.rule.path() != pair.rule.path()).map(|p| p.rule.clone()))
+            .collect();
+        let (rules, found) = sigcorr::compile_rules(&files, &catalog);
+        // Only this file's findings: the others' are reported with their own tests.
+        let diagnostics: Vec<Diagnostic> =
+            found.into_iter().filter(|d| d.file.as_ref().is_some_and(|f| f.path() == pair.rule.path())).collect();
         let rule_errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
         // The rule under test: the file's one rule whose alerts are written
         // (a correlation, with the rules it references, is one).
