@@ -227,13 +227,23 @@ pub struct Output {
     pub expr: TExpr,
 }
 
-/// A constant string, or a list of them: what a constant range is written as.
-fn constant_texts_ok(e: &TExpr) -> bool {
-    match &e.kind {
-        TKind::Literal(Literal::String(_)) => true,
-        TKind::List(items) => items.iter().all(|i| matches!(i.kind, TKind::Literal(Literal::String(_)))),
-        _ => false,
+/// The strings `args` hold, each with its span, when every one is a string
+/// literal or a list of them (a `let` list): constant ranges.
+fn constant_texts(args: &[TExpr]) -> Option<Vec<(String, Span)>> {
+    let mut texts = Vec::new();
+    for a in args {
+        let items = match &a.kind {
+            TKind::List(items) => items.as_slice(),
+            _ => std::slice::from_ref(a),
+        };
+        for i in items {
+            match &i.kind {
+                TKind::Literal(Literal::String(t)) => texts.push((t.clone(), i.span)),
+                _ => return None,
+            }
+        }
     }
+    Some(texts)
 }
 
 /// Checks one rule. On success, also returns warnings.
@@ -877,8 +887,12 @@ impl<'c> Checker<'c> {
             Ok(_) if matches!(func, Func::ParseJson | Func::ToDynamic) && types[0] == Type::Dynamic => {
                 targs.into_iter().next()
             }
-            Ok(_) if func == Func::Ipv4IsInAnyRange && targs[1..].iter().all(constant_texts_ok) => {
-                self.ipv4_ranges(targs, span)
+            Ok(_)
+                if func == Func::Ipv4IsInAnyRange
+                    && let Some(texts) = constant_texts(&targs[1..]) =>
+            {
+                let ip = targs.into_iter().next()?;
+                self.ipv4_ranges(ip, texts, span)
             }
             Ok(ty) => Some(TExpr { kind: TKind::Call(func, targs), ty, span }),
             Err(bad) => {
@@ -899,22 +913,10 @@ impl<'c> Checker<'c> {
         }
     }
 
-    /// `ipv4_is_in_any_range(ip, ranges...)` with constant ranges, merged
-    /// once; a range that does not parse is an error at it.
-    fn ipv4_ranges(&mut self, targs: Vec<TExpr>, span: Span) -> Check<TExpr> {
-        let mut args = targs.into_iter();
-        let ip = args.next()?;
-        let mut texts: Vec<(String, Span)> = Vec::new();
-        for a in args {
-            match a.kind {
-                TKind::Literal(Literal::String(t)) => texts.push((t, a.span)),
-                TKind::List(items) => texts.extend(items.into_iter().filter_map(|i| match i.kind {
-                    TKind::Literal(Literal::String(t)) => Some((t, i.span)),
-                    _ => None,
-                })),
-                _ => return None,
-            }
-        }
+    /// `ipv4_is_in_any_range(ip, ranges...)` with constant ranges (their
+    /// texts and spans), merged once; a range that does not parse is an
+    /// error at it.
+    fn ipv4_ranges(&mut self, ip: TExpr, texts: Vec<(String, Span)>, span: Span) -> Check<TExpr> {
         match crate::functions::V4Ranges::new(texts.iter().map(|(t, _)| t.as_str())) {
             Ok(ranges) => Some(TExpr {
                 kind: TKind::Ipv4Ranges {

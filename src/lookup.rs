@@ -24,6 +24,8 @@ pub const MAX_ITEMS: usize = 1_000_000;
 /// in `errors` at its `file:` (and is left out).
 pub fn load(doc: &RuleDoc, errors: &mut Vec<Diagnostic>) -> Vec<(String, Arc<Vec<String>>)> {
     let mut out: Vec<(String, Arc<Vec<String>>)> = Vec::new();
+    // Where the rule's files are: decided once, at its first `file:`.
+    let mut origin: Option<Origin> = None;
     for l in &doc.correlation.lets {
         if out.iter().any(|(n, _)| *n == l.name.name) {
             errors.push(
@@ -34,7 +36,10 @@ pub fn load(doc: &RuleDoc, errors: &mut Vec<Diagnostic>) -> Vec<(String, Arc<Vec
         }
         let items = match &l.value {
             LetValue::Inline(items) => Ok(items.iter().map(|i| i.value.clone()).collect::<Vec<_>>()),
-            LetValue::File(path) => file_values(doc, &path.value).map_err(|why| (why, path.span)),
+            LetValue::File(path) => {
+                let origin = *origin.get_or_insert_with(|| Origin::of(doc));
+                file_values(doc, origin, &path.value).map_err(|why| (why, path.span))
+            }
         };
         let items = items.and_then(|items| match items.len() > MAX_ITEMS {
             true => Err((format!("{} values, more than {MAX_ITEMS}", items.len()), l.name.span)),
@@ -56,34 +61,47 @@ pub fn load(doc: &RuleDoc, errors: &mut Vec<Diagnostic>) -> Vec<(String, Arc<Vec
     out
 }
 
+/// Where a rule's `let` files come from.
+#[derive(Clone, Copy, PartialEq)]
+enum Origin {
+    /// Loaded from the binary (not from a file with its text): the lists
+    /// built in beside it. A rule run from a checkout of this repository is
+    /// on disk and reads its lists there.
+    Builtin,
+    Disk,
+}
+
+impl Origin {
+    fn of(doc: &RuleDoc) -> Origin {
+        let rule = doc.file.path();
+        let on_disk = std::fs::read_to_string(rule).is_ok_and(|t| t == doc.file.text);
+        let builtin = crate::builtin::RULES.iter().any(|(p, t)| std::path::Path::new(p) == rule && *t == doc.file.text);
+        if builtin && !on_disk { Origin::Builtin } else { Origin::Disk }
+    }
+}
+
 /// The values of `rel`, a `let` file of `doc`'s rule. A built-in rule reads
 /// only the lists built in beside it; a rule on disk reads only files inside
 /// its own directory (rules arrive as pull requests: a `let` must not read
 /// `/proc/self/environ` or `../../secrets` into an error message or a query).
-fn file_values(doc: &RuleDoc, rel: &str) -> Result<Vec<String>, String> {
+fn file_values(doc: &RuleDoc, origin: Origin, rel: &str) -> Result<Vec<String>, String> {
     use std::path::{Component, Path};
-    let rule = doc.file.path();
     let rel_path = Path::new(rel);
     if rel_path.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
         return Err(format!("`{rel}` is not a path inside the rule's directory (no `/`, `..` or drive at its start)"));
     }
-    let path = rule.parent().unwrap_or(Path::new("")).join(rel_path);
-    // Built in: loaded from the binary, not from a file with its text (a
-    // rule run from a checkout of this repository reads its lists on disk).
-    let on_disk = std::fs::read_to_string(rule).is_ok_and(|t| t == doc.file.text);
-    let builtin = !on_disk && crate::builtin::RULES.iter().any(|(p, t)| Path::new(p) == rule && *t == doc.file.text);
-    if builtin {
+    let dir = doc.file.path().parent().unwrap_or(Path::new(""));
+    let path = dir.join(rel_path);
+    if origin == Origin::Builtin {
         return match crate::builtin::LOOKUPS.iter().find(|(p, _)| Path::new(p) == path) {
             Some((_, text)) => values(&path, text),
             None => Err(format!("{}: no such list built in beside the rule", path.display())),
         };
     }
     // A symbolic link must not lead out of the directory either.
-    let inside = match (
-        path.canonicalize(),
-        rule.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d }).map(Path::canonicalize),
-    ) {
-        (Ok(target), Some(Ok(dir))) => target.starts_with(dir),
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let inside = match (path.canonicalize(), dir.canonicalize()) {
+        (Ok(target), Ok(dir)) => target.starts_with(dir),
         _ => true, // not found: `read` says so
     };
     if !inside {

@@ -164,12 +164,10 @@ fn event_select(
     let (v, n) = match (input.value, spec.kind.needs_field()) {
         (Some(slot), true) => {
             let v = format!("NULLIF(CAST({} AS {text}), '')", out(slot));
-            // A number, or a string holding one, in Rust's float grammar (no `1_000`, no
-            // `1.5d`); not infinite or NaN (as the engine reads a value).
-            let t = format!("trim({v})");
-            let n =
-                format!("CASE WHEN {} THEN TRY_CAST({t} AS DOUBLE) END", d.regex_match(&t, &d.string(sql::REAL_RE)));
-            (v.clone(), format!("CASE WHEN abs({n}) <= 1.7976931348623157e308 THEN {n} END"))
+            // A number, or a string holding one, as the engine reads it; not infinite or NaN.
+            let n = d.real_from_text(&v);
+            let n = format!("CASE WHEN abs({n}) <= 1.7976931348623157e308 THEN {n} END");
+            (v, n)
         }
         _ => (format!("CAST(NULL AS {text})"), "CAST(NULL AS DOUBLE)".to_string()),
     };

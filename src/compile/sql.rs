@@ -111,11 +111,21 @@ impl Dialect {
     }
 
     /// Whether the regex `pattern` (a SQL expression) matches anywhere in `s`.
-    pub(super) fn regex_match(self, s: &str, pattern: &str) -> String {
+    fn regex_match(self, s: &str, pattern: &str) -> String {
         match self {
             Dialect::DuckDb => format!("regexp_matches({s}, {pattern})"),
             Dialect::Spark => format!("({s} RLIKE {pattern})"),
         }
+    }
+
+    /// A real from text `t` as the engine reads one (Rust's `f64` parse,
+    /// after trimming: no `1_000`, no `1.5d`); NULL otherwise.
+    pub(super) fn real_from_text(self, t: &str) -> String {
+        let trimmed = format!("trim({t})");
+        format!(
+            "CASE WHEN {} THEN TRY_CAST({trimmed} AS DOUBLE) END",
+            self.regex_match(&trimmed, &self.string(REAL_RE))
+        )
     }
 
     /// The engine's current time in ticks, when no `--now` is fixed.
@@ -154,7 +164,7 @@ const DATETIME_PARTS: [&str; 7] = ["y", "mo", "d", "h", "mi", "s", "frac"];
 /// A column one source reads, and how.
 /// The text Rust's `f64` parse reads: a decimal with an optional exponent,
 /// `inf`, `infinity` or `nan` in any case, with an optional sign.
-pub(super) const REAL_RE: &str =
+const REAL_RE: &str =
     "^[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|[iI][nN][fF]([iI][nN][iI][tT][yY])?|[nN][aA][nN])$";
 
 struct Needed {
@@ -984,11 +994,7 @@ impl Gen<'_> {
                 Type::Long => format!("CAST({} AS DOUBLE)", arg(0)?),
                 Type::Bool => format!("CASE {} WHEN TRUE THEN 1.0 WHEN FALSE THEN 0.0 END", arg(0)?),
                 // Only what Rust's `f64` parse reads (no `1_000`, no hex), after trimming.
-                Type::String => {
-                    let t = format!("trim({})", arg(0)?);
-                    let re = d.string(REAL_RE);
-                    format!("CASE WHEN {} THEN TRY_CAST({t} AS DOUBLE) END", d.regex_match(&t, &re))
-                }
+                Type::String => d.real_from_text(&arg(0)?),
                 other => {
                     return Err(self.no(e, format!("`{}` of a {other}", func.name()), "not compiled to SQL"));
                 }

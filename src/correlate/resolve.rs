@@ -267,22 +267,20 @@ pub fn resolve(
                     .map(|(_, f)| f);
                 alias.map_or((name.value.clone(), name.span), |f| (f.value.clone(), f.span))
             };
-            let mut keys = Vec::new();
-            for g in &c.group_by {
-                let (field, span) = aliased(g);
-                match lookup(&field, "tostring", span) {
-                    Some(s) => keys.push(s),
-                    None => ok = false,
-                }
-            }
-            let mut shown = Vec::new();
-            for f in &c.fields {
-                let (field, span) = aliased(f);
-                match lookup(&field, "tostring", span) {
-                    Some(s) => shown.push(s),
-                    None => ok = false,
-                }
-            }
+            // Group-by fields and `fields`, each as its text.
+            let mut texts = |names: &[crate::span::Spanned<String>]| -> Vec<Slot> {
+                let found: Vec<Option<Slot>> = names
+                    .iter()
+                    .map(|n| {
+                        let (field, span) = aliased(n);
+                        lookup(&field, "tostring", span)
+                    })
+                    .collect();
+                ok &= found.iter().all(Option::is_some);
+                found.into_iter().flatten().collect()
+            };
+            let keys = texts(&c.group_by);
+            let shown = texts(&c.fields);
             let value = match &c.field {
                 Some(f) => {
                     let wrap = if c.kind.value == Kind::ValueCount { "tostring" } else { "toreal" };

@@ -57,6 +57,14 @@ pub fn test(args: TestArgs) -> u8 {
         Err(e) => return fail(e),
     };
 
+    // Every rule file of the run compiled together, once, as `run` and `lint`
+    // compile them: a correlation may reference a rule of another file, and a
+    // name two files use is ambiguous here too.
+    let files: Vec<Arc<SourceFile>> = pairs.iter().map(|p| p.rule.clone()).collect();
+    let (rules, found) = sigcorr::compile_rules(&files, &catalog);
+    let unwritten = sigcorr::correlate::unwritten(&rules);
+    let all: Vec<&sigcorr::check::CheckedRule> = rules.iter().collect();
+
     let mut suites = Vec::new();
     let mut had_errors = false;
     for pair in &pairs {
@@ -71,20 +79,14 @@ pub fn test(args: TestArgs) -> u8 {
             results: Vec::new(),
             error: None,
         };
-        // Compiled with every rule file of the run, the file's own first, as
-        // `run` and `lint` compile them: a correlation may reference a rule
-        // of another file, and a name two files use is ambiguous here too.
-        let files: Vec<Arc<SourceFile>> = std::iter::once(pair.rule.clone())
-            .chain(pairs.iter().filter(|p| p.rule.path() != pair.rule.path()).map(|p| p.rule.clone()))
+        // Only this file's errors: the others' are reported with their own tests.
+        let rule_errors: Vec<Diagnostic> = found
+            .iter()
+            .filter(|d| d.is_error() && d.file.as_ref().is_some_and(|f| f.path() == pair.rule.path()))
+            .cloned()
             .collect();
-        let (rules, found) = sigcorr::compile_rules(&files, &catalog);
-        // Only this file's findings: the others' are reported with their own tests.
-        let diagnostics: Vec<Diagnostic> =
-            found.into_iter().filter(|d| d.file.as_ref().is_some_and(|f| f.path() == pair.rule.path())).collect();
-        let rule_errors: Vec<Diagnostic> = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
         // The rule under test: the file's one rule whose alerts are written
         // (a correlation, with the rules it references, is one).
-        let unwritten = sigcorr::correlate::unwritten(&rules);
         let own = |r: usize| rules[r].file().path() == pair.rule.path();
         let written: Vec<usize> = (0..rules.len()).filter(|&r| !unwritten[r] && own(r)).collect();
         if !rule_errors.is_empty() || written.len() != 1 {
@@ -113,7 +115,6 @@ pub fn test(args: TestArgs) -> u8 {
                 continue;
             }
         };
-        let all: Vec<&sigcorr::check::CheckedRule> = rules.iter().collect();
         let findings = ruletest::validate(&loaded, &catalog, Some((&rules[tested], &all)));
         print_diagnostics(&findings);
         let errors: Vec<&Diagnostic> = findings.iter().filter(|d| d.is_error()).collect();
@@ -123,7 +124,7 @@ pub fn test(args: TestArgs) -> u8 {
             suites.push(suite);
             continue;
         }
-        let plan = sigcorr::plan::plan(rules, &catalog);
+        let plan = sigcorr::plan::plan(rules.clone(), &catalog);
         suite.results = ruletest::run(&plan, &loaded, tested);
         suites.push(suite);
     }
