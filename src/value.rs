@@ -169,19 +169,10 @@ impl<'a> Value<'a> {
             (J::Num(n), Type::String) => Value::Str(Cow::Borrowed(n)),
             (J::Bool(b), Type::String) => Value::Str(Cow::Borrowed(if b { "true" } else { "false" })),
             (J::Raw(raw), Type::String) => Value::Str(Cow::Borrowed(raw)),
-            (J::Num(n), Type::Long) => match n.parse::<i64>() {
-                Ok(v) => Value::Long(v),
-                // A fraction or exponent (`1.5`, `2e3`): its integer part,
-                // if a long holds it. Out of range (`1e400`,
-                // `99999999999999999999999`) is a bad value, not i64::MAX.
-                Err(_) => match n.parse::<f64>() {
-                    Ok(f) if (-LONG_RANGE..LONG_RANGE).contains(&f) => Value::Long(f as i64),
-                    _ => return Err(BadType),
-                },
-            },
+            (J::Num(n), Type::Long) => Value::Long(parse_long(n)?),
             (J::Str(s), Type::Long) => {
                 let t = s.trim();
-                if t.is_empty() { Value::Null } else { Value::Long(t.parse::<i64>().map_err(|_| BadType)?) }
+                if t.is_empty() { Value::Null } else { Value::Long(parse_long(t)?) }
             }
             (J::Num(n), Type::Real) => Value::Real(parse_real(n)?),
             (J::Str(s), Type::Real) => {
@@ -191,8 +182,8 @@ impl<'a> Value<'a> {
             (J::Bool(b), Type::Bool) => Value::Bool(b),
             (J::Str(s), Type::Bool) => match s.trim() {
                 "" => Value::Null,
-                t if t.eq_ignore_ascii_case("true") => Value::Bool(true),
-                t if t.eq_ignore_ascii_case("false") => Value::Bool(false),
+                t if t.eq_ignore_ascii_case("true") || t == "1" => Value::Bool(true),
+                t if t.eq_ignore_ascii_case("false") || t == "0" => Value::Bool(false),
                 _ => return Err(BadType),
             },
             (J::Num(n), Type::Bool) => match n {
@@ -223,6 +214,23 @@ impl<'a> Value<'a> {
 /// 2^63: longs are at least its negative and less than it. Exactly a
 /// double, so the range test is exact.
 const LONG_RANGE: f64 = 9_223_372_036_854_775_808.0;
+
+/// A long from its text, quoted or not (a value is read from its text, so
+/// `200.0` and `"200.0"` are one, and the SQL `compile` writes, which reads
+/// columns as text, reads them alike): an integer, or a decimal number
+/// (`1.5`, `2e3`, `.5`) whose integer part a long holds. Out of range
+/// (`1e400`, `99999999999999999999999`) is a bad value, not i64::MAX; so are
+/// the words `inf` and `NaN`.
+fn parse_long(text: &str) -> Result<i64, BadType> {
+    match text.parse::<i64>() {
+        Ok(v) => Ok(v),
+        Err(_) if text.bytes().any(|b| b.is_ascii_digit()) => match text.parse::<f64>() {
+            Ok(f) if (-LONG_RANGE..LONG_RANGE).contains(&f) => Ok(f as i64),
+            _ => Err(BadType),
+        },
+        Err(_) => Err(BadType),
+    }
+}
 
 /// A real (a double, as Kusto's are) from its text. A number too large for
 /// a double (`1e400`) would read as infinity: it is a bad value instead,
@@ -327,6 +335,17 @@ mod tests {
         assert_eq!(Value::from_json(s("true"), Type::Bool), Ok(Value::Bool(true)));
         assert_eq!(Value::from_json(s(""), Type::Long), Ok(Value::Null));
         assert_eq!(Value::from_json(s("abc"), Type::Long), Err(BadType));
+        // Quoted or not, a value is read from its text.
+        assert_eq!(Value::from_json(s(" 200.0 "), Type::Long), Ok(Value::Long(200)));
+        assert_eq!(Value::from_json(s("-1.9"), Type::Long), Ok(Value::Long(-1)));
+        assert_eq!(Value::from_json(s(".5"), Type::Long), Ok(Value::Long(0)));
+        assert_eq!(Value::from_json(s("2e3"), Type::Long), Ok(Value::Long(2000)));
+        for bad in ["inf", "-infinity", "NaN", "1e19", "1_000", "0x10", "1.5d"] {
+            assert_eq!(Value::from_json(s(bad), Type::Long), Err(BadType), "{bad}");
+        }
+        assert_eq!(Value::from_json(s("1"), Type::Bool), Ok(Value::Bool(true)));
+        assert_eq!(Value::from_json(s(" 0"), Type::Bool), Ok(Value::Bool(false)));
+        assert_eq!(Value::from_json(s("2"), Type::Bool), Err(BadType));
         assert_eq!(Value::from_json(s("not a date"), Type::DateTime), Err(BadType));
         assert_eq!(Value::from_json(JsonScalar::Bool(true), Type::DateTime), Err(BadType));
         assert_eq!(

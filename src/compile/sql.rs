@@ -121,10 +121,34 @@ impl Dialect {
     /// A real from text `t` as the engine reads one (Rust's `f64` parse,
     /// after trimming: no `1_000`, no `1.5d`); NULL otherwise.
     pub(super) fn real_from_text(self, t: &str) -> String {
-        let trimmed = format!("trim({t})");
+        let trimmed = self.trim(t);
         format!(
             "CASE WHEN {} THEN TRY_CAST({trimmed} AS DOUBLE) END",
             self.regex_match(&trimmed, &self.string(REAL_RE))
+        )
+    }
+
+    /// `t` without leading and trailing whitespace as Rust's `str::trim`
+    /// sees it (Unicode `White_Space`; SQL's `trim` takes only spaces).
+    pub(super) fn trim(self, t: &str) -> String {
+        format!("regexp_extract({t}, {}, 1)", self.string(&format!("(?s)^{WS}*(.*?){WS}*$")))
+    }
+
+    /// A long from text `t` as the engine reads a column's value
+    /// (`value::parse_long`): an integer, or a decimal number's integer
+    /// part when a long holds it; NULL otherwise.
+    pub(super) fn long_from_text(self, t: &str) -> String {
+        let x = self.trim(t);
+        let f = format!("TRY_CAST({x} AS DOUBLE)");
+        let truncated = match self {
+            Dialect::DuckDb => format!("CAST(trunc({f}) AS BIGINT)"),
+            Dialect::Spark => format!("CAST({f} AS BIGINT)"),
+        };
+        format!(
+            "CASE WHEN {} AND TRY_CAST({x} AS BIGINT) IS NOT NULL THEN TRY_CAST({x} AS BIGINT) \
+             WHEN {} AND {f} >= -9223372036854775808.0 AND {f} < 9223372036854775808.0 THEN {truncated} END",
+            self.regex_match(&x, &self.string("^[+-]?[0-9]+$")),
+            self.regex_match(&x, &self.string(DECIMAL_RE)),
         )
     }
 
@@ -164,6 +188,13 @@ const DATETIME_PARTS: [&str; 7] = ["y", "mo", "d", "h", "mi", "s", "frac"];
 /// A column one source reads, and how.
 /// The text Rust's `f64` parse reads: a decimal with an optional exponent,
 /// `inf`, `infinity` or `nan` in any case, with an optional sign.
+/// Rust's `char::is_whitespace` (Unicode `White_Space`) as a regex class
+/// both RE2 (DuckDB) and Java (Spark) read.
+const WS: &str = r"[\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]";
+
+/// The numbers of [`REAL_RE`] written with digits (no `inf`, no `NaN`).
+const DECIMAL_RE: &str = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$";
+
 const REAL_RE: &str =
     "^[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|[iI][nN][fF]([iI][nN][iI][tT][yY])?|[nN][aA][nN])$";
 
@@ -267,24 +298,18 @@ pub(super) fn query(
         let mut cols: Vec<Needed> = Vec::new();
         for e in super::columns_of(rule, s) {
             let c = e.as_column().expect("a column");
-            if !c.path.is_empty() {
-                return Err(unsupported(
-                    rule,
-                    e.span,
-                    format!("the JSON path `{}.{}`", c.column, c.path.join(".")),
-                    target,
-                    "paths into dynamic (JSON) columns are not compiled to SQL yet",
-                ));
-            }
-            let ty = match e.ty {
-                Type::String | Type::Long | Type::Real | Type::Bool | Type::DateTime => e.ty,
+            // The column's own type: a path's value is dynamic, but the
+            // column it reads may be a string holding JSON text.
+            let own = source.tables.iter().find_map(|t| opts.catalog.get(t).and_then(|d| d.column(&c.column)));
+            let ty = match own.map_or(if c.path.is_empty() { e.ty } else { Type::Dynamic }, |col| col.ty) {
+                ty @ (Type::String | Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Dynamic) => ty,
                 other => {
                     return Err(unsupported(
                         rule,
                         e.span,
                         format!("the {other} column `{}`", c.column),
                         target,
-                        "only string, long, real, bool and datetime columns are compiled to SQL",
+                        "only string, long, real, bool, datetime and dynamic columns are compiled to SQL",
                     ));
                 }
             };
@@ -419,6 +444,22 @@ fn cte_name(alias: &str) -> String {
     format!("source_{alias}")
 }
 
+/// A path into a JSON column: `LocationDetails.city`, or keys after it,
+/// `TargetResources[0].userPrincipalName`; the column (its path is in the
+/// keys) and the keys.
+fn json_ref(e: &TExpr) -> Option<(&ColumnRef, Vec<&String>)> {
+    match &e.kind {
+        TKind::Column(c) if !c.path.is_empty() => Some((c, c.path.iter().collect())),
+        // Keys after a plain column only: a string a path reaches is not
+        // decoded again by further keys, as the column's text is.
+        TKind::Member { expr, path } => match &expr.kind {
+            TKind::Column(c) if c.path.is_empty() => Some((c, path.iter().collect())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 struct Gen<'a> {
     rule: &'a CheckedRule,
     /// Starts the name of each table expression.
@@ -483,10 +524,19 @@ impl Gen<'_> {
             let t = format!("{}.{q}", d.ident("t"));
             match n.ty {
                 Type::String => typed.push(format!("coalesce({t}, '') AS {q}")),
-                Type::Long => typed.push(format!("{} AS {q}", self.long_from_text(&t))),
-                Type::Real => typed.push(format!("TRY_CAST(trim({t}) AS DOUBLE) AS {q}")),
+                Type::Long => typed.push(format!("{} AS {q}", d.long_from_text(&t))),
+                // A number too large for a double is a bad value, not infinity;
+                // the words `inf` and `NaN` are the values they name.
+                Type::Real => typed.push(format!(
+                    "CASE WHEN {} AND abs({r}) = CAST('inf' AS DOUBLE) THEN NULL ELSE {r} END AS {q}",
+                    d.regex_match(&t, &d.string("[0-9]")),
+                    r = d.real_from_text(&t)
+                )),
+                // JSON as text (an object's text, or a string's), NULL when absent.
+                Type::Dynamic => typed.push(format!("{t} AS {q}")),
                 Type::Bool => typed.push(format!(
-                    "CASE lower(trim({t})) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE WHEN '1' THEN TRUE WHEN '0' THEN FALSE END AS {q}"
+                    "CASE lower({}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE WHEN '1' THEN TRUE WHEN '0' THEN FALSE END AS {q}",
+                    d.trim(&t)
                 )),
                 Type::DateTime => {
                     let re = d.string(DATETIME_RE);
@@ -527,12 +577,13 @@ impl Gen<'_> {
         )
     }
 
-    /// A long from text: only integer text converts (as `str::parse::<i64>`).
-    fn long_from_text(&self, t: &str) -> String {
-        let trimmed = format!("trim({t})");
+    /// `tolong` of a string: only integer text converts (`str::parse::<i64>`
+    /// after trimming).
+    fn tolong(&self, t: &str) -> String {
+        let x = self.d.trim(t);
         format!(
-            "CASE WHEN {} THEN TRY_CAST({trimmed} AS BIGINT) END",
-            self.d.regex_match(&trimmed, &self.d.string("^[+-]?[0-9]+$"))
+            "CASE WHEN {} THEN TRY_CAST({x} AS BIGINT) END",
+            self.d.regex_match(&x, &self.d.string("^[+-]?[0-9]+$"))
         )
     }
 
@@ -569,6 +620,36 @@ impl Gen<'_> {
         format!("{}.{}", self.d.ident(&self.rule.sources[c.source].alias), self.d.ident(&c.column))
     }
 
+    /// The value a path into a JSON column reaches, as text (a string's
+    /// contents, a number's or an object's JSON), NULL when the text is no
+    /// JSON, the path reaches nothing, or JSON `null`: `walk_path`'s value
+    /// as `tostring` prints it. Keys are names or array indexes.
+    fn json_at(&self, e: &TExpr) -> Result<String, Diagnostic> {
+        let (c, keys) = json_ref(e).expect("a path into a column");
+        let mut path = String::from("$");
+        for key in keys {
+            if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && key.len() < 10 {
+                path.push_str(&format!("[{key}]"));
+            } else if key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                path.push_str(&format!(".{key}"));
+            } else {
+                return Err(self.no(
+                    e,
+                    format!("the JSON path key `{key}`"),
+                    "keys compile when they are names (letters, digits, `_`) or array indexes from 0",
+                ));
+            }
+        }
+        let x = self.column(c);
+        let path = self.d.string(&path);
+        Ok(match self.d {
+            Dialect::DuckDb => format!("CASE WHEN json_valid({x}) THEN json_extract_string({x}, {path}) END"),
+            Dialect::Spark => format!("get_json_object({x}, {path})"),
+        })
+    }
+
     fn no(&self, e: &TExpr, construct: impl std::fmt::Display, why: impl std::fmt::Display) -> Diagnostic {
         unsupported(self.rule, e.span, construct, self.target, why)
     }
@@ -577,7 +658,9 @@ impl Gen<'_> {
         let d = self.d;
         Ok(match &e.kind {
             TKind::Literal(l) => self.literal(e, l)?,
-            TKind::Column(c) => self.column(c),
+            TKind::Column(c) if c.path.is_empty() => self.column(c),
+            TKind::Column(_) => self.json_at(e)?,
+            TKind::Member { .. } if self.json_path(e) => self.json_at(e)?,
             TKind::Unary(UnaryOp::Not, x) => format!("(NOT {})", self.expr(x)?),
             TKind::Unary(UnaryOp::Neg, x) => match x.ty {
                 Type::Long | Type::Real | Type::Timespan => format!("(- {})", self.expr(x)?),
@@ -852,12 +935,19 @@ impl Gen<'_> {
         match e.ty {
             Type::String => self.expr(e),
             Type::Long => Ok(format!("coalesce(CAST({} AS {}), '')", self.expr(e)?, self.d.text_type())),
+            Type::Dynamic if self.json_path(e) => Ok(format!("coalesce({}, '')", self.expr(e)?)),
             other => Err(self.no(
                 e,
                 format!("a {other} used as text"),
                 "convert it to a string in the rule, or compare it as a {other}",
             )),
         }
+    }
+
+    /// Whether `e` is a path into a JSON column (its SQL is the text the
+    /// path reaches, [`Gen::json_at`]).
+    fn json_path(&self, e: &TExpr) -> bool {
+        json_ref(e).is_some()
     }
 
     /// Whether `e` may be NULL in SQL: strings never are (`''` when
@@ -950,6 +1040,7 @@ impl Gen<'_> {
                     Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan => {
                         format!("({} IS NULL)", arg(0)?)
                     }
+                    Type::Dynamic if self.json_path(&args[0]) => format!("(coalesce({}, '') = '')", arg(0)?),
                     other => return Err(self.no(e, format!("`{}` of a {other}", func.name()), "not compiled to SQL")),
                 };
                 if func == Func::IsEmpty { empty } else { format!("(NOT {empty})") }
@@ -961,6 +1052,7 @@ impl Gen<'_> {
                     Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan => {
                         format!("({} IS NULL)", arg(0)?)
                     }
+                    Type::Dynamic if self.json_path(&args[0]) => format!("({} IS NULL)", arg(0)?),
                     other => return Err(self.no(e, format!("`{}` of a {other}", func.name()), "not compiled to SQL")),
                 };
                 if func == Func::IsNull { null } else { format!("(NOT {null})") }
@@ -971,7 +1063,7 @@ impl Gen<'_> {
             }
             Func::Strlen => format!("length({})", self.text(&args[0])?),
             Func::ToString => match ty(0) {
-                Type::String | Type::Long => self.text(&args[0])?,
+                Type::String | Type::Long | Type::Dynamic => self.text(&args[0])?,
                 Type::Bool => format!("CASE {} WHEN TRUE THEN 'true' WHEN FALSE THEN 'false' ELSE '' END", arg(0)?),
                 other => {
                     return Err(self.no(
@@ -983,7 +1075,7 @@ impl Gen<'_> {
             },
             Func::ToLong | Func::ToInt => match ty(0) {
                 Type::Long | Type::DateTime | Type::Timespan => arg(0)?,
-                Type::String => self.long_from_text(&arg(0)?),
+                Type::String => self.tolong(&arg(0)?),
                 Type::Bool => format!("CASE {} WHEN TRUE THEN 1 WHEN FALSE THEN 0 END", arg(0)?),
                 other => {
                     return Err(self.no(e, format!("`{}` of a {other}", func.name()), "it rounds differently in SQL"));
@@ -1000,6 +1092,29 @@ impl Gen<'_> {
                 }
             },
             Func::ToDateTime if ty(0) == Type::DateTime => arg(0)?,
+            // The first argument that is not empty: strings are never NULL
+            // here (`''` when absent), other values are NULL when empty.
+            Func::Coalesce => {
+                if let Some(a) = args.iter().find(|a| a.ty != ty(0) && a.ty != Type::Null) {
+                    return Err(self.no(
+                        a,
+                        format!("`coalesce` of a {} and a {}", ty(0), a.ty),
+                        "the engine returns whichever value comes first, of either type; convert them to one type",
+                    ));
+                }
+                match ty(0) {
+                    Type::String => {
+                        let parts = args.iter().map(|a| self.text(a)).collect::<Result<Vec<_>, _>>()?;
+                        let whens: Vec<String> = parts.iter().map(|p| format!("WHEN {p} <> '' THEN {p}")).collect();
+                        format!("CASE {} ELSE '' END", whens.join(" "))
+                    }
+                    Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan | Type::Null => {
+                        let parts = args.iter().map(|a| self.expr(a)).collect::<Result<Vec<_>, _>>()?;
+                        format!("coalesce({})", parts.join(", "))
+                    }
+                    other => return Err(self.no(e, format!("`coalesce` of a {other}"), "not compiled to SQL")),
+                }
+            }
             Func::Strcat => {
                 let parts = args.iter().map(|a| self.text(a)).collect::<Result<Vec<_>, _>>()?;
                 format!("concat({})", parts.join(", "))

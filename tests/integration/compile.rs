@@ -21,7 +21,7 @@ const SP: &str = "AADServicePrincipalSignInLogs";
 const MI: &str = "AADManagedIdentitySignInLogs";
 const GRAPH: &str = "MicrosoftGraphActivityLogs";
 
-fn sigcorr(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn sigcorr(dir: &Path, args: &[&str]) -> Run {
     let Output { status, stdout, stderr } =
         assert_cmd::Command::cargo_bin("sigcorr").unwrap().current_dir(dir).args(args).output().unwrap();
     Run {
@@ -77,9 +77,9 @@ pub(crate) fn require_python_module(module: &str) {
 
 /// An output row: each field as text (`None` for null), numbers and bools as
 /// their JSON text, so `200` from the engine equals `'200'` read as text.
-type Row = Vec<Option<String>>;
+pub(crate) type Row = Vec<Option<String>>;
 
-fn cell(v: &Value) -> Option<String> {
+pub(crate) fn cell(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         // A whole DOUBLE (a correlation's sum, 2000.0) as the engine prints it: 2000.
@@ -92,12 +92,12 @@ fn cell(v: &Value) -> Option<String> {
 }
 
 /// Rows and column names a query returned.
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<Row>,
+pub(crate) struct Table {
+    pub(crate) columns: Vec<String>,
+    pub(crate) rows: Vec<Row>,
 }
 
-fn table(v: &Value) -> Table {
+pub(crate) fn table(v: &Value) -> Table {
     let columns = v["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
     let mut rows: Vec<Row> =
         v["rows"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(cell).collect()).collect();
@@ -536,12 +536,22 @@ fn hostile_case(root: &Path, name: &str, title: &str) -> Case {
     Case::new(root, name, &crate::injection::hostile_sql_rule(title), &[("a.json", lines(&records))])
 }
 
+/// The shipped rules whose own tests files are equivalence cases: every
+/// join rule of the pack that compiles to both SQL targets.
+const COMPILED_PACK: [&str; 5] = [
+    "service_principal_token_ip_mismatch",
+    "application_credential_added_via_graph",
+    "signin_session_from_two_countries_or_asns",
+    "risky_signin_then_mfa_method_change",
+    "service_principal_signin_then_graph_credential_operation",
+];
+
 /// Every case of every shipped rule's own tests file (`<rule>.tests.yml`):
 /// its records as NDJSON (with `Type` set), at its `now`.
 fn rule_test_cases(root: &Path, merged: bool) -> Vec<Case> {
     let mut out = Vec::new();
     let mut groups: Vec<(&str, String, Vec<Value>)> = Vec::new();
-    for stem in ["service_principal_token_ip_mismatch", "application_credential_added_via_graph"] {
+    for stem in COMPILED_PACK {
         let dir = repo().join("rules/entra");
         let rule = std::fs::read_to_string(dir.join(format!("{stem}.yml"))).unwrap();
         let tests: Vec<Value> =
