@@ -1001,6 +1001,11 @@ impl V4Ranges {
         Ok(V4Ranges { spans: merged })
     }
 
+    /// The merged inclusive `(first, last)` spans, in order.
+    pub fn spans(&self) -> &[(u32, u32)] {
+        &self.spans
+    }
+
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         let ip = ip.to_bits();
         let i = self.spans.partition_point(|&(first, _)| first <= ip);

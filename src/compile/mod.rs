@@ -18,7 +18,8 @@
 //!   queries of the rules they reference.
 
 pub mod correlation;
-pub mod kql;
+mod ip;
+mod kql;
 pub mod sentinel;
 pub mod sql;
 

@@ -28,7 +28,7 @@ use crate::functions::Func;
 use crate::text;
 use crate::types::Type;
 
-use super::{Options, Target, header, unquotable_name, unsupported};
+use super::{Options, Target, header, ip, unquotable_name, unsupported};
 
 /// Which SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,7 @@ impl Dialect {
     }
 
     /// Whether the regex `pattern` (a SQL expression) matches anywhere in `s`.
-    fn regex_match(self, s: &str, pattern: &str) -> String {
+    pub(super) fn regex_match(self, s: &str, pattern: &str) -> String {
         match self {
             Dialect::DuckDb => format!("regexp_matches({s}, {pattern})"),
             Dialect::Spark => format!("({s} RLIKE {pattern})"),
@@ -152,6 +152,23 @@ impl Dialect {
         )
     }
 
+    /// `s` with every match of the regex `pattern` replaced by `before`,
+    /// the match's group 1, and `after` (literal texts).
+    pub(super) fn replace_all(self, s: &str, pattern: &str, before: &str, after: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!(
+                "regexp_replace({s}, {}, {}, 'g')",
+                self.string(pattern),
+                self.string(&format!("{}\\1{}", before.replace('\\', "\\\\"), after.replace('\\', "\\\\")))
+            ),
+            Dialect::Spark => format!(
+                "regexp_replace({s}, {}, {})",
+                self.string(pattern),
+                self.string(&format!("{}$1{}", before.replace('$', "\\$"), after.replace('$', "\\$")))
+            ),
+        }
+    }
+
     /// The engine's current time in ticks, when no `--now` is fixed.
     fn now_ticks(self) -> &'static str {
         match self {
@@ -190,7 +207,8 @@ const DATETIME_PARTS: [&str; 7] = ["y", "mo", "d", "h", "mi", "s", "frac"];
 /// `inf`, `infinity` or `nan` in any case, with an optional sign.
 /// Rust's `char::is_whitespace` (Unicode `White_Space`) as a regex class
 /// both RE2 (DuckDB) and Java (Spark) read.
-const WS: &str = r"[\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]";
+pub(super) const WS: &str =
+    r"[\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]";
 
 /// The numbers of [`REAL_RE`] written with digits (no `inf`, no `NaN`).
 const DECIMAL_RE: &str = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$";
@@ -872,9 +890,7 @@ impl Gen<'_> {
                 }
             }
             TKind::Call(func, args) => self.call(e, *func, args)?,
-            TKind::Ipv4Ranges { .. } => {
-                return Err(self.no(e, "`ipv4_is_in_any_range`", "the IP functions are not compiled to SQL yet"));
-            }
+            TKind::Ipv4Ranges { expr, ranges, .. } => ip::v4_is_in_spans(d, &self.text(expr)?, ranges.spans()),
             TKind::List(_) => return Err(self.no(e, "a list", "lists compile only on the right of `in`")),
             TKind::Member { .. } => {
                 return Err(self.no(
@@ -1113,6 +1129,23 @@ impl Gen<'_> {
                         format!("coalesce({})", parts.join(", "))
                     }
                     other => return Err(self.no(e, format!("`coalesce` of a {other}"), "not compiled to SQL")),
+                }
+            }
+            Func::ParseIpv4 => ip::v4_masked(d, &self.text(&args[0])?),
+            Func::Ipv4IsPrivate => ip::v4_is_private(d, &self.text(&args[0])?),
+            Func::Ipv4IsInRange => ip::v4_is_in_range(d, &self.text(&args[0])?, &self.text(&args[1])?),
+            Func::Ipv4IsMatch | Func::Ipv4Compare | Func::Ipv6IsMatch | Func::Ipv6Compare => {
+                let (a, b) = (self.text(&args[0])?, self.text(&args[1])?);
+                let prefix = match args.get(2) {
+                    Some(p) if p.ty == Type::Long || p.ty == Type::Null => Some(self.expr(p)?),
+                    Some(p) => return Err(self.no(p, format!("a {} prefix", p.ty), "write the prefix as a long")),
+                    None => None,
+                };
+                let compare = matches!(func, Func::Ipv4Compare | Func::Ipv6Compare);
+                if matches!(func, Func::Ipv4IsMatch | Func::Ipv4Compare) {
+                    ip::v4_match(d, &a, &b, prefix.as_deref(), compare)
+                } else {
+                    ip::v6_match(d, &a, &b, prefix.as_deref(), compare)
                 }
             }
             Func::Strcat => {
