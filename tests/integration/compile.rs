@@ -418,6 +418,86 @@ fn operator_records() -> Vec<Value> {
     out
 }
 
+/// Every IP function, on every pair of [`IP_TEXTS`] (`IPAddress`, `UserAgent`).
+const IP_RULE: &str = r#"title: IP functions
+id: 00000000-0000-4000-8000-000000000003
+level: low
+correlation:
+  sources:
+    g: MicrosoftGraphActivityLogs
+  filter:
+    g: isnotempty(RequestId)
+  output:
+    Ip: g.IPAddress
+    Other: g.UserAgent
+    Parse: parse_ipv4(g.IPAddress)
+    Private: ipv4_is_private(g.IPAddress)
+    InRange: ipv4_is_in_range(g.IPAddress, g.UserAgent)
+    Match4: ipv4_is_match(g.IPAddress, g.UserAgent)
+    Match4p: ipv4_is_match(g.IPAddress, g.UserAgent, 20)
+    Compare4: ipv4_compare(g.IPAddress, g.UserAgent)
+    Compare4p: ipv4_compare(g.IPAddress, g.UserAgent, 7)
+    Match6: ipv6_is_match(g.IPAddress, g.UserAgent)
+    Match6p: ipv6_is_match(g.IPAddress, g.UserAgent, 37)
+    Compare6: ipv6_compare(g.IPAddress, g.UserAgent)
+    Compare6p: ipv6_compare(g.IPAddress, g.UserAgent, 122)
+    AnyRange: ipv4_is_in_any_range(g.IPAddress, "10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32")
+"#;
+
+/// Addresses, ranges and near misses the engine reads (or refuses) as
+/// Rust's parsers do: prefixes, whitespace, leading zeros, `::` in every
+/// place, IPv4 tails, zones, out-of-range parts.
+const IP_TEXTS: [&str; 38] = [
+    "10.1.2.3",
+    "10.1.2.3/24",
+    "10.1.3.4",
+    "10.1.2.3 /8",
+    " 10.1.2.3\t",
+    "192.168.0.1",
+    "172.16.5.4",
+    "172.32.0.1",
+    "256.1.1.1",
+    "01.2.3.4",
+    "1.2.3",
+    "10.0.0.0/33",
+    "10.0.0.0/+8",
+    "10.1.2.3/0",
+    "0.0.0.0",
+    "255.255.255.255",
+    "2001:db8::1",
+    "2001:DB8:0:0:0:0:0:2",
+    "2001:db8::/32",
+    "::ffff:10.1.2.3",
+    "::ffff:10.1.2.3/120",
+    "::",
+    "::1",
+    "1::",
+    "1:2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7::",
+    "1:2:3:4:5:6:7:8:9",
+    "1::2::3",
+    "fe80::1%eth0",
+    "2001:db8::1/129",
+    "::1.2.3.4",
+    "1:2:3:4:5:6:1.2.3.4",
+    "1:2:3:4:5:6::1.2.3.4",
+    "12345::1",
+    "",
+    "garbage",
+    "2001:db8:abcd::/48",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
+];
+
+fn ip_records() -> Vec<Value> {
+    let mut out = Vec::new();
+    for (i, a) in IP_TEXTS.iter().enumerate() {
+        for (j, b) in IP_TEXTS.iter().enumerate() {
+            out.push(json!({"Type": GRAPH, "RequestId": format!("r{i}-{j}"), "IPAddress": a, "UserAgent": b}));
+        }
+    }
+    out
+}
+
 const JOIN_RULE: &str = r#"title: Join edges
 id: 00000000-0000-4000-8000-000000000002
 level: medium
@@ -489,6 +569,7 @@ fn cases(root: &Path, merged: bool) -> Vec<Case> {
         Case::new(root, "t1528-edges", &t1528, &[("a.json", t1528_text)]),
         Case::new(root, "credential-edges", &credential, &[("a.json", lines(&credential_records))]),
         Case::new(root, "operators", OPERATORS_RULE, &[("a.json", lines(&operator_records()))]),
+        Case::new(root, "ip-functions", IP_RULE, &[("a.json", lines(&ip_records()))]),
         // Subdirectories are read; hidden files are not, by the engine or the query.
         Case::new(
             root,
