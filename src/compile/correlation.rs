@@ -17,7 +17,7 @@
 //! conditions, `fields`, chains in Spark SQL, and chains deeper than 16 or
 //! holding more than 256 rule queries.
 
-use super::sql::{self, Dialect, Query, TIME};
+use super::sql::{self, Dialect, Query, TIME, ticks_text};
 use super::{Options, unsupported};
 use crate::check::CheckedRule;
 use crate::correlate::Spec;
@@ -74,9 +74,6 @@ fn query(
     if spec.expression.is_some() {
         return no("an extended condition (`a and not b`)", "its forward windows are not translated yet");
     }
-    if !spec.fields.is_empty() {
-        return no("`fields`", "the distinct values of an alert's events are not translated yet");
-    }
     if at.0 >= MAX_CHAIN {
         return no("a chain of correlations", &format!("it is deeper than {MAX_CHAIN}"));
     }
@@ -101,7 +98,8 @@ fn query(
             .keys
             .iter()
             .map(|&k| (k, "group-by field"))
-            .chain(input.value.filter(|_| spec.kind == Kind::ValueCount).map(|v| (v, "value_count field")));
+            .chain(input.value.filter(|_| spec.kind == Kind::ValueCount).map(|v| (v, "value_count field")))
+            .chain(input.fields.iter().map(|&f| (f, "`fields` entry")));
         for (slot, what) in text_only {
             let o = &referenced.output[slot];
             // A correlation's keys are its own inputs' strings (checked there).
@@ -173,7 +171,19 @@ fn event_select(
     };
     cols.push(format!("{v} AS {}", d.ident("__v")));
     cols.push(format!("{n} AS {}", d.ident("__n")));
+    for (f, &slot) in input.fields.iter().enumerate() {
+        cols.push(format!("{} AS {}", out(slot), d.ident(&field(f))));
+    }
     format!("  SELECT {} FROM {} WHERE {} IS NOT NULL", cols.join(", "), d.ident(from), d.ident(TIME))
+}
+
+/// How many distinct values of a `fields` entry an alert shows (the engine's
+/// `MAX_EVIDENCE`).
+const MAX_VALUES: usize = 100;
+
+/// The column of `fields` entry `f` among the events.
+fn field(f: usize) -> String {
+    format!("__f{f}")
 }
 
 fn key(k: usize) -> String {
@@ -336,11 +346,12 @@ impl Window<'_> {
                 hi = self.id("__hi")
             )])
             .collect();
+        let on_events = on.join("\n    AND ");
         let keys = self.keys(&format!("{s}."));
         let comma = if self.keys == 0 { "" } else { ", " };
         let t = format!("{e}.{}", self.id("__t"));
         let inner = format!(
-            "SELECT {keys}{comma}count(*) AS {count}, min({t}) AS {first}, max({t}) AS {last}, {agg} AS {value}\n  FROM {spans} AS {s} JOIN {ev} AS {e}\n    ON {on}\n  GROUP BY {keys}{comma}{s}.{burst}",
+            "SELECT {keys}{comma}{s}.{burst} AS {burst}, count(*) AS {count}, min({t}) AS {first}, max({t}) AS {last}, {agg} AS {value}\n  FROM {spans} AS {s} JOIN {ev} AS {e}\n    ON {on}\n  GROUP BY {keys}{comma}{s}.{burst}",
             count = self.id("__count"),
             first = self.id("__first"),
             last = self.id("__last"),
@@ -348,59 +359,85 @@ impl Window<'_> {
             value = self.id("__value"),
             spans = self.cte("__spans"),
             ev = self.cte("__ev"),
-            on = on.join("\n    AND "),
+            on = on_events,
             burst = self.id("__burst"),
         );
+        let a = format!("{}.", self.id("a"));
+        let col = |name: &str| format!("{a}{}", self.id(name));
         let mut select: Vec<String> = spec
             .group_by
             .iter()
             .enumerate()
-            .map(|(k, name)| format!("{} AS {}", self.id(&key(k)), d.ident(name)))
+            .map(|(k, name)| format!("{} AS {}", col(&key(k)), d.ident(name)))
             .collect();
         let value_name = match spec.kind {
             Kind::Temporal | Kind::TemporalOrdered => "rules",
             k => k.name(),
         };
-        select.push(format!("{} AS {}", self.id("__count"), d.ident("count")));
-        select.push(format!("{} AS {}", ticks_text(d, &self.id("__first")), d.ident("first")));
-        select.push(format!("{} AS {}", ticks_text(d, &self.id("__last")), d.ident("last")));
-        select.push(format!("{} AS {}", self.id("__value"), d.ident(value_name)));
+        select.push(format!("{} AS {}", col("__count"), d.ident("count")));
+        select.push(format!("{} AS {}", ticks_text(d, &col("__first")), d.ident("first")));
+        select.push(format!("{} AS {}", ticks_text(d, &col("__last")), d.ident("last")));
+        select.push(format!("{} AS {}", col("__value"), d.ident(value_name)));
+        let mut joins = String::new();
+        for (f, name) in spec.fields.iter().enumerate() {
+            let l = self.id(&format!("__l{f}"));
+            let empty = match d {
+                Dialect::DuckDb => "[]",
+                Dialect::Spark => "array()",
+            };
+            select.push(format!("coalesce({l}.{}, {empty}) AS {}", self.id("__l"), d.ident(name)));
+            let on: Vec<String> = (0..self.keys)
+                .map(|k| self.same(&col(&key(k)), &format!("{l}.{}", self.id(&key(k)))))
+                .chain([format!("{} = {l}.{}", col("__burst"), self.id("__burst"))])
+                .collect();
+            joins.push_str(&format!(
+                "\nLEFT JOIN (\n  {}\n) AS {l}\n  ON {}",
+                self.values(f, &on_events),
+                on.join(" AND ")
+            ));
+        }
         if time {
-            select.push(format!("{} AS {}", self.id("__last"), d.ident(TIME)));
+            select.push(format!("{} AS {}", col("__last"), d.ident(TIME)));
         }
         format!(
-            "SELECT\n  {}\nFROM (\n  {inner}\n) AS {}\nORDER BY {}{comma}{}",
+            "SELECT\n  {}\nFROM (\n  {inner}\n) AS {}{joins}\nORDER BY {}{comma}{}",
             select.join(",\n  "),
             self.id("a"),
-            self.id("__first"),
-            self.keys("")
+            col("__first"),
+            self.keys(&a)
         )
     }
-}
 
-/// Ticks (100 ns since 1970, a BIGINT expression) as the engine prints a
-/// datetime: `2026-07-16T10:05:00.0000000Z`. The date comes from the
-/// engine's own date arithmetic (no time zone), the time of day from the
-/// remainder.
-fn ticks_text(d: Dialect, t: &str) -> String {
-    const DAY: i64 = crate::datetime::TICKS_PER_DAY;
-    const SECOND: i64 = crate::datetime::TICKS_PER_SECOND;
-    let rem = format!("((({t} % {DAY}) + {DAY}) % {DAY})");
-    // Exact: the difference is a whole number of days.
-    let days = format!("CAST({} AS INTEGER)", d.int_div(&format!("({t} - {rem})"), &DAY.to_string()));
-    let date = match d {
-        Dialect::DuckDb => format!("CAST(DATE '1970-01-01' + {days} AS VARCHAR)"),
-        Dialect::Spark => format!("CAST(date_add(DATE '1970-01-01', {days}) AS STRING)"),
-    };
-    let text = d.text_type();
-    let part = |div: i64, modulo: i64, width: usize| {
-        let whole = d.int_div(&rem, &div.to_string());
-        format!("lpad(CAST({whole} % {modulo} AS {text}), {width}, '0')")
-    };
-    format!(
-        "{date} || 'T' || {} || ':' || {} || ':' || {} || '.' || lpad(CAST({rem} % {SECOND} AS {text}), 7, '0') || 'Z'",
-        part(3600 * SECOND, 24, 2),
-        part(60 * SECOND, 60, 2),
-        part(SECOND, 60, 2),
-    )
+    /// `a` and `b` equal, nulls included (group-by values may be null).
+    fn same(&self, a: &str, b: &str) -> String {
+        match self.d {
+            Dialect::DuckDb => format!("{a} IS NOT DISTINCT FROM {b}"),
+            Dialect::Spark => format!("{a} <=> {b}"),
+        }
+    }
+
+    /// Per burst, `fields` entry `f`'s distinct values ordered by their
+    /// first time, then their text; the first 100 (`MAX_EVIDENCE`), as
+    /// `__l`. `on` joins a burst's span (`s`) to its events (`e`).
+    fn values(&self, f: usize, on: &str) -> String {
+        let (d, s, e) = (self.d, self.id("s"), self.id("e"));
+        let keys = self.keys(&format!("{s}."));
+        let plain = self.keys("");
+        let comma = if self.keys == 0 { "" } else { ", " };
+        let (burst, v, ft, t) = (self.id("__burst"), self.id("__v"), self.id("__ft"), self.id("__t"));
+        let fv = format!("{e}.{}", self.id(&field(f)));
+        let list = match d {
+            Dialect::DuckDb => format!("list_slice(list({v} ORDER BY {ft}, {v}), 1, {MAX_VALUES})"),
+            Dialect::Spark => format!(
+                "slice(transform(array_sort(collect_list(named_struct('t', {ft}, 'v', {v}))), x -> x.v), 1, {MAX_VALUES})"
+            ),
+        };
+        format!(
+            "SELECT {plain}{comma}{burst}, {list} AS {l}\n  FROM (SELECT {keys}{comma}{s}.{burst} AS {burst}, {fv} AS {v}, min({e}.{t}) AS {ft}\n    FROM {spans} AS {s} JOIN {ev} AS {e} ON {on}\n    WHERE {fv} IS NOT NULL\n    GROUP BY {keys}{comma}{s}.{burst}, {fv}) AS {x}\n  GROUP BY {plain}{comma}{burst}",
+            l = self.id("__l"),
+            spans = self.cte("__spans"),
+            ev = self.cte("__ev"),
+            x = self.id("x"),
+        )
+    }
 }

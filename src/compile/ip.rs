@@ -39,7 +39,7 @@ fn quad_value(t: &str, re: &str, first: usize) -> (String, String) {
 /// `functions::parse_v4_range`: an IPv4 address with an optional
 /// `/prefix` (32 when absent), unmasked. Whitespace around the address
 /// and after the prefix is trimmed.
-pub(super) fn v4(d: Dialect, t: &str) -> Parsed {
+fn v4(d: Dialect, t: &str) -> Parsed {
     let re = d.string(&format!("(?s)^{ws}*{}{ws}*(/([+]?[0-9]+))?{ws}*$", quad(), ws = super::sql::WS));
     let (octets_ok, value) = quad_value(t, &re, 1);
     let prefix = format!("regexp_extract({t}, {re}, 6)");
@@ -64,33 +64,31 @@ fn mask(addr: &str, bits: &str) -> String {
 
 /// `parse_ipv4` and the address `ipv4_is_in_range` and `ipv4_is_private`
 /// read (`functions::parse_v4_masked`): the address masked by its prefix.
-pub(super) fn v4_masked(d: Dialect, t: &str) -> String {
-    let p = v4(d, t);
+pub(super) fn v4_masked(p: &Parsed) -> String {
     mask(&p.addr, &p.bits)
 }
 
 /// `ipv4_is_private`: in 10/8, 172.16/12 or 192.168/16.
-pub(super) fn v4_is_private(d: Dialect, t: &str) -> String {
-    let m = v4_masked(d, t);
+pub(super) fn v4_is_private(p: &Parsed) -> String {
+    let m = v4_masked(p);
     format!(
         "({m} BETWEEN 167772160 AND 184549375 OR {m} BETWEEN 2886729728 AND 2887778303 OR {m} BETWEEN 3232235520 AND 3232301055)"
     )
 }
 
 /// `ipv4_is_in_range(ip, range)`.
-pub(super) fn v4_is_in_range(d: Dialect, ip: &str, range: &str) -> String {
-    let m = v4_masked(d, ip);
-    let r = v4(d, range);
-    format!("({} = {})", mask(&m, &r.bits), mask(&r.addr, &r.bits))
+pub(super) fn v4_is_in_range(ip: &Parsed, range: &Parsed) -> String {
+    let m = v4_masked(ip);
+    format!("({} = {})", mask(&m, &range.bits), mask(&range.addr, &range.bits))
 }
 
 /// `ipv4_is_in_any_range(ip, ranges)` over the merged inclusive spans.
-pub(super) fn v4_is_in_spans(d: Dialect, ip: &str, spans: &[(u32, u32)]) -> String {
+pub(super) fn v4_is_in_spans(ip: &Parsed, spans: &[(u32, u32)]) -> String {
+    let m = v4_masked(ip);
     if spans.is_empty() {
         // No range: false for an address, NULL for anything else.
-        return format!("CASE WHEN {} IS NOT NULL THEN FALSE END", v4_masked(d, ip));
+        return format!("CASE WHEN {m} IS NOT NULL THEN FALSE END");
     }
-    let m = v4_masked(d, ip);
     let tests: Vec<String> = spans.iter().map(|(a, b)| format!("{m} BETWEEN {a} AND {b}")).collect();
     format!("({})", tests.join(" OR "))
 }
@@ -104,8 +102,7 @@ fn shortest(width: u32, a: &str, b: &str, prefix: Option<&str>) -> String {
 
 /// `ipv4_is_match` (`compare`: false) or `ipv4_compare`: the addresses
 /// (unmasked, with their prefixes) over the shortest prefix.
-pub(super) fn v4_match(d: Dialect, a: &str, b: &str, prefix: Option<&str>, compare: bool) -> String {
-    let (a, b) = (v4(d, a), v4(d, b));
+pub(super) fn v4_match(a: &Parsed, b: &Parsed, prefix: Option<&str>, compare: bool) -> String {
     let bits = shortest(32, &a.bits, &b.bits, prefix);
     let (ma, mb) = (mask(&a.addr, &bits), mask(&b.addr, &bits));
     let null = format!("{} IS NULL OR {} IS NULL", a.addr, b.addr);
@@ -121,16 +118,54 @@ fn hex(n: &str, digits: usize) -> String {
     format!("lpad(lower(hex({n})), {digits}, '0')")
 }
 
-/// `functions::parse_v6_prefix`: an IPv6 address (or IPv4, mapped) with
-/// an optional `/prefix`, as 32 hex digits and the prefix length. The
-/// text is trimmed, then split at the first `/`; the address is read as
-/// Rust's `IpAddr` parser reads it (one `::` for one or more zero groups,
-/// groups of 1-4 hex digits, an IPv4 tail, no zone).
-pub(super) fn v6(d: Dialect, t: &str) -> Parsed {
-    let x = d.trim(t);
-    let ip = format!("regexp_extract({x}, '^([^/]*)', 1)");
-    let slash = format!("({x} LIKE '%/%')");
-    let prefix = format!("regexp_extract({x}, '^[^/]*/(.*)$', 1)");
+/// The columns that parse column `col` (a string) as IPv4: `{col}__v4a`
+/// and `{col}__v4b`, the address and prefix of [`v4`]; one stage.
+pub(super) fn v4_stages(d: Dialect, col: &str) -> Vec<Vec<(String, String)>> {
+    let p = v4(d, &d.ident(col));
+    vec![vec![(format!("{col}__v4a"), p.addr), (format!("{col}__v4b"), p.bits)]]
+}
+
+/// The address and prefix of the IPv4 parse of column `col` (qualified
+/// by `alias`), as [`v4_stages`] names them.
+pub(super) fn v4_column(d: Dialect, alias: &str, col: &str) -> Parsed {
+    let q = |n: &str| format!("{}.{}", d.ident(alias), d.ident(&format!("{col}__{n}")));
+    Parsed { addr: q("v4a"), bits: q("v4b") }
+}
+
+/// A constant address: parsed here, by the engine's own parser.
+pub(super) fn v4_literal(text: &str) -> Parsed {
+    match crate::functions::parse_v4_range(text) {
+        Some((ip, bits)) => Parsed { addr: ip.to_bits().to_string(), bits: bits.to_string() },
+        None => Parsed { addr: "CAST(NULL AS BIGINT)".into(), bits: "CAST(NULL AS BIGINT)".into() },
+    }
+}
+
+/// A constant IPv6 (or mapped IPv4) address: parsed here.
+pub(super) fn v6_literal(d: Dialect, text: &str) -> Parsed {
+    match crate::functions::parse_v6_prefix(text) {
+        Some((ip, bits)) => Parsed { addr: format!("'{:032x}'", ip.to_bits()), bits: bits.to_string() },
+        None => Parsed { addr: format!("CAST(NULL AS {})", d.text_type()), bits: "CAST(NULL AS BIGINT)".into() },
+    }
+}
+
+/// The address and prefix of the IPv6 parse of column `col`, as
+/// [`v6_stages`] names them.
+pub(super) fn v6_column(d: Dialect, alias: &str, col: &str) -> Parsed {
+    let q = |n: &str| format!("{}.{}", d.ident(alias), d.ident(&format!("{col}__{n}")));
+    Parsed { addr: q("v6h"), bits: q("v6b") }
+}
+
+/// The columns that parse column `col` as `functions::parse_v6_prefix`
+/// does (an IPv6 address, or IPv4 mapped, with an optional `/prefix`),
+/// stage by stage so each expression names the previous ones instead of
+/// repeating them: `{col}__v6h`, 32 hex digits, and `{col}__v6b`, the
+/// prefix. The text is trimmed, then split at the first `/`; the address
+/// is read as Rust's `IpAddr` parser reads it (one `::` for one or more
+/// zero groups, groups of 1-4 hex digits, an IPv4 tail, no zone).
+pub(super) fn v6_stages(d: Dialect, col: &str) -> Vec<Vec<(String, String)>> {
+    let n = |s: &str| format!("{col}__v6{s}");
+    let c = |s: &str| d.ident(&n(s));
+    let (x, ip, slash, prefix) = (c("x"), c("ip"), c("sl"), c("pf"));
     let prefix_ok = |most: u32| {
         format!(
             "(NOT {slash} OR ({} AND TRY_CAST({prefix} AS BIGINT) <= {most}))",
@@ -142,52 +177,70 @@ pub(super) fn v6(d: Dialect, t: &str) -> Parsed {
     // IPv4: mapped, its prefix plus 96.
     let v4_re = d.string(&format!("^{}$", quad()));
     let (v4_ok, v4_value) = quad_value(&ip, &v4_re, 1);
-    let is_v4 = format!("({} AND {v4_ok} AND {})", d.regex_match(&ip, &v4_re), prefix_ok(32));
-    let v4_hex = format!("('00000000000000000000ffff' || {})", hex(&v4_value, 8));
-
     // IPv6: an IPv4 tail becomes two groups; then `::` is expanded.
     let tail_re = d.string(&format!("^(.*:){}$", quad()));
-    let (tail_ok, _) = quad_value(&format!("lower({ip})"), &tail_re, 2);
-    let o = |i: usize| format!("CAST(NULLIF(regexp_extract(lower({ip}), {tail_re}, {i}), '') AS BIGINT)");
+    let (tail_ok, _) = quad_value(&ip, &tail_re, 2);
+    let o = |i: usize| format!("CAST(NULLIF(regexp_extract({ip}, {tail_re}, {i}), '') AS BIGINT)");
     let groups = format!(
-        "CASE WHEN {} THEN CASE WHEN {tail_ok} THEN regexp_extract(lower({ip}), {tail_re}, 1) || {} || ':' || {} END ELSE lower({ip}) END",
-        d.regex_match(&format!("lower({ip})"), &tail_re),
+        "CASE WHEN {} THEN CASE WHEN {tail_ok} THEN regexp_extract({ip}, {tail_re}, 1) || {} || ':' || {} END ELSE {ip} END",
+        d.regex_match(&ip, &tail_re),
         hex(&format!("({} * 256 + {})", o(2), o(3)), 4),
         hex(&format!("({} * 256 + {})", o(4), o(5)), 4),
     );
     const G: &str = "[0-9a-f]{1,4}";
     let run_re = d.string(&format!("^({G}(:{G})*)?$"));
     let full_re = d.string(&format!("^{G}(:{G}){{7}}$"));
-    let left = format!("regexp_extract({groups}, '^(.*?)::', 1)");
-    let right = format!("regexp_extract({groups}, '::(.*)$', 1)");
+    let (g, left, right, nl, nr, compressed) = (c("g"), c("l"), c("r"), c("nl"), c("nr"), c("c"));
     let count =
         |run: &str| format!("CASE WHEN {run} = '' THEN 0 ELSE length({run}) - length(replace({run}, ':', '')) + 1 END");
-    let (nl, nr) = (count(&left), count(&right));
-    let compressed = format!("({groups} LIKE '%::%')");
     let v6_ok = format!(
         "CASE WHEN {compressed} THEN {} AND {} AND {nl} + {nr} <= 7 ELSE {} END",
         d.regex_match(&left, &run_re),
         d.regex_match(&right, &run_re),
-        d.regex_match(&groups, &full_re)
+        d.regex_match(&g, &full_re)
     );
     let expanded = format!(
-        "CASE WHEN {compressed} THEN regexp_extract(CASE WHEN {left} = '' THEN '' ELSE {left} || ':' END || repeat('0:', 8 - ({nl}) - ({nr})) || {right}, '^(.*?):?$', 1) ELSE {groups} END"
+        "CASE WHEN {compressed} THEN regexp_extract(CASE WHEN {left} = '' THEN '' ELSE {left} || ':' END || repeat('0:', 8 - {nl} - {nr}) || {right}, '^(.*?):?$', 1) ELSE {g} END"
     );
     // Each group to 4 digits, then the digits alone.
-    let padded = d.replace_all(&expanded, "([0-9a-f]+)", "000", "");
+    let padded = d.replace_all(&c("e"), "([0-9a-f]+)", "000", "");
     let v6_hex = d.replace_all(&padded, "[0-9a-f]*([0-9a-f]{4}):?", "", "");
-    let is_v6 = format!("({ip} <> '' AND {v6_ok} AND {})", prefix_ok(128));
-
-    Parsed {
-        addr: format!("CASE WHEN {is_v4} THEN {v4_hex} WHEN {is_v6} THEN {v6_hex} END"),
-        bits: format!("CASE WHEN {is_v4} THEN {} + 96 WHEN {is_v6} THEN {} END", prefix_or(32), prefix_or(128)),
-    }
+    let (is_v4, is_v6) = (c("is4"), c("is6"));
+    vec![
+        vec![(n("x"), d.trim(&d.ident(col)))],
+        vec![
+            (n("ip"), format!("lower(regexp_extract({x}, '^([^/]*)', 1))")),
+            (n("sl"), format!("({x} LIKE '%/%')")),
+            (n("pf"), format!("regexp_extract({x}, '^[^/]*/(.*)$', 1)")),
+        ],
+        vec![
+            (n("is4"), format!("({} AND {v4_ok} AND {})", d.regex_match(&ip, &v4_re), prefix_ok(32))),
+            (n("v4"), v4_value),
+            (n("g"), groups),
+        ],
+        vec![
+            (n("l"), format!("regexp_extract({g}, '^(.*?)::', 1)")),
+            (n("r"), format!("regexp_extract({g}, '::(.*)$', 1)")),
+            (n("c"), format!("({g} LIKE '%::%')")),
+        ],
+        vec![(n("nl"), count(&left)), (n("nr"), count(&right))],
+        vec![(n("is6"), format!("({ip} <> '' AND {v6_ok} AND {})", prefix_ok(128))), (n("e"), expanded)],
+        vec![
+            (
+                n("h"),
+                format!(
+                    "CASE WHEN {is_v4} THEN ('00000000000000000000ffff' || {}) WHEN {is_v6} THEN {v6_hex} END",
+                    hex(&c("v4"), 8)
+                ),
+            ),
+            (n("b"), format!("CASE WHEN {is_v4} THEN {} + 96 WHEN {is_v6} THEN {} END", prefix_or(32), prefix_or(128))),
+        ],
+    ]
 }
 
 /// `ipv6_is_match` (`compare`: false) or `ipv6_compare` over the
 /// shortest prefix.
-pub(super) fn v6_match(d: Dialect, a: &str, b: &str, prefix: Option<&str>, compare: bool) -> String {
-    let (a, b) = (v6(d, a), v6(d, b));
+pub(super) fn v6_match(d: Dialect, a: &Parsed, b: &Parsed, prefix: Option<&str>, compare: bool) -> String {
     let bits = shortest(128, &a.bits, &b.bits, prefix);
     let whole = d.int_div(&format!("({bits})"), "4");
     let part = format!("(({bits}) % 4)");

@@ -20,6 +20,7 @@
 pub mod correlation;
 mod ip;
 mod kql;
+mod regex;
 pub mod sentinel;
 pub mod sql;
 
@@ -121,10 +122,13 @@ pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<Str
     }
 }
 
-/// What no target compiles yet, whatever the rule is used for.
+/// What a target does not compile yet, whatever the rule is used for.
 pub(crate) fn refuse(rule: &CheckedRule, target: Target) -> Option<Diagnostic> {
     let at = rule.doc.correlation.anti?;
-    let why = "the anti-join's translation is still to come; run it with `sigcorr run`";
+    if matches!(target, Target::Duckdb | Target::SparkSql) {
+        return None;
+    }
+    let why = "the anti-join's KQL translation is still to come; compile it to duckdb or spark-sql, or run it with `sigcorr run`";
     Some(unsupported(rule, at, "`kind: leftanti`", target, why))
 }
 

@@ -28,7 +28,57 @@ use crate::functions::Func;
 use crate::text;
 use crate::types::Type;
 
-use super::{Options, Target, header, ip, unquotable_name, unsupported};
+use super::{Options, Target, header, ip, regex, unquotable_name, unsupported};
+
+/// Ticks (100 ns since 1970, a BIGINT expression) as the engine prints a
+/// datetime: `2026-07-16T10:05:00.0000000Z`. The date comes from the
+/// engine's own date arithmetic (no time zone), the time of day from the
+/// remainder.
+pub(super) fn ticks_text(d: Dialect, t: &str) -> String {
+    const DAY: i64 = crate::datetime::TICKS_PER_DAY;
+    const SECOND: i64 = crate::datetime::TICKS_PER_SECOND;
+    let rem = format!("((({t} % {DAY}) + {DAY}) % {DAY})");
+    // Exact: the difference is a whole number of days.
+    let days = format!("CAST({} AS INTEGER)", d.int_div(&format!("({t} - {rem})"), &DAY.to_string()));
+    let date = match d {
+        Dialect::DuckDb => format!("CAST(DATE '1970-01-01' + {days} AS VARCHAR)"),
+        Dialect::Spark => format!("CAST(date_add(DATE '1970-01-01', {days}) AS STRING)"),
+    };
+    let text = d.text_type();
+    let part = |div: i64, modulo: i64, width: usize| {
+        let whole = d.int_div(&rem, &div.to_string());
+        format!("lpad(CAST({whole} % {modulo} AS {text}), {width}, '0')")
+    };
+    format!(
+        "{date} || 'T' || {} || ':' || {} || ':' || {} || '.' || lpad(CAST({rem} % {SECOND} AS {text}), 7, '0') || 'Z'",
+        part(3600 * SECOND, 24, 2),
+        part(60 * SECOND, 60, 2),
+        part(SECOND, 60, 2),
+    )
+}
+
+/// Ticks of a timespan as the engine prints one (`datetime::format_timespan`):
+/// `[-][d.]hh:mm:ss[.fffffff]`, the fraction only when not zero.
+fn timespan_text(d: Dialect, t: &str) -> String {
+    const DAY: i64 = crate::datetime::TICKS_PER_DAY;
+    const SECOND: i64 = crate::datetime::TICKS_PER_SECOND;
+    let text = d.text_type();
+    let a = format!("abs({t})");
+    let days = d.int_div(&a, &DAY.to_string());
+    let rem = format!("({a} % {DAY})");
+    let secs = d.int_div(&rem, &SECOND.to_string());
+    let frac = format!("({rem} % {SECOND})");
+    let two = |n: String| format!("lpad(CAST({n} AS {text}), 2, '0')");
+    format!(
+        "CASE WHEN {t} IS NOT NULL THEN CASE WHEN {t} < 0 THEN '-' ELSE '' END \
+         || CASE WHEN {days} > 0 THEN CAST({days} AS {text}) || '.' ELSE '' END \
+         || {} || ':' || {} || ':' || {} \
+         || CASE WHEN {frac} > 0 THEN '.' || lpad(CAST({frac} AS {text}), 7, '0') ELSE '' END END",
+        two(d.int_div(&secs, "3600")),
+        two(format!("({} % 60)", d.int_div(&secs, "60"))),
+        two(format!("({secs} % 60)")),
+    )
+}
 
 /// Which SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,6 +358,7 @@ pub(super) fn query(
         d: dialect,
         target,
         now: opts.now.map_or_else(|| dialect.now_ticks().to_string(), |t| t.to_string()),
+        parsed: std::cell::RefCell::new(vec![Vec::new(); rule.sources.len()]),
     };
 
     // What each source reads.
@@ -356,7 +407,7 @@ pub(super) fn query(
                     format!("SQL names are case-insensitive, and `{}` is also read", other.name),
                 ));
             }
-            let raw = ty != Type::String
+            let raw = matches!(ty, Type::DateTime | Type::Dynamic)
                 && rule.output.iter().any(|o| {
                     o.expr.as_column().is_some_and(|oc| oc.source == s && oc.column == c.column && oc.path.is_empty())
                 });
@@ -381,25 +432,57 @@ pub(super) fn query(
     if let Some(dir) = &opts.data {
         ctes.push(g.records_cte(dir, &needed)?);
     }
-    for (s, source) in rule.sources.iter().enumerate() {
-        let parts: Vec<String> = source.tables.iter().map(|t| g.table_select(t, &needed[s], opts)).collect();
-        let alias = d.ident(&source.alias);
-        let mut body = format!("  SELECT * FROM (\n{}\n  ) AS {alias}", parts.join("\n    UNION ALL\n"));
-        if let Some(f) = &source.filter {
-            body.push_str(&format!("\n  WHERE {}", g.expr(f)?));
+    // The filters, the outputs, the join and the mismatch first: they name
+    // the columns the sources parse as IP addresses (`Gen::parsed`).
+    let filters: Vec<Option<String>> = rule
+        .sources
+        .iter()
+        .map(|source| source.filter.as_ref().map(|f| g.expr(f)).transpose())
+        .collect::<Result<_, _>>()?;
+    let source_ctes = |g: &Gen| -> Vec<String> {
+        let mut out = Vec::new();
+        for (s, source) in rule.sources.iter().enumerate() {
+            let parts: Vec<String> = source.tables.iter().map(|t| g.table_select(t, &needed[s], opts)).collect();
+            let alias = d.ident(&source.alias);
+            let mut rows = format!("SELECT * FROM (\n{}\n  ) AS {}", parts.join("\n    UNION ALL\n"), d.ident("u"));
+            for (k, stage) in g.parse_stages(s).into_iter().enumerate() {
+                let cols: Vec<String> = stage.iter().map(|(n, e)| format!("{e} AS {}", d.ident(n))).collect();
+                rows = format!("SELECT *, {} FROM (\n  {rows}\n  ) AS {}", cols.join(", "), d.ident(&format!("p{k}")));
+            }
+            let mut body = format!("  SELECT * FROM (\n  {rows}\n  ) AS {alias}");
+            if let Some(f) = &filters[s] {
+                body.push_str(&format!("\n  WHERE {f}"));
+            }
+            out.push(format!("{} AS (\n{body}\n)", d.ident(&g.cte(&cte_name(&source.alias)))));
         }
-        ctes.push(format!("{} AS (\n{body}\n)", d.ident(&g.cte(&cte_name(&source.alias)))));
-    }
+        out
+    };
 
     let mut select = Vec::new();
     for o in &rule.output {
         let e = match o.expr.as_column().filter(|c| c.path.is_empty()) {
             Some(c) if o.expr.ty == Type::String => g.column(c),
-            Some(c) => format!("{}.{}", d.ident(&rule.sources[c.source].alias), d.ident(&format!("{}__raw", c.column))),
+            // The engine prints the value read, and copies a datetime's or a
+            // real's text when it read one (`read::as_read`).
+            Some(c) if matches!(o.expr.ty, Type::Long | Type::Bool) => g.column(c),
+            // Not a number JSON writes (NaN, infinity): null, as the engine's.
+            Some(c) if o.expr.ty == Type::Real => {
+                format!("CASE WHEN abs({0}) <= 1.7976931348623157e308 THEN {0} END", g.column(c))
+            }
+            // An empty text is read as null and copied as it is.
+            Some(c) => {
+                let raw =
+                    format!("{}.{}", d.ident(&rule.sources[c.source].alias), d.ident(&format!("{}__raw", c.column)));
+                format!("CASE WHEN {} IS NOT NULL OR {} = '' THEN {raw} END", g.column(c), d.trim(&raw))
+            }
             None => match o.expr.ty {
                 Type::String | Type::Long | Type::Bool => g.expr(&o.expr)?,
                 // A number a correlation reads (a value_* type's field), not printed.
                 Type::Real if time => g.expr(&o.expr)?,
+                // Not a number JSON writes (NaN, infinity): null, as the engine's.
+                Type::Real => format!("CASE WHEN abs({0}) <= 1.7976931348623157e308 THEN {0} END", g.expr(&o.expr)?),
+                Type::Timespan => timespan_text(d, &g.expr(&o.expr)?),
+                Type::DateTime => ticks_text(d, &g.expr(&o.expr)?),
                 other => {
                     return Err(unsupported(
                         rule,
@@ -449,12 +532,26 @@ pub(super) fn query(
                 on.push(format!("{r} <> ''"));
             }
         }
-        query.push_str(&format!("\nJOIN {}\n  ON {}", from(1), on.join("\n  AND ")));
-        if let Some(m) = &rule.mismatch {
-            query.push_str(&format!("\nWHERE {}", g.expr(m)?));
+        if rule.anti {
+            // `kind: leftanti`: the first source's records with no record of
+            // the second that joins and for which the mismatch holds.
+            if let Some(m) = &rule.mismatch {
+                on.push(g.expr(m)?);
+            }
+            let anti = match d {
+                Dialect::DuckDb => "ANTI JOIN",
+                Dialect::Spark => "LEFT ANTI JOIN",
+            };
+            query.push_str(&format!("\n{anti} {}\n  ON {}", from(1), on.join("\n  AND ")));
+        } else {
+            query.push_str(&format!("\nJOIN {}\n  ON {}", from(1), on.join("\n  AND ")));
+            if let Some(m) = &rule.mismatch {
+                query.push_str(&format!("\nWHERE {}", g.expr(m)?));
+            }
         }
     }
 
+    ctes.extend(source_ctes(&g));
     Ok(Query { ctes, select: query })
 }
 
@@ -486,6 +583,9 @@ struct Gen<'a> {
     target: Target,
     /// `now()` in ticks, as SQL.
     now: String,
+    /// Per source, the columns its rows parse as IP addresses (`true`:
+    /// IPv6), in first-use order: the IP functions read the parse.
+    parsed: std::cell::RefCell<Vec<Vec<(String, bool)>>>,
 }
 
 impl Gen<'_> {
@@ -668,6 +768,47 @@ impl Gen<'_> {
         })
     }
 
+    /// An IP function's address argument: a string literal is parsed here;
+    /// a column is parsed once per row, in stages of its source
+    /// ([`Gen::parse_stages`]); anything else would repeat the parse in
+    /// every place it is used, and is refused.
+    fn ip_arg(&self, e: &TExpr, v6: bool) -> Result<ip::Parsed, Diagnostic> {
+        match &e.kind {
+            TKind::Literal(Literal::String(s)) if v6 => Ok(ip::v6_literal(self.d, s)),
+            TKind::Literal(Literal::String(s)) => Ok(ip::v4_literal(s)),
+            TKind::Column(c) if c.path.is_empty() && e.ty == Type::String => {
+                let mut parsed = self.parsed.borrow_mut();
+                let list = &mut parsed[c.source];
+                if !list.iter().any(|(n, six)| *n == c.column && *six == v6) {
+                    list.push((c.column.clone(), v6));
+                }
+                let alias = &self.rule.sources[c.source].alias;
+                Ok(if v6 { ip::v6_column(self.d, alias, &c.column) } else { ip::v4_column(self.d, alias, &c.column) })
+            }
+            _ => Err(self.no(
+                e,
+                "an address that is neither a column nor a string literal",
+                "the SQL parses a column's addresses once per row; output the address as a column of its own rule, or write it as a literal",
+            )),
+        }
+    }
+
+    /// The stages of columns that parse source `s`'s IP address columns,
+    /// the stages of every column side by side.
+    fn parse_stages(&self, s: usize) -> Vec<Vec<(String, String)>> {
+        let mut out: Vec<Vec<(String, String)>> = Vec::new();
+        for (column, v6) in &self.parsed.borrow()[s] {
+            let stages = if *v6 { ip::v6_stages(self.d, column) } else { ip::v4_stages(self.d, column) };
+            for (k, stage) in stages.into_iter().enumerate() {
+                if out.len() <= k {
+                    out.push(Vec::new());
+                }
+                out[k].extend(stage);
+            }
+        }
+        out
+    }
+
     fn no(&self, e: &TExpr, construct: impl std::fmt::Display, why: impl std::fmt::Display) -> Diagnostic {
         unsupported(self.rule, e.span, construct, self.target, why)
     }
@@ -739,13 +880,18 @@ impl Gen<'_> {
                     }
                     (false, false) => {}
                 }
-                let (a, b) = (self.text(l)?, self.text(r)?);
-                format!(
-                    "({} {} {})",
-                    self.lower(l, a),
-                    if *op == BinaryOp::EqCi { "=" } else { "<>" },
-                    self.lower(r, b)
-                )
+                // A string `coalesce` may be null: unequal to a string, as `==`.
+                let side = |x: &TExpr| if self.nullable(x) { self.expr(x) } else { self.text(x) };
+                let (a, b) = (self.lower(l, side(l)?), self.lower(r, side(r)?));
+                let test = format!("({a} {} {b})", if *op == BinaryOp::EqCi { "=" } else { "<>" });
+                let unequal = if *op == BinaryOp::NeCi { "TRUE" } else { "FALSE" };
+                match (self.nullable(l), self.nullable(r)) {
+                    (false, false) => test,
+                    (true, true) => {
+                        format!("CASE WHEN {a} IS NULL AND {b} IS NULL THEN NULL ELSE coalesce({test}, {unequal}) END")
+                    }
+                    _ => format!("coalesce({test}, {unequal})"),
+                }
             }
             TKind::Binary(BinaryOp::Str { op, negated, case_sensitive }, l, r) => {
                 let hay = self.text(l)?;
@@ -779,16 +925,10 @@ impl Gen<'_> {
             }
             TKind::Binary(op, l, r) => self.arith(e, *op, l, r)?,
             TKind::Regex { expr, pattern, .. } => {
-                if d == Dialect::Spark {
-                    return Err(self.no(
-                        e,
-                        "`matches regex`",
-                        "Spark evaluates Java regexes, whose syntax differs from sigcorr's (Rust) regexes",
-                    ));
-                }
-                portable_regex(pattern).map_err(|why| self.no(e, format!("the regex `{pattern}`"), why))?;
+                let (re, _) =
+                    regex::translate(pattern, d).map_err(|why| self.no(e, format!("the regex `{pattern}`"), why))?;
                 let s = self.text(expr)?;
-                d.regex_match(&s, &d.string(pattern))
+                d.regex_match(&s, &d.string(&re))
             }
             TKind::Between { expr, low, high, negated } => {
                 if [expr, low, high].iter().any(|x| x.ty == Type::Null) {
@@ -831,7 +971,9 @@ impl Gen<'_> {
                     }
                 }
                 for i in &items {
-                    if !matches!(i.kind, TKind::Literal(ref l) if *l != Literal::Null) {
+                    let literal = |x: &TExpr| matches!(x.kind, TKind::Literal(ref l) if *l != Literal::Null);
+                    let negative = matches!(&i.kind, TKind::Unary(UnaryOp::Neg, x) if literal(x));
+                    if !literal(i) && !negative {
                         return Err(self.no(
                             i,
                             "a list item that is not a literal",
@@ -890,7 +1032,7 @@ impl Gen<'_> {
                 }
             }
             TKind::Call(func, args) => self.call(e, *func, args)?,
-            TKind::Ipv4Ranges { expr, ranges, .. } => ip::v4_is_in_spans(d, &self.text(expr)?, ranges.spans()),
+            TKind::Ipv4Ranges { expr, ranges, .. } => ip::v4_is_in_spans(&self.ip_arg(expr, false)?, ranges.spans()),
             TKind::List(_) => return Err(self.no(e, "a list", "lists compile only on the right of `in`")),
             TKind::Member { .. } => {
                 return Err(self.no(
@@ -931,7 +1073,7 @@ impl Gen<'_> {
         if start && alnum(needle.chars().next()) {
             pattern.push_str(&format!("(^|{EDGE})"));
         }
-        pattern.push_str(&regex::escape(needle));
+        pattern.push_str(&::regex::escape(needle));
         if end && alnum(needle.chars().next_back()) {
             pattern.push_str(&format!("($|{EDGE})"));
         }
@@ -949,6 +1091,7 @@ impl Gen<'_> {
     /// A string operand (never NULL: strings are `''` when absent).
     fn text(&self, e: &TExpr) -> Result<String, Diagnostic> {
         match e.ty {
+            Type::String if self.nullable(e) => Ok(format!("coalesce({}, '')", self.expr(e)?)),
             Type::String => self.expr(e),
             Type::Long => Ok(format!("coalesce(CAST({} AS {}), '')", self.expr(e)?, self.d.text_type())),
             Type::Dynamic if self.json_path(e) => Ok(format!("coalesce({}, '')", self.expr(e)?)),
@@ -971,6 +1114,8 @@ impl Gen<'_> {
     fn nullable(&self, e: &TExpr) -> bool {
         match &e.kind {
             TKind::Literal(l) => *l == Literal::Null,
+            // The one string that may be null: `coalesce` of empty strings.
+            TKind::Call(Func::Coalesce, _) => true,
             _ => e.ty != Type::String,
         }
     }
@@ -1013,7 +1158,16 @@ impl Gen<'_> {
         };
         let (a, b) = (self.expr(l)?, self.expr(r)?);
         let ints = |x: Type, y: Type| matches!((x, y), (Long, Long));
+        // Long arithmetic that overflows is null in the engine (checked), an
+        // error in SQL: `try` (DuckDB) and `try_add` and its kin (Spark) are null.
+        let checked = |sym: &str| match (self.d, sym) {
+            (Dialect::DuckDb, _) => format!("try({a} {sym} {b})"),
+            (Dialect::Spark, "+") => format!("try_add({a}, {b})"),
+            (Dialect::Spark, "-") => format!("try_subtract({a}, {b})"),
+            (Dialect::Spark, _) => format!("try_multiply({a}, {b})"),
+        };
         Ok(match (op, l.ty, r.ty) {
+            (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, x, y) if ints(x, y) => checked(sym),
             (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, x, y) if x.is_numeric() && y.is_numeric() => {
                 format!("({a} {sym} {b})")
             }
@@ -1021,13 +1175,16 @@ impl Gen<'_> {
                 format!("CASE WHEN {b} = 0 THEN NULL ELSE {} END", self.d.int_div(&a, &b))
             }
             // Kusto's modulo is never negative (0 <= N % D < abs(D)); SQL's takes the dividend's sign.
-            (BinaryOp::Rem, x, y) if ints(x, y) => {
-                format!("CASE WHEN {b} = 0 THEN NULL ELSE ((({a} % {b}) + abs({b})) % abs({b})) END")
-            }
+            // Without `abs`, which overflows on the least long; the least
+            // long `% -1` overflows in the engine (null).
+            (BinaryOp::Rem, x, y) if ints(x, y) => format!(
+                "CASE WHEN {b} = 0 OR ({b} = -1 AND {a} = (-9223372036854775807 - 1)) THEN NULL \
+                 WHEN {a} % {b} < 0 AND {b} < 0 THEN {a} % {b} - {b} WHEN {a} % {b} < 0 THEN {a} % {b} + {b} ELSE {a} % {b} END"
+            ),
             (BinaryOp::Sub, DateTime, DateTime)
             | (BinaryOp::Add | BinaryOp::Sub, DateTime | Timespan, Timespan)
-            | (BinaryOp::Add, Timespan, DateTime) => format!("({a} {sym} {b})"),
-            (BinaryOp::Mul, Timespan, Long) | (BinaryOp::Mul, Long, Timespan) => format!("({a} * {b})"),
+            | (BinaryOp::Add, Timespan, DateTime) => checked(sym),
+            (BinaryOp::Mul, Timespan, Long) | (BinaryOp::Mul, Long, Timespan) => checked("*"),
             (BinaryOp::Div, Timespan, Long) => {
                 format!("CASE WHEN {b} = 0 THEN NULL ELSE {} END", self.d.int_div(&a, &b))
             }
@@ -1051,7 +1208,7 @@ impl Gen<'_> {
             Func::Now => format!("({} + {})", self.now, arg(0)?),
             Func::IsEmpty | Func::IsNotEmpty => {
                 let empty = match ty(0) {
-                    Type::String => format!("({} = '')", arg(0)?),
+                    Type::String => format!("({} = '')", self.text(&args[0])?),
                     Type::Null => "TRUE".to_string(),
                     Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan => {
                         format!("({} IS NULL)", arg(0)?)
@@ -1063,6 +1220,7 @@ impl Gen<'_> {
             }
             Func::IsNull | Func::IsNotNull => {
                 let null = match ty(0) {
+                    Type::String if self.nullable(&args[0]) => format!("({} IS NULL)", arg(0)?),
                     Type::String => "FALSE".to_string(),
                     Type::Null => "TRUE".to_string(),
                     Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan => {
@@ -1073,10 +1231,13 @@ impl Gen<'_> {
                 };
                 if func == Func::IsNull { null } else { format!("(NOT {null})") }
             }
-            Func::ToLower | Func::ToUpper => {
-                let s = self.text(&args[0])?;
-                format!("{}({s})", if func == Func::ToLower { "lower" } else { "upper" })
-            }
+            Func::ToLower => format!("lower({})", self.text(&args[0])?),
+            // Rust's `to_uppercase` writes `ß` as `SS`, as Spark (Java) does;
+            // DuckDB's `upper` writes `ẞ`.
+            Func::ToUpper => match d {
+                Dialect::DuckDb => format!("upper(replace({}, 'ß', 'SS'))", self.text(&args[0])?),
+                Dialect::Spark => format!("upper({})", self.text(&args[0])?),
+            },
             Func::Strlen => format!("length({})", self.text(&args[0])?),
             Func::ToString => match ty(0) {
                 Type::String | Type::Long | Type::Dynamic => self.text(&args[0])?,
@@ -1108,6 +1269,24 @@ impl Gen<'_> {
                 }
             },
             Func::ToDateTime if ty(0) == Type::DateTime => arg(0)?,
+            // `extract(regex, group, text)`: the group's text, `''` when the
+            // regex does not match or the group does not take part.
+            Func::Extract => {
+                let TKind::Literal(Literal::String(pattern)) = &args[0].kind else {
+                    return Err(self.no(&args[0], "a computed regex", "write the regex as a string literal"));
+                };
+                let (re, groups) = regex::translate(pattern, d)
+                    .map_err(|why| self.no(&args[0], format!("the regex `{pattern}`"), why))?;
+                let TKind::Literal(Literal::Long(group)) = args[1].kind else {
+                    return Err(self.no(&args[1], "a computed capture group", "write the group as a number"));
+                };
+                let text = self.text(&args[2])?;
+                match usize::try_from(group) {
+                    Ok(g) if g <= groups => format!("regexp_extract({text}, {}, {g})", d.string(&re)),
+                    // No such group: the engine's value is always empty.
+                    _ => "''".to_string(),
+                }
+            }
             // The first argument that is not empty: strings are never NULL
             // here (`''` when absent), other values are NULL when empty.
             Func::Coalesce => {
@@ -1122,7 +1301,8 @@ impl Gen<'_> {
                     Type::String => {
                         let parts = args.iter().map(|a| self.text(a)).collect::<Result<Vec<_>, _>>()?;
                         let whens: Vec<String> = parts.iter().map(|p| format!("WHEN {p} <> '' THEN {p}")).collect();
-                        format!("CASE {} ELSE '' END", whens.join(" "))
+                        // All empty: null, as the engine's (a null string, unlike `''`).
+                        format!("CASE {} END", whens.join(" "))
                     }
                     Type::Long | Type::Real | Type::Bool | Type::DateTime | Type::Timespan | Type::Null => {
                         let parts = args.iter().map(|a| self.expr(a)).collect::<Result<Vec<_>, _>>()?;
@@ -1131,19 +1311,20 @@ impl Gen<'_> {
                     other => return Err(self.no(e, format!("`coalesce` of a {other}"), "not compiled to SQL")),
                 }
             }
-            Func::ParseIpv4 => ip::v4_masked(d, &self.text(&args[0])?),
-            Func::Ipv4IsPrivate => ip::v4_is_private(d, &self.text(&args[0])?),
-            Func::Ipv4IsInRange => ip::v4_is_in_range(d, &self.text(&args[0])?, &self.text(&args[1])?),
+            Func::ParseIpv4 => ip::v4_masked(&self.ip_arg(&args[0], false)?),
+            Func::Ipv4IsPrivate => ip::v4_is_private(&self.ip_arg(&args[0], false)?),
+            Func::Ipv4IsInRange => ip::v4_is_in_range(&self.ip_arg(&args[0], false)?, &self.ip_arg(&args[1], false)?),
             Func::Ipv4IsMatch | Func::Ipv4Compare | Func::Ipv6IsMatch | Func::Ipv6Compare => {
-                let (a, b) = (self.text(&args[0])?, self.text(&args[1])?);
+                let v6 = matches!(func, Func::Ipv6IsMatch | Func::Ipv6Compare);
+                let (a, b) = (self.ip_arg(&args[0], v6)?, self.ip_arg(&args[1], v6)?);
                 let prefix = match args.get(2) {
                     Some(p) if p.ty == Type::Long || p.ty == Type::Null => Some(self.expr(p)?),
                     Some(p) => return Err(self.no(p, format!("a {} prefix", p.ty), "write the prefix as a long")),
                     None => None,
                 };
                 let compare = matches!(func, Func::Ipv4Compare | Func::Ipv6Compare);
-                if matches!(func, Func::Ipv4IsMatch | Func::Ipv4Compare) {
-                    ip::v4_match(d, &a, &b, prefix.as_deref(), compare)
+                if !v6 {
+                    ip::v4_match(&a, &b, prefix.as_deref(), compare)
                 } else {
                     ip::v6_match(d, &a, &b, prefix.as_deref(), compare)
                 }

@@ -395,19 +395,33 @@ fn burst_alert<'a>(
         None => "null".to_string(),
     };
     texts.extend([count.as_str(), first_text.as_str(), last_text.as_str(), value.as_str()]);
-    // `fields`: each one's distinct values over the burst, in time order.
+    // `fields`: each one's distinct values over the burst, in the order of
+    // their first time, then of their text (so events at one time give one
+    // order whatever the files' order, as the compiled SQL does); the first
+    // MAX_EVIDENCE.
     let lists: Vec<String> = (0..spec.fields.len())
         .map(|f| {
-            let mut seen: Vec<String> = Vec::new();
-            for k in members.clone() {
+            let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+            let mut firsts: Vec<(i64, String, &str)> = Vec::new();
+            for (e, k) in members.clone().enumerate() {
+                let time = events[e].time;
+                // Members come in time order: once MAX_EVIDENCE values came
+                // before this time, no later value is among the first.
+                if firsts.len() >= MAX_EVIDENCE && firsts[MAX_EVIDENCE - 1].0 < time {
+                    break;
+                }
                 let m = member(k);
                 let Some(alert) = m.alert else { continue };
                 let v = alert.fields.get(spec.inputs[m.input].fields[f]);
-                if v != "null" && !seen.iter().any(|s| s == v) && seen.len() < MAX_EVIDENCE {
-                    seen.push(v.to_string());
+                if v != "null" && seen.insert(v) {
+                    let text = serde_json::from_str::<String>(v).unwrap_or_else(|_| v.to_string());
+                    firsts.push((time, text, v));
                 }
             }
-            format!("[{}]", seen.join(","))
+            firsts.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            firsts.truncate(MAX_EVIDENCE);
+            let values: Vec<&str> = firsts.iter().map(|x| x.2).collect();
+            format!("[{}]", values.join(","))
         })
         .collect();
     texts.extend(lists.iter().map(String::as_str));

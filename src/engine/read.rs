@@ -291,12 +291,14 @@ fn route<'a>(plan: &Plan, fields: &ParsedRecord<'a, '_>) -> Result<Route<'a>, Li
 
 /// Whether `text`, a value's input text, writes it as it is read into a
 /// column of type `ty`: then the output copies the text (timestamps keep
-/// all the digits the log wrote); else the output prints the value read.
+/// all the digits the log wrote); else the output prints the value read
+/// (a real always: `1.50` and `"1.5"` print `1.5`, as the compiled SQL
+/// prints the number it read).
 fn as_read(ty: Type, text: &str) -> bool {
     let number = |t: &str| t.starts_with(|c: char| c == '-' || c.is_ascii_digit());
     match ty {
         Type::Long => number(text) && text.bytes().skip(1).all(|b| b.is_ascii_digit()),
-        Type::Real => number(text),
+        Type::Real => false,
         Type::Bool => text == "true" || text == "false",
         _ => true,
     }

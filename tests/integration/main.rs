@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod compile;
+mod compile_generated;
 mod conformance;
 mod correlation;
 mod correlation_duckdb;
