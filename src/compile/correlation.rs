@@ -350,8 +350,23 @@ impl Window<'_> {
         let keys = self.keys(&format!("{s}."));
         let comma = if self.keys == 0 { "" } else { ", " };
         let t = format!("{e}.{}", self.id("__t"));
+        // Spark: each `fields` entry's list in the same aggregate (sorted by
+        // time, then value; `array_distinct` keeps each value's first place).
+        // A join per entry, as DuckDB's, makes Spark repeat the windows.
+        let spark_lists: String = match d {
+            Dialect::Spark => (0..spec.fields.len())
+                .map(|f| {
+                    let fv = format!("{e}.{}", self.id(&field(f)));
+                    format!(
+                        ", slice(array_distinct(transform(array_sort(collect_list(CASE WHEN {fv} IS NOT NULL THEN named_struct('t', {t}, 'v', {fv}) END)), x -> x.v)), 1, {MAX_VALUES}) AS {}",
+                        self.id(&format!("__l{f}"))
+                    )
+                })
+                .collect(),
+            Dialect::DuckDb => String::new(),
+        };
         let inner = format!(
-            "SELECT {keys}{comma}{s}.{burst} AS {burst}, count(*) AS {count}, min({t}) AS {first}, max({t}) AS {last}, {agg} AS {value}\n  FROM {spans} AS {s} JOIN {ev} AS {e}\n    ON {on}\n  GROUP BY {keys}{comma}{s}.{burst}",
+            "SELECT {keys}{comma}{s}.{burst} AS {burst}, count(*) AS {count}, min({t}) AS {first}, max({t}) AS {last}, {agg} AS {value}{spark_lists}\n  FROM {spans} AS {s} JOIN {ev} AS {e}\n    ON {on}\n  GROUP BY {keys}{comma}{s}.{burst}",
             count = self.id("__count"),
             first = self.id("__first"),
             last = self.id("__last"),
@@ -381,6 +396,10 @@ impl Window<'_> {
         let mut joins = String::new();
         for (f, name) in spec.fields.iter().enumerate() {
             let l = self.id(&format!("__l{f}"));
+            if d == Dialect::Spark {
+                select.push(format!("{} AS {}", col(&format!("__l{f}")), d.ident(name)));
+                continue;
+            }
             let empty = match d {
                 Dialect::DuckDb => "[]",
                 Dialect::Spark => "array()",

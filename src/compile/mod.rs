@@ -20,7 +20,7 @@
 pub mod correlation;
 mod ip;
 mod kql;
-mod regex;
+mod regex_sql;
 pub mod sentinel;
 pub mod sql;
 

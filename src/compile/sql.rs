@@ -28,7 +28,7 @@ use crate::functions::Func;
 use crate::text;
 use crate::types::Type;
 
-use super::{Options, Target, header, ip, regex, unquotable_name, unsupported};
+use super::{Options, Target, header, ip, regex_sql, unquotable_name, unsupported};
 
 /// Ticks (100 ns since 1970, a BIGINT expression) as the engine prints a
 /// datetime: `2026-07-16T10:05:00.0000000Z`. The date comes from the
@@ -925,8 +925,8 @@ impl Gen<'_> {
             }
             TKind::Binary(op, l, r) => self.arith(e, *op, l, r)?,
             TKind::Regex { expr, pattern, .. } => {
-                let (re, _) =
-                    regex::translate(pattern, d).map_err(|why| self.no(e, format!("the regex `{pattern}`"), why))?;
+                let (re, _) = regex_sql::translate(pattern, d)
+                    .map_err(|why| self.no(e, format!("the regex `{pattern}`"), why))?;
                 let s = self.text(expr)?;
                 d.regex_match(&s, &d.string(&re))
             }
@@ -1073,7 +1073,7 @@ impl Gen<'_> {
         if start && alnum(needle.chars().next()) {
             pattern.push_str(&format!("(^|{EDGE})"));
         }
-        pattern.push_str(&::regex::escape(needle));
+        pattern.push_str(&regex::escape(needle));
         if end && alnum(needle.chars().next_back()) {
             pattern.push_str(&format!("($|{EDGE})"));
         }
@@ -1275,7 +1275,7 @@ impl Gen<'_> {
                 let TKind::Literal(Literal::String(pattern)) = &args[0].kind else {
                     return Err(self.no(&args[0], "a computed regex", "write the regex as a string literal"));
                 };
-                let (re, groups) = regex::translate(pattern, d)
+                let (re, groups) = regex_sql::translate(pattern, d)
                     .map_err(|why| self.no(&args[0], format!("the regex `{pattern}`"), why))?;
                 let TKind::Literal(Literal::Long(group)) = args[1].kind else {
                     return Err(self.no(&args[1], "a computed capture group", "write the group as a number"));

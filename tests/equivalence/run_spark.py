@@ -36,7 +36,7 @@ def main() -> None:
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "3g")
+        .config("spark.driver.memory", "2g")
         # Tiny data, many distinct queries: compiling generated code costs more
         # than it saves, and adaptive execution only adds planning rounds.
         .config("spark.sql.codegen.wholeStage", "false")
@@ -49,6 +49,10 @@ def main() -> None:
     # Cases sharing a data directory read each table once (cached).
     frames = {}
     for case in manifest["cases"]:
+        # Only the current directory's tables stay cached: cases with data
+        # of their own would otherwise fill the heap.
+        for key in [k for k in frames if k[0] != case["data"]]:
+            frames.pop(key).unpersist()
         for table, columns in manifest["tables"].items():
             if table not in case["sql"]:
                 continue
