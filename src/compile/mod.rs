@@ -19,7 +19,7 @@
 
 pub mod correlation;
 mod ip;
-mod kql;
+pub mod kql;
 mod regex_sql;
 pub mod sentinel;
 pub mod sql;
