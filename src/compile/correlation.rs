@@ -164,7 +164,7 @@ fn event_select(
             let v = format!("NULLIF(CAST({} AS {text}), '')", out(slot));
             // A number, or a string holding one, as the engine reads it; not infinite or NaN.
             let n = d.real_from_text(&v);
-            let n = format!("CASE WHEN abs({n}) <= 1.7976931348623157e308 THEN {n} END");
+            let n = d.finite(&n);
             (v, n)
         }
         _ => (format!("CAST(NULL AS {text})"), "CAST(NULL AS DOUBLE)".to_string()),
@@ -332,13 +332,7 @@ impl Window<'_> {
         let d = self.d;
         let (s, e) = (self.id("s"), self.id("e"));
         let on: Vec<String> = (0..self.keys)
-            .map(|k| {
-                let (a, b) = (format!("{s}.{}", self.id(&key(k))), format!("{e}.{}", self.id(&key(k))));
-                match d {
-                    Dialect::DuckDb => format!("{a} IS NOT DISTINCT FROM {b}"),
-                    Dialect::Spark => format!("{a} <=> {b}"),
-                }
-            })
+            .map(|k| self.same(&format!("{s}.{}", self.id(&key(k))), &format!("{e}.{}", self.id(&key(k)))))
             .chain([format!(
                 "{e}.{i} BETWEEN {s}.{lo} AND {s}.{hi}",
                 i = self.id("__i"),

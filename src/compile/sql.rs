@@ -219,6 +219,12 @@ impl Dialect {
         }
     }
 
+    /// `x` when it is a number JSON writes; NULL for NaN and infinity, as
+    /// the engine's (SQL orders NaN above every number: `abs` fails it).
+    pub(super) fn finite(self, x: &str) -> String {
+        format!("CASE WHEN abs({x}) <= 1.7976931348623157e308 THEN {x} END")
+    }
+
     /// The engine's current time in ticks, when no `--now` is fixed.
     fn now_ticks(self) -> &'static str {
         match self {
@@ -466,9 +472,7 @@ pub(super) fn query(
             // real's text when it read one (`read::as_read`).
             Some(c) if matches!(o.expr.ty, Type::Long | Type::Bool) => g.column(c),
             // Not a number JSON writes (NaN, infinity): null, as the engine's.
-            Some(c) if o.expr.ty == Type::Real => {
-                format!("CASE WHEN abs({0}) <= 1.7976931348623157e308 THEN {0} END", g.column(c))
-            }
+            Some(c) if o.expr.ty == Type::Real => d.finite(&g.column(c)),
             // An empty text is read as null and copied as it is.
             Some(c) => {
                 let raw =
@@ -480,7 +484,7 @@ pub(super) fn query(
                 // A number a correlation reads (a value_* type's field), not printed.
                 Type::Real if time => g.expr(&o.expr)?,
                 // Not a number JSON writes (NaN, infinity): null, as the engine's.
-                Type::Real => format!("CASE WHEN abs({0}) <= 1.7976931348623157e308 THEN {0} END", g.expr(&o.expr)?),
+                Type::Real => d.finite(&g.expr(&o.expr)?),
                 Type::Timespan => timespan_text(d, &g.expr(&o.expr)?),
                 Type::DateTime => ticks_text(d, &g.expr(&o.expr)?),
                 other => {
