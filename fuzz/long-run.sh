@@ -8,7 +8,11 @@
 # grammar/, tables/, rules/ or the manifest; "+" when the
 # work tree differs from it), harness (sha1 of the target's source, and of
 # common.rs if it uses it, so runs of one harness can be added up), executions, seconds,
-# exec/s, crashes (0, or the artifact's name).
+# exec/s, crashes (0, or the artifact's name), sanitizer.
+# FUZZ_SANITIZER=none builds without AddressSanitizer (cargo fuzz -s none):
+# 10 to 20 times the executions; panics, overflow checks and hangs are caught
+# as before, out-of-bounds reads in the unsafe code (SIMD scanner, mapped
+# files) only by the default (address) runs.
 set -uo pipefail
 cd "$(dirname "$0")"
 target="$1"
@@ -18,6 +22,7 @@ declare -A dict=([rule_loader]=rule [rule_pipeline]=rule [expr_parser]=expr [jso
 declare -A len=([rule_loader]=4096 [rule_pipeline]=4096 [expr_parser]=4096 [json_scan]=8192
     [container_reader]=16384 [container_equivalence]=16384 [sigma_condition]=2048)
 fuzz=(cargo +nightly fuzz)
+sanitizer="${FUZZ_SANITIZER:-address}"
 scratch="/tmp/fz-$target"
 mkdir -p "$scratch" /tmp/fzlogs
 log="/tmp/fzlogs/$target-$(date -u +%Y%m%dT%H%M%S).log"
@@ -28,10 +33,10 @@ git diff --quiet HEAD -- ../src ../grammar ../Cargo.toml ../tables ../rules || c
 sources=("fuzz_targets/$target.rs")
 grep -q '"common.rs"' "fuzz_targets/$target.rs" && sources+=(fuzz_targets/common.rs)
 harness="$(cat "${sources[@]}" | sha1sum | cut -c1-10)"
-nice -n 19 "${fuzz[@]}" build "$target" >/dev/null 2>&1 || { echo "build failed" >&2; exit 2; }
+nice -n 19 "${fuzz[@]}" build -s "$sanitizer" "$target" >/dev/null 2>&1 || { echo "build failed" >&2; exit 2; }
 before="$(ls "artifacts/$target" 2>/dev/null | wc -l)"
 start=$(date +%s)
-nice -n 19 "${fuzz[@]}" run "$target" "$scratch" "corpus/$target" -- \
+nice -n 19 "${fuzz[@]}" run -s "$sanitizer" "$target" "$scratch" "corpus/$target" -- \
     -detect_leaks=0 -dict="dicts/${dict[$target]}.dict" -max_len="${len[$target]}" -timeout=10 \
     -rss_limit_mb=2048 -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1
 rc=$?
@@ -43,7 +48,7 @@ if [ "$rc" != 0 ]; then
     [ "$(ls "artifacts/$target" 2>/dev/null | wc -l)" -gt "$before" ] || crash="exit-$rc"
 fi
 rate="$(( ${runs:-0} / (elapsed > 0 ? elapsed : 1) ))"
-printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target" "$commit" "$harness" \
-    "${runs:-0}" "$elapsed" "$rate" "$crash" >>RUNS.log
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target" "$commit" "$harness" \
+    "${runs:-0}" "$elapsed" "$rate" "$crash" "$sanitizer" >>RUNS.log
 tail -n 1 RUNS.log
 [ "$rc" = 0 ]
