@@ -17,7 +17,7 @@
 //! conditions, `fields`, chains in Spark SQL, and chains deeper than 16 or
 //! holding more than 256 rule queries.
 
-use super::sql::{self, Dialect, Query, TIME, ticks_text};
+use super::sql::{self, Dialect, EVIDENCE, Query, TIME, ticks_text};
 use super::{Options, unsupported};
 use crate::check::CheckedRule;
 use crate::correlate::Spec;
@@ -134,9 +134,9 @@ fn query(
         ctes.extend(own);
         let name = format!("{prefix}__in{i}");
         ctes.push(format!("{} AS (\n{select}\n)", dialect.ident(&name)));
-        events.push(event_select(referenced, input, spec, i, &name, dialect));
+        events.push(event_select(referenced, input, spec, i, &name, dialect, opts.evidence));
     }
-    let w = Window { d: dialect, keys: spec.group_by.len(), prefix };
+    let w = Window { d: dialect, keys: spec.group_by.len(), prefix, evidence: opts.evidence };
     ctes.push(format!("{} AS (\n{}\n)", w.cte("__events"), events.join("\n  UNION ALL\n")));
     ctes.extend(w.stages(spec));
     Ok(Query { ctes, select: w.alerts(spec, time) })
@@ -144,7 +144,8 @@ fn query(
 
 /// One referenced rule's events: its group-by outputs as `__k0`, `__k1`...,
 /// its time as `__t`, its number among the inputs, and its value as text
-/// (`__v`) and as a number (`__n`).
+/// (`__v`) and as a number (`__n`); with `evidence`, its positions as
+/// `__ev` (`(f, l)`: file, line).
 fn event_select(
     rule: &CheckedRule,
     input: &crate::correlate::Input,
@@ -152,6 +153,7 @@ fn event_select(
     i: usize,
     from: &str,
     d: Dialect,
+    evidence: bool,
 ) -> String {
     let out = |slot: usize| d.ident(&rule.output[slot].name);
     let mut cols: Vec<String> =
@@ -174,7 +176,23 @@ fn event_select(
     for (f, &slot) in input.fields.iter().enumerate() {
         cols.push(format!("{} AS {}", out(slot), d.ident(&field(f))));
     }
+    if evidence {
+        cols.push(format!(
+            "transform({}, x -> named_struct('f', x.f, 'l', x.l)) AS {}",
+            d.ident(EVIDENCE),
+            d.ident("__ev")
+        ));
+    }
     format!("  SELECT {} FROM {} WHERE {} IS NOT NULL", cols.join(", "), d.ident(from), d.ident(TIME))
+}
+
+/// The name of a correlation alert's aggregate: `rules` for the temporal
+/// types (how many referenced rules matched), else the type's name.
+pub(super) fn value_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Temporal | Kind::TemporalOrdered => "rules",
+        k => k.name(),
+    }
 }
 
 /// How many distinct values of a `fields` entry an alert shows (the engine's
@@ -196,6 +214,8 @@ struct Window<'a> {
     keys: usize,
     /// Starts the names of its table expressions.
     prefix: &'a str,
+    /// Spark only ([`super::Options::evidence`]): each alert's positions.
+    evidence: bool,
 }
 
 impl Window<'_> {
@@ -359,8 +379,19 @@ impl Window<'_> {
                 .collect(),
             Dialect::DuckDb => String::new(),
         };
+        // The events' positions in the engine's order (time, input, first
+        // position), the first MAX_VALUES (`MAX_EVIDENCE`), each with its input.
+        let evidence = if self.evidence {
+            let (input, ev) = (format!("{e}.{}", self.id("__input")), format!("{e}.{}", self.id("__ev")));
+            format!(
+                ", slice(flatten(transform(array_sort(collect_list(named_struct('t', {t}, 'i', {input}, 'f', {ev}[0].f, 'l', {ev}[0].l, 'ev', {ev}))), x -> transform(x.ev, y -> named_struct('i', x.i, 'f', y.f, 'l', y.l)))), 1, {MAX_VALUES}) AS {}",
+                self.id(EVIDENCE)
+            )
+        } else {
+            String::new()
+        };
         let inner = format!(
-            "SELECT {keys}{comma}{s}.{burst} AS {burst}, count(*) AS {count}, min({t}) AS {first}, max({t}) AS {last}, {agg} AS {value}{spark_lists}\n  FROM {spans} AS {s} JOIN {ev} AS {e}\n    ON {on}\n  GROUP BY {keys}{comma}{s}.{burst}",
+            "SELECT {keys}{comma}{s}.{burst} AS {burst}, count(*) AS {count}, min({t}) AS {first}, max({t}) AS {last}, {agg} AS {value}{spark_lists}{evidence}\n  FROM {spans} AS {s} JOIN {ev} AS {e}\n    ON {on}\n  GROUP BY {keys}{comma}{s}.{burst}",
             count = self.id("__count"),
             first = self.id("__first"),
             last = self.id("__last"),
@@ -379,14 +410,10 @@ impl Window<'_> {
             .enumerate()
             .map(|(k, name)| format!("{} AS {}", col(&key(k)), d.ident(name)))
             .collect();
-        let value_name = match spec.kind {
-            Kind::Temporal | Kind::TemporalOrdered => "rules",
-            k => k.name(),
-        };
         select.push(format!("{} AS {}", col("__count"), d.ident("count")));
         select.push(format!("{} AS {}", ticks_text(d, &col("__first")), d.ident("first")));
         select.push(format!("{} AS {}", ticks_text(d, &col("__last")), d.ident("last")));
-        select.push(format!("{} AS {}", col("__value"), d.ident(value_name)));
+        select.push(format!("{} AS {}", col("__value"), d.ident(value_name(spec.kind))));
         let mut joins = String::new();
         for (f, name) in spec.fields.iter().enumerate() {
             let l = self.id(&format!("__l{f}"));
@@ -411,6 +438,9 @@ impl Window<'_> {
         }
         if time {
             select.push(format!("{} AS {}", col("__last"), d.ident(TIME)));
+        }
+        if self.evidence {
+            select.push(format!("{} AS {}", col(EVIDENCE), d.ident(EVIDENCE)));
         }
         format!(
             "SELECT\n  {}\nFROM (\n  {inner}\n) AS {}{joins}\nORDER BY {}{comma}{}",

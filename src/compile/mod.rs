@@ -16,10 +16,13 @@
 //! - [`sql`]: Spark SQL and DuckDB SQL, one generator with a [`sql::Dialect`].
 //! - [`correlation`]: Sigma correlation rules to the same SQL, around the
 //!   queries of the rules they reference.
+//! - [`pyspark`]: a PySpark job running the rules' Spark SQL over exported
+//!   log files, writing sigcorr's alerts.
 
 pub mod correlation;
 mod ip;
 pub mod kql;
+pub mod pyspark;
 mod regex_sql;
 pub mod sentinel;
 pub mod sql;
@@ -42,11 +45,13 @@ pub enum Target {
     SparkSql,
     /// DuckDB SQL; with `--data DIR` it reads the NDJSON under DIR itself.
     Duckdb,
+    /// A PySpark job: reads exported log files, runs the rules, writes alerts.
+    Pyspark,
 }
 
 impl Target {
     /// Every target, with its name (as the command line spells it) and what it writes.
-    pub const ALL: [(Target, &'static str, &'static str); 4] = [
+    pub const ALL: [(Target, &'static str, &'static str); 5] = [
         (Target::Kql, "kql", "A KQL query over the Log Analytics tables (Sentinel, Azure Data Explorer)"),
         (
             Target::Sentinel,
@@ -55,6 +60,11 @@ impl Target {
         ),
         (Target::SparkSql, "spark-sql", "Spark SQL over tables named like the Log Analytics tables"),
         (Target::Duckdb, "duckdb", "DuckDB SQL; with `--data DIR` it reads the NDJSON under DIR itself"),
+        (
+            Target::Pyspark,
+            "pyspark",
+            "A PySpark job over exported log files (both record shapes, gzip) writing sigcorr's JSON-lines alerts; all the rules in one job",
+        ),
     ];
 
     /// The target's name, as the command line spells it.
@@ -66,7 +76,7 @@ impl Target {
     pub fn comment(self) -> &'static str {
         match self {
             Target::Kql => "//",
-            Target::Sentinel => "#",
+            Target::Sentinel | Target::Pyspark => "#",
             Target::SparkSql | Target::Duckdb => "--",
         }
     }
@@ -85,6 +95,11 @@ pub struct Options<'a> {
     pub data: Option<PathBuf>,
     /// Every loaded rule: what a correlation's `rules` name.
     pub rules: &'a [CheckedRule],
+    /// Spark SQL only (the PySpark job, [`pyspark`]): each table carries
+    /// its records' `__sigcorr_file` and `__sigcorr_line`, and the query
+    /// adds `__evidence`, the alert's positions as an array of
+    /// `(i, f, l)`: the source (or correlation input) `i`, file `f`, line `l`.
+    pub evidence: bool,
 }
 
 /// Compiles one rule to `target`.
@@ -92,6 +107,12 @@ pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<Str
     if let Some(d) = refuse(rule, target) {
         return Err(d);
     }
+    // The job holds every rule it is given: here, this one.
+    let job = || {
+        pyspark::job(opts.rules, &[rule], opts).map_err(|e| {
+            e.into_iter().next().unwrap_or_else(|| unsupported(rule, rule.doc.title.span, "the rule", target, ""))
+        })
+    };
     if rule.correlation.is_some() {
         let at = opts.rules.iter().position(|r| std::ptr::eq(r, rule));
         let span = rule.doc.correlation.span;
@@ -105,6 +126,7 @@ pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<Str
                 target,
                 "the rules it references were not given",
             )),
+            (Target::Pyspark, _) => job(),
             (Target::Kql | Target::Sentinel, _) => Err(unsupported(
                 rule,
                 span,
@@ -119,13 +141,14 @@ pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<Str
         Target::Sentinel => sentinel::compile(rule, opts),
         Target::SparkSql => sql::compile(rule, sql::Dialect::Spark, opts),
         Target::Duckdb => sql::compile(rule, sql::Dialect::DuckDb, opts),
+        Target::Pyspark => job(),
     }
 }
 
 /// What a target does not compile yet, whatever the rule is used for.
 pub(crate) fn refuse(rule: &CheckedRule, target: Target) -> Option<Diagnostic> {
     let at = rule.doc.correlation.anti?;
-    if matches!(target, Target::Duckdb | Target::SparkSql) {
+    if matches!(target, Target::Duckdb | Target::SparkSql | Target::Pyspark) {
         return None;
     }
     let why = "the anti-join's KQL translation is still to come; compile it to duckdb or spark-sql, or run it with `sigcorr run`";

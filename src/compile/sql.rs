@@ -315,6 +315,13 @@ pub(super) struct Query {
 /// (what a correlation reads; null when the rule has none).
 pub(super) const TIME: &str = "__time";
 
+/// With [`Options::evidence`]: each record's file and line, columns of
+/// every table the query reads, and the query's column of the alert's
+/// positions.
+pub(super) const FILE: &str = "__sigcorr_file";
+pub(super) const LINE: &str = "__sigcorr_line";
+pub(super) const EVIDENCE: &str = "__evidence";
+
 /// `rule` as a [`Query`]. Its table expressions' names start with
 /// `prefix` (a correlation holds several rules' queries); with `time` (for
 /// a correlation, which prints none of it), the SELECT adds the event time
@@ -352,10 +359,28 @@ pub(super) fn query(
             }
         }
     }
+    if opts.evidence && dialect != Dialect::Spark {
+        return Err(unsupported(
+            rule,
+            rule.doc.title.span,
+            "evidence columns",
+            target,
+            "only the PySpark job reads them",
+        ));
+    }
     for o in &rule.output {
         let span = corr.output.iter().find(|(n, _)| n.name == o.name).map_or(o.expr.span, |(n, _)| n.span);
         if let Some(d) = unquotable_name(rule, span, "output column", &o.name, target) {
             return Err(d);
+        }
+        if opts.evidence && [EVIDENCE, FILE, LINE].iter().any(|n| n.eq_ignore_ascii_case(&o.name)) {
+            return Err(unsupported(
+                rule,
+                span,
+                format!("the output column `{}`", o.name),
+                target,
+                "the PySpark job uses that name for the alert's evidence; rename the output",
+            ));
         }
     }
     let g = Gen {
@@ -503,6 +528,17 @@ pub(super) fn query(
     let from = |s: usize| {
         format!("{} AS {}", d.ident(&g.cte(&cte_name(&rule.sources[s].alias))), d.ident(&rule.sources[s].alias))
     };
+    if opts.evidence {
+        // `kind: leftanti`: the first source's record is the evidence.
+        let sources = if rule.anti { 1 } else { rule.sources.len() };
+        let at: Vec<String> = (0..sources)
+            .map(|s| {
+                let a = d.ident(&rule.sources[s].alias);
+                format!("named_struct('i', {s}, 'f', {a}.{}, 'l', {a}.{})", d.ident(FILE), d.ident(LINE))
+            })
+            .collect();
+        select.push(format!("  array({}) AS {}", at.join(", "), d.ident(EVIDENCE)));
+    }
     if time {
         let t = match &rule.time {
             Some(t) => g.expr(t)?,
@@ -684,6 +720,13 @@ impl Gen<'_> {
             }
             if n.raw {
                 typed.push(format!("{t} AS {}", d.ident(&format!("{}__raw", n.name))));
+            }
+        }
+        if opts.evidence {
+            for c in [FILE, LINE] {
+                let q = d.ident(c);
+                raw_cols.push(q.clone());
+                typed.push(format!("{}.{q} AS {q}", d.ident("t")));
             }
         }
         let from = if opts.data.is_some() {
@@ -1375,8 +1418,12 @@ mod tests {
         );
         let catalog = crate::table::Catalog::builtin();
         let (rule, _) = crate::check::check(&crate::rule::load(&file).unwrap(), &catalog).unwrap();
-        let sql = compile(&rule, Dialect::DuckDb, &Options { catalog: &catalog, now: Some(0), data: None, rules: &[] })
-            .unwrap();
+        let sql = compile(
+            &rule,
+            Dialect::DuckDb,
+            &Options { catalog: &catalog, now: Some(0), data: None, rules: &[], evidence: false },
+        )
+        .unwrap();
         let line = sql.lines().find(|l| l.trim_start().starts_with("WHERE ")).unwrap();
         line.trim_start().trim_start_matches("WHERE ").to_string()
     }

@@ -19,6 +19,7 @@ mod inputs;
 mod kusto_semantics;
 mod lint;
 mod lookup;
+mod pyspark_job;
 mod ruletest;
 mod sigma;
 mod sigma_hostile;

@@ -1,5 +1,5 @@
-//! `sigcorr compile`: rules to KQL, a Sentinel analytics rule, Spark SQL or
-//! DuckDB SQL.
+//! `sigcorr compile`: rules to KQL, a Sentinel analytics rule, Spark SQL,
+//! DuckDB SQL or a PySpark job.
 
 use std::path::PathBuf;
 
@@ -99,13 +99,21 @@ pub fn compile(args: CompileArgs) -> u8 {
         return fail("no rules to compile");
     }
 
-    let opts = Options { catalog: &catalog, now, data: args.data.clone(), rules: &rules };
+    let opts = Options { catalog: &catalog, now, data: args.data.clone(), rules: &rules, evidence: false };
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
-    for rule in selected {
-        match sigcorr::compile::compile(rule, args.target, &opts) {
+    if args.target == Target::Pyspark {
+        // One job runs them all.
+        match sigcorr::compile::pyspark::job(&rules, &selected, &opts) {
             Ok(text) => outputs.push(text),
-            Err(d) => errors.push(d),
+            Err(d) => errors = d,
+        }
+    } else {
+        for rule in selected {
+            match sigcorr::compile::compile(rule, args.target, &opts) {
+                Ok(text) => outputs.push(text),
+                Err(d) => errors.push(d),
+            }
         }
     }
     if !errors.is_empty() {

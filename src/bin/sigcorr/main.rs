@@ -35,7 +35,7 @@ enum Command {
     Lint(lint::LintArgs),
     /// Run each rule's test cases (`<rule>.tests.yml`) and report, as text or JUnit XML.
     Test(test::TestArgs),
-    /// Compile rules to KQL, a Sentinel analytics rule, Spark SQL or DuckDB SQL.
+    /// Compile rules to KQL, a Sentinel analytics rule, Spark SQL, DuckDB SQL or a PySpark job.
     Compile(compile::CompileArgs),
 }
 
