@@ -13,9 +13,10 @@
 //!
 //! A correlation over a correlation reads the inner one's alerts as events
 //! at their last time, as the engine does. What the SQL cannot say with the
-//! engine's meaning is refused (E800): `temporal_ordered`, extended
-//! conditions, `fields`, chains in Spark SQL, and chains deeper than 16 or
-//! holding more than 256 rule queries.
+//! engine's meaning is refused (E800): extended conditions, chains in
+//! Spark SQL, and chains deeper than 16 or holding more than 256 rule
+//! queries. temporal_ordered adds, per event of each rule after the first,
+//! the latest start of an in-order chain ending at it (running maxima).
 
 use super::sql::{self, Dialect, EVIDENCE, Query, TIME, ticks_text};
 use super::{Options, unsupported};
@@ -68,9 +69,6 @@ fn query(
     let spec = rule.correlation.as_deref().expect("a correlation rule");
     let target = dialect.target();
     let no = |construct: &str, why: &str| Err(unsupported(rule, rule.doc.correlation.span, construct, target, why));
-    if spec.kind == Kind::TemporalOrdered {
-        return no("a temporal_ordered correlation", "the order of the rules within a window is not translated yet");
-    }
     if spec.expression.is_some() {
         return no("an extended condition (`a and not b`)", "its forward windows are not translated yet");
     }
@@ -295,27 +293,63 @@ impl Window<'_> {
             Dialect::Spark => format!("{}L", spec.timespan),
         };
         let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.cte(name));
-        vec![
-            stage(
-                "__ev",
-                format!(
-                    "SELECT *, row_number() OVER ({p}ORDER BY {t}, {}) AS {i} FROM {}",
-                    self.id("__input"),
-                    self.cte("__events")
-                ),
-            ),
+        let input = self.id("__input");
+        let mut stages = vec![stage(
+            "__ev",
+            format!("SELECT *, row_number() OVER ({p}ORDER BY {t}, {input}) AS {i} FROM {}", self.cte("__events")),
+        )];
+        // temporal_ordered: per event of rule k, the latest time a chain of
+        // one event of each rule 0..=k (in event order: time, then rule)
+        // ending at it can start (`__s<k>`, the engine's `Chains`); a window
+        // is in order when an event of the last rule at its time ends a
+        // chain that starts inside it.
+        let n = spec.inputs.len();
+        let ordered = spec.kind == Kind::TemporalOrdered && n > 1;
+        let mut from = "__ev".to_string();
+        if ordered {
+            for k in 1..n {
+                let prev = if k == 1 { t.clone() } else { self.id(&format!("__s{}", k - 1)) };
+                let name = format!("__o{k}");
+                stages.push(stage(
+                    &name,
+                    format!(
+                        "SELECT *, CASE WHEN {input} = {k} THEN max(CASE WHEN {input} = {} THEN {prev} END) OVER ({p}ORDER BY {i} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS {} FROM {}",
+                        k - 1,
+                        self.id(&format!("__s{k}")),
+                        self.cte(&from)
+                    ),
+                ));
+                from = name;
+            }
+        }
+        let ok = if ordered {
+            format!(
+                ", max(CASE WHEN {input} = {} AND {} >= {t} - {span} THEN 1 ELSE 0 END) OVER (PARTITION BY {keys}{comma}{t}) AS {}",
+                n - 1,
+                self.id(&format!("__s{}", n - 1)),
+                self.id("__ok")
+            )
+        } else {
+            String::new()
+        };
+        let in_order = if ordered { format!(" AND {} = 1", self.id("__ok")) } else { String::new() };
+        stages.extend([
             stage(
                 "__win",
                 format!(
-                    "SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}, {} AS {}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN {span} PRECEDING AND CURRENT ROW)",
+                    "SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}, {} AS {}{ok}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN {span} PRECEDING AND CURRENT ROW)",
                     self.aggregate(spec, " OVER w"),
                     self.id("__agg"),
-                    self.cte("__ev")
+                    self.cte(&from)
                 ),
             ),
             stage(
                 "__fired",
-                format!("SELECT * FROM {} WHERE {}", self.cte("__win"), self.condition(spec, &self.id("__agg"))),
+                format!(
+                    "SELECT * FROM {} WHERE {}{in_order}",
+                    self.cte("__win"),
+                    self.condition(spec, &self.id("__agg"))
+                ),
             ),
             stage(
                 "__marked",
@@ -342,7 +376,8 @@ impl Window<'_> {
                     b = self.id("__burst")
                 ),
             ),
-        ]
+        ]);
+        stages
     }
 
     /// One row per burst: the group-by values, count, first and last time

@@ -779,10 +779,24 @@ fn manifest_sql<'a>(manifest: &'a [Value], name: &str) -> &'a str {
     manifest.iter().find(|m| m["name"] == name).and_then(|m| m["sql"].as_str()).unwrap_or_default()
 }
 
-/// Correlations the SQL compiles besides `correlation_duckdb`'s: the median,
+/// Correlations the SQL compiles besides `correlation_duckdb`'s: temporal_ordered,
+/// the median,
 /// `eq`, two group-by fields, and `fields` (distinct values per burst, in
 /// the order of their first time, then their text: ties in time included).
-const MORE_CORRELATIONS: [(&str, &str, &[&str]); 4] = [
+const MORE_CORRELATIONS: [(&str, &str, &[&str]); 6] = [
+    // In order: a failure, then a success (ties in time: the failure first).
+    (
+        "temporal_ordered",
+        "  type: temporal_ordered\n  rules: [failed, success]\n  group-by: [user]\n  timespan: 5m\n  aliases:\n    user:\n      failed: UserPrincipalName\n      success: AlternateSignInName\n",
+        &[FAILED, SUCCESS],
+    ),
+    // Three rules, one of which holds every event (the same record is an
+    // event of two rules at one time).
+    (
+        "temporal_ordered_three",
+        "  type: temporal_ordered\n  rules: [success, failed, any]\n  group-by: [user]\n  timespan: 10m\n  aliases:\n    user:\n      success: AlternateSignInName\n      failed: UserPrincipalName\n      any: UserPrincipalName\n",
+        &[SUCCESS, FAILED, ANY],
+    ),
     (
         "event_count_fields",
         "  type: event_count\n  rules: [failed]\n  group-by: [UserPrincipalName]\n  timespan: 20m\n  condition:\n    gte: 2\nfields: [IPAddress, AlternateSignInName]\n",
@@ -1193,18 +1207,10 @@ fn correlations_sql_cannot_express_are_refused() {
             ));
         }
     }
-    let cases: [(&str, String, &str, &str); 6] = [
+    let cases: [(&str, String, &str, &str); 5] = [
         ("chain", chain, "duckdb", "a chain of correlations"),
         ("branching", branching, "duckdb", "a chain of correlations"),
         ("spark-chain", format!("{head}{}", count_over("pairs")), "spark-sql", "a correlation over a correlation"),
-        (
-            "ordered",
-            format!(
-                "{head}  type: temporal_ordered\n  rules: [failed, success]\n  group-by: [UserPrincipalName]\n  timespan: 5m\n"
-            ),
-            "duckdb",
-            "a temporal_ordered correlation",
-        ),
         (
             "extended",
             format!(

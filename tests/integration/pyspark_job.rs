@@ -78,7 +78,7 @@ fn write_data(logs: &Path) {
     // A pretty-printed `{"records": [...]}` body, and one body per line.
     std::fs::write(shapes.join("body.json"), serde_json::to_string_pretty(&json!({ "records": signins })).unwrap())
         .unwrap();
-    let lines: Vec<String> = graph[..60].chunks(7).map(|c| json!({ "records": c }).to_string()).collect();
+    let lines: Vec<String> = graph[70..].chunks(7).map(|c| json!({ "records": c }).to_string()).collect();
     std::fs::write(shapes.join("bodies.json"), lines.join("\n")).unwrap();
     // A BOM, CRLF, a blank line and a broken record among good ones.
     let mut text = String::from("\u{feff}");
