@@ -1329,3 +1329,37 @@ fn correlations_over_non_text_keys_are_refused() {
         assert!(run.stderr.starts_with(&want), "want {want}\n{}", run.stderr);
     }
 }
+
+/// The README's rule examples compile to both SQL targets: each `yaml` block
+/// that is a rule body (`correlation:`), given a title, id and level, and
+/// with its `let` files written beside it.
+#[test]
+fn the_readmes_rule_examples_compile_to_sql() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .filter(|b| b.starts_with("correlation:"))
+        .collect();
+    assert!(blocks.len() >= 2, "the README's rule examples: {}", blocks.len());
+    let t = tempfile::tempdir().unwrap();
+    // The files the `let` example reads.
+    std::fs::create_dir_all(t.path().join("lists")).unwrap();
+    std::fs::write(t.path().join("lists/known-apps.txt"), "00000003-0000-0000-c000-000000000000\n").unwrap();
+    let tags = json!({"values": [{"name": "AzureCloud", "properties": {"addressPrefixes": ["20.0.0.0/8", "2603:1000::/24"]}}]});
+    std::fs::write(t.path().join("ServiceTags_Public.json"), tags.to_string()).unwrap();
+    for (n, body) in blocks.iter().enumerate() {
+        let file = format!("example{n}.yml");
+        // A fragment without outputs (the `let` example) outputs the time.
+        let output = if body.contains("\n  output:") { "" } else { "  output:\n    TimeGenerated: TimeGenerated\n" };
+        let rule = format!(
+            "title: README example {n}\nid: 00000000-0000-4000-8000-0000000001{n:02}\nlevel: low\n{body}{output}"
+        );
+        std::fs::write(t.path().join(&file), rule).unwrap();
+        for target in ["duckdb", "spark-sql"] {
+            let run = sigcorr(t.path(), &["compile", "--target", target, &file]);
+            assert_eq!(run.code, 0, "README example {n} to {target}:\n{body}\n{}", run.stderr);
+        }
+    }
+}
