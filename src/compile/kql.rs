@@ -209,8 +209,12 @@ fn anti(p: &Printer, rule: &CheckedRule, mut lines: Vec<String>, plain_keys: boo
     for k in &keys {
         right.push(format!("| where isnotempty({k})"));
     }
-    let mut distinct = keys.clone();
-    distinct.dedup();
+    let mut distinct: Vec<String> = Vec::new();
+    for k in &keys {
+        if !distinct.contains(k) {
+            distinct.push(k.clone());
+        }
+    }
     right.push(format!("| distinct {}", distinct.join(", ")));
     lines.push("| join kind=leftanti (".to_string());
     lines.extend(right.iter().map(|l| format!("    {l}")));

@@ -2,17 +2,17 @@
 //!
 //! The job is a Python program: the tables it reads (columns, and where
 //! diagnostic-settings records keep each one), every rule's Spark SQL
-//! ([`sql`], with [`Options::evidence`]) and what its alerts show, then a
-//! fixed runtime (`pyspark_job.py`). The runtime reads each input file whole
-//! (gzip, NDJSON, JSON arrays, `{"records": [...]}` bodies, as `sigcorr run`
-//! reads them), numbers the records' lines, routes them to tables by `Type`
+//! ([`super::sql`], with [`Options::evidence`]) and what its alerts show,
+//! then a fixed runtime (`pyspark_job.py`). The runtime reads each input
+//! file a line at a time (gzip, NDJSON, JSON arrays, `{"records": [...]}`
+//! bodies, as `sigcorr run` reads them), numbers the records' lines, routes them to tables by `Type`
 //! or `category`, registers a view per table with every column as text (as
 //! the Spark SQL target expects), runs each rule's query and writes its
 //! alerts in `sigcorr run`'s JSON-lines format, evidence included.
 //!
 //! Rule text reaches the program only as Python string literals with every
 //! character outside printable ASCII escaped ([`py_str`]), and in comments
-//! through [`super::comment`].
+//! through the compile header's `comment`.
 
 use crate::check::{CheckedRule, TExpr};
 use crate::diagnostic::Diagnostic;
@@ -81,7 +81,13 @@ pub fn job(rules: &[CheckedRule], selected: &[&CheckedRule], opts: &Options) -> 
     for e in entries {
         out.push_str(&e);
     }
-    out.push_str("]\n");
+    out.push_str("]\n\n# Files passed over, by extension, as `sigcorr run` passes them over.\nNOT_LOGS = {");
+    let not_logs: Vec<String> = crate::input::NOT_LOGS
+        .iter()
+        .flat_map(|(exts, why)| exts.iter().map(move |e| format!("{}: {}", py_str(e), py_str(why))))
+        .collect();
+    out.push_str(&not_logs.join(", "));
+    out.push_str("}\n");
     out.push_str(RUNTIME);
     Ok(out)
 }

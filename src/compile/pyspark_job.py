@@ -8,7 +8,6 @@ import json
 import sys
 import time
 import zlib
-from urllib.parse import unquote, urlparse
 
 WS = " \t\r\n"
 
@@ -51,49 +50,99 @@ class _Lines:
         return self.line
 
 
-def _array_elements(text, i, lines, decoder):
-    """(line, element text) of each element of the JSON array whose `[` is
-    just before `i`; an element that does not parse ends the array, as a
-    problem at its line."""
-    i = _skip_ws(text, i)
-    if text.startswith("]", i):
-        return
+def _value_end(text, i):
+    """Where the JSON value starting at `i` ends, by its structure alone
+    (brackets and strings), as the engine finds a document's elements: an
+    invalid element is reported and the next one is still read."""
+    if i >= len(text):
+        return i
+    if text[i] not in "[{":
+        if text[i] == '"':
+            return _string_end(text, i)
+        j = i
+        while j < len(text) and text[j] not in ",]}" + WS:
+            j += 1
+        return max(j, i + 1)
+    depth, j = 0, i
+    while j < len(text):
+        c = text[j]
+        if c == '"':
+            j = _string_end(text, j)
+            continue
+        if c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return j
+
+
+def _string_end(text, i):
+    """Just after the string whose opening quote is at `i` (the end of the
+    text when it is not closed)."""
+    j = i + 1
+    while j < len(text):
+        if text[j] == "\\":
+            j += 2
+        elif text[j] == '"':
+            return j + 1
+        else:
+            j += 1
+    return j
+
+
+def _array_elements(text, i, lines):
+    """(line, element text, None) of each element of the JSON array whose
+    `[` is just before `i`, found by structure (each is parsed later)."""
     while True:
         i = _skip_ws(text, i)
-        line = lines.of(i)
-        try:
-            _, end = decoder.raw_decode(text, i)
-        except ValueError as e:
-            yield line, None, "invalid JSON: %s" % e
+        if i >= len(text):
+            yield lines.of(i), None, "invalid JSON: the array is not closed"
             return
-        yield line, text[i:end], None
+        if text[i] == "]":
+            return
+        end = _value_end(text, i)
+        yield lines.of(i), text[i:end], None
         i = _skip_ws(text, end)
         if text.startswith(",", i):
             i += 1
-        elif text.startswith("]", i):
-            return
-        else:
+        elif not text.startswith("]", i):
             yield lines.of(i), None, "invalid JSON: expected `,` or `]` after an element"
-            return
+            # Resume at the next element, if any.
+            i = end
 
 
 # The longest record read, as `sigcorr run`'s default (`--max-record-bytes`).
 MAX_RECORD = 64 << 20
 
+BOM = b"\xef\xbb\xbf"
+
+
+def _is_document(line):
+    """Whether an input whose first non-blank line is `line` is one JSON
+    document rather than NDJSON (the engine's `detect`): it starts with
+    `[`, or its first line is a lone `{` or opens a records body it does not
+    close."""
+    first = line.strip(WS)
+    if first.startswith("["):
+        return True
+    return first == "{" or (_records_body(first, 0) is not None and not first.endswith("}"))
+
 
 def split_records(stream):
     """One file's records as (line, record text, problem), read as a stream:
     gunzipped when it starts with gzip's magic bytes; a JSON document (an
-    array of records, a `{"records": [...]}` body, a pretty-printed record)
-    when it starts with `[` or its first line is a lone `{`, read whole;
-    else NDJSON, one record or one `{"records": [...]}` body per line, a
-    line at a time. A record's line is where it starts."""
+    array of records, a `{"records": [...]}` body, pretty-printed records)
+    when `_is_document`, read whole; else NDJSON, one record or one
+    `{"records": [...]}` body per line, a line at a time. A record's line is
+    where it starts."""
     magic = stream.read(2)
     stream.seek(0)
     if magic == b"\x1f\x8b":
         stream = gzip.GzipFile(fileobj=stream)
-    decoder = json.JSONDecoder(parse_constant=_no_constant)
-    n = 0
+    n, seen = 0, False
     try:
         while True:
             raw = stream.readline(MAX_RECORD + 1)
@@ -105,37 +154,57 @@ def split_records(stream):
                     raw = stream.readline(MAX_RECORD)
                 yield n, None, "longer than the maximum record size (%d bytes): not read" % MAX_RECORD
                 continue
-            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            if raw.startswith(BOM):
                 raw = raw[3:]
             line = raw.decode("utf-8", errors="replace").rstrip("\n").rstrip("\r")
-            if n == 1 and (line.lstrip(WS).startswith("[") or line.strip(WS) == "{"):
-                text = line + "\n" + stream.read().decode("utf-8", errors="replace")
-                yield from _document(text, decoder)
-                return
             if not line.strip(WS):
                 continue
+            if not seen:
+                seen = True
+                if _is_document(line):
+                    yield from _document(line + "\n", stream, n)
+                    return
             body = _records_body(line, 0)
             if body is not None:
-                yield from _array_elements(line, body, _Lines(line, n), decoder)
+                yield from _array_elements(line, body, _Lines(line, n))
             else:
                 yield n, line, None
     except (OSError, EOFError, zlib.error) as e:
         yield n + 1, None, "cut short: %s" % e
 
 
-def _document(text, decoder):
-    """The records of a JSON document: an array's elements, a records
-    body's, or the one record it is."""
-    start = _skip_ws(text, 0)
-    lines = _Lines(text)
-    if text.startswith("[", start):
-        yield from _array_elements(text, start + 1, lines, decoder)
-        return
-    body = _records_body(text, start)
-    if body is not None:
-        yield from _array_elements(text, body, lines, decoder)
-    else:
-        yield lines.of(start), text[start:], None
+def _document(first, stream, n):
+    """The records of a JSON document from line `n` on: each top-level
+    value an array's elements, a records body's, or one record. A stream
+    cut short keeps what was read before it, and says so."""
+    chunks, problem = [first.encode("utf-8")], None
+    while True:
+        try:
+            chunk = stream.read(1 << 20)
+        except (OSError, EOFError, zlib.error) as e:
+            problem = "cut short: %s" % e
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    lines = _Lines(text, n)
+    i = _skip_ws(text, 0)
+    while i < len(text):
+        if text[i] == "[":
+            yield from _array_elements(text, i + 1, lines)
+            i = _value_end(text, i)
+        else:
+            body = _records_body(text, i)
+            end = _value_end(text, i)
+            if body is not None:
+                yield from _array_elements(text, body, lines)
+            else:
+                yield lines.of(i), text[i:end], None
+            i = end
+        i = _skip_ws(text, i)
+    if problem is not None:
+        yield lines.of(len(text)), None, problem
 
 
 def _open(uri):
@@ -156,10 +225,24 @@ def _open(uri):
 
 
 def local_path(uri):
-    """A `file:` URI as the path `sigcorr run` prints; other URIs as they are."""
+    """A `file:` path as the path `sigcorr run` prints; other URIs as they
+    are. (Spark's listing writes Hadoop paths: not percent-encoded.)"""
+    if uri.startswith("file://"):
+        return uri[len("file://") :]
     if uri.startswith("file:"):
-        return unquote(urlparse(uri).path)
+        return uri[len("file:") :]
     return uri
+
+
+def not_a_log(path):
+    """Why the file at `path` is not read, as `sigcorr run` passes it over
+    in a directory (by its extension), or None."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if "." not in name:
+        return None
+    if name.endswith(".tar.gz"):
+        return NOT_LOGS.get("tar.gz")
+    return NOT_LOGS.get(name.rsplit(".", 1)[1])
 
 
 def route(uri):
@@ -168,13 +251,14 @@ def route(uri):
     to its `Type`, a diagnostic-settings record to its `category`'s table."""
     path = local_path(uri)
     categories = {c: t for t, d in TABLES.items() for c in d["categories"]}
+    at = [0]
     try:
-        stream = _open(uri)
-    except OSError as e:
-        yield (None, None, path, 0, "unreadable: %s" % e)
-        return
-    with stream:
-        yield from _route_records(path, stream, categories)
+        with _open(uri) as stream:
+            for row in _route_records(path, stream, categories):
+                at[0] = row[3]
+                yield row
+    except Exception as e:  # noqa: BLE001 - one unreadable file must not end the job
+        yield (None, None, path, at[0], "unreadable: %s: %s" % (type(e).__name__, e))
 
 
 def _route_records(path, stream, categories):
@@ -182,7 +266,7 @@ def _route_records(path, stream, categories):
         if problem is None:
             try:
                 record = _loads(text)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 problem = "invalid JSON: %s" % e
             else:
                 if not isinstance(record, dict):
@@ -191,11 +275,13 @@ def _route_records(path, stream, categories):
             yield (None, None, path, line, problem)
             continue
         name = record.get("Type")
-        if isinstance(name, str):
+        if isinstance(name, str) and name:
             yield (name, 0, path, line, text)
-        elif isinstance(record.get("category"), str):
+        elif isinstance(record.get("category"), str) and record["category"]:
+            # A category no table declares is another table's record, even
+            # when it is spelt like a table's name.
             table = categories.get(record["category"])
-            yield (table or record["category"], 1, path, line, text)
+            yield (table or "category " + record["category"], 1, path, line, text)
         else:
             yield (None, None, path, line, "no `Type` or `category`: the record's table is unknown")
 
@@ -255,7 +341,11 @@ def register_tables(spark, records):
             cols = []
             for c in d["columns"]:
                 p = d["paths"].get(c)
-                cols.append((_path_column(tree, p) if p else F.lit(None).cast("string")).alias(c))
+                if c == "Type":
+                    # The engine's `Type` of a diagnostic-settings record: its table.
+                    cols.append(F.lit(table).alias(c))
+                else:
+                    cols.append((_path_column(tree, p) if p else F.lit(None).cast("string")).alias(c))
             la = la.unionByName(diag.select(cols + evidence))
         la.createOrReplaceTempView(table)
 
@@ -322,7 +412,13 @@ def main(argv=None):
     # The files, listed by Spark (any storage it reads; the content is not
     # read here), then each read by one task, a line at a time.
     files = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(args.inputs)
-    paths = sorted(r[0] for r in files.select("path").collect())
+    paths, skipped = [], 0
+    for (path,) in files.select("path").collect():
+        if not_a_log(local_path(path)):
+            skipped += 1
+        else:
+            paths.append(path)
+    paths.sort()
     schema = StructType(
         [
             StructField("table", StringType(), True),
@@ -353,6 +449,8 @@ def main(argv=None):
             out.close()
     for p in problems:
         print("warning: %s:%d: %s" % (p["file"], p["line"], p["text"]), file=sys.stderr)
+    if skipped:
+        print("%d files passed over: not logs (documentation, code, images, archives)" % skipped, file=sys.stderr)
     bad = counts.pop(None, 0)
     known = sum(n for t, n in counts.items() if t in TABLES)
     print(

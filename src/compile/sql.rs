@@ -865,12 +865,18 @@ impl Gen<'_> {
     }
 
     /// `test`, a comparison of `sides` (each expression and its SQL), null
-    /// when a real side is NaN: the engine's comparisons of NaN are null,
-    /// where SQL orders NaN above every number and equal to itself.
+    /// when a real side is NaN and none is null: the engine's comparisons
+    /// of NaN are null, where SQL orders NaN above every number and equal
+    /// to itself.
     fn nan_is_null(&self, sides: &[(&TExpr, &String)], test: String) -> String {
         let nan: Vec<String> =
             sides.iter().filter(|(e, _)| e.ty == Type::Real).map(|(_, s)| format!("isnan({s})")).collect();
-        if nan.is_empty() { test } else { format!("CASE WHEN {} THEN NULL ELSE {test} END", nan.join(" OR ")) }
+        if nan.is_empty() {
+            return test;
+        }
+        // A null side keeps `test`'s own answer: the engine's null rules come first.
+        let present: Vec<String> = sides.iter().map(|(_, s)| format!("{s} IS NOT NULL")).collect();
+        format!("CASE WHEN ({}) AND {} THEN NULL ELSE {test} END", nan.join(" OR "), present.join(" AND "))
     }
 
     fn expr(&self, e: &TExpr) -> Result<String, Diagnostic> {
@@ -1249,7 +1255,7 @@ impl Gen<'_> {
                 let (a, b) = (format!("CAST({a} AS DOUBLE)"), format!("CAST({b} AS DOUBLE)"));
                 let negative_zero = format!("CAST({b} AS {}) LIKE '-%'", self.d.text_type());
                 format!(
-                    "CASE WHEN {b} = 0 THEN CASE WHEN isnan({a}) OR {a} = 0 THEN {NAN} \
+                    "CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL WHEN {b} = 0 THEN CASE WHEN isnan({a}) OR {a} = 0 THEN {NAN} \
                      WHEN ({a} > 0) <> ({negative_zero}) THEN {INF} ELSE -{INF} END ELSE {a} / {b} END"
                 )
             }
@@ -1258,7 +1264,9 @@ impl Gen<'_> {
             (BinaryOp::Rem, x, y) if x.is_numeric() && y.is_numeric() => {
                 let (a, b) = (format!("CAST({a} AS DOUBLE)"), format!("CAST({b} AS DOUBLE)"));
                 let r = format!("({a} % {b})");
-                format!("CASE WHEN {b} = 0 THEN {NAN} WHEN {r} < 0 THEN {r} + abs({b}) ELSE {r} END")
+                format!(
+                    "CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL WHEN {b} = 0 THEN {NAN} WHEN {r} < 0 THEN {r} + abs({b}) ELSE {r} END"
+                )
             }
             (BinaryOp::Sub, DateTime, DateTime)
             | (BinaryOp::Add | BinaryOp::Sub, DateTime | Timespan, Timespan)

@@ -284,19 +284,19 @@ fn special(meta: &std::fs::Metadata) -> &'static str {
 /// Why a file found in a directory is not read, judging by its name.
 pub fn not_a_log(path: &Path) -> Option<&'static str> {
     let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-    let ext = name.rsplit_once('.')?.1;
-    Some(match ext {
-        "md" | "markdown" | "rst" | "txt" | "html" | "htm" | "pdf" => "documentation",
-        "yml" | "yaml" | "toml" | "ini" | "cfg" | "conf" | "kql" | "py" | "rs" | "sh" | "ps1" => {
-            "configuration or code"
-        }
-        "png" | "jpg" | "jpeg" | "gif" | "svg" | "ico" | "webp" => "an image",
-        "zip" | "tar" | "tgz" | "7z" | "rar" | "xz" | "bz2" | "zst" => "an archive sigcorr does not unpack",
-        "avro" | "parquet" | "csv" | "tsv" | "xlsx" => "a format sigcorr does not read",
-        "gz" if name.ends_with(".tar.gz") => "an archive sigcorr does not unpack",
-        _ => return None,
-    })
+    let ext = if name.ends_with(".tar.gz") { "tar.gz" } else { name.rsplit_once('.')?.1 };
+    NOT_LOGS.iter().find(|(exts, _)| exts.contains(&ext)).map(|&(_, why)| why)
 }
+
+/// The file extensions [`not_a_log`] passes over, and why (the PySpark job
+/// reads the same list).
+pub const NOT_LOGS: [(&[&str], &str); 5] = [
+    (&["md", "markdown", "rst", "txt", "html", "htm", "pdf"], "documentation"),
+    (&["yml", "yaml", "toml", "ini", "cfg", "conf", "kql", "py", "rs", "sh", "ps1"], "configuration or code"),
+    (&["png", "jpg", "jpeg", "gif", "svg", "ico", "webp"], "an image"),
+    (&["zip", "tar", "tgz", "7z", "rar", "xz", "bz2", "zst", "tar.gz"], "an archive sigcorr does not unpack"),
+    (&["avro", "parquet", "csv", "tsv", "xlsx"], "a format sigcorr does not read"),
+];
 
 #[cfg(test)]
 mod tests {
