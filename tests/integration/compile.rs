@@ -1018,6 +1018,11 @@ const KQL_WORDS: &[&str] = &[
     "real",
     "matches",
     "regex",
+    "isnull",
+    "isnotnull",
+    "join",
+    "leftanti",
+    "distinct",
 ];
 
 /// Every table and column a KQL query names exists in the table
