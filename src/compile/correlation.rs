@@ -13,10 +13,12 @@
 //!
 //! A correlation over a correlation reads the inner one's alerts as events
 //! at their last time, as the engine does. What the SQL cannot say with the
-//! engine's meaning is refused (E800): extended conditions, chains in
-//! Spark SQL, and chains deeper than 16 or holding more than 256 rule
-//! queries. temporal_ordered adds, per event of each rule after the first,
-//! the latest start of an in-order chain ending at it (running maxima).
+//! engine's meaning is refused (E800): chains in Spark SQL, and chains
+//! deeper than 16 or holding more than 256 rule queries. temporal_ordered
+//! adds, per event of each rule after the first, the latest start of an
+//! in-order chain ending at it (running maxima). An extended condition
+//! (`a and not b`) reads forward windows instead: at each event time `t`,
+//! the events from `t` to `t + timespan`, counted per referenced rule.
 
 use super::sql::{self, Dialect, EVIDENCE, Query, TIME, ticks_text};
 use super::{Options, unsupported};
@@ -69,9 +71,6 @@ fn query(
     let spec = rule.correlation.as_deref().expect("a correlation rule");
     let target = dialect.target();
     let no = |construct: &str, why: &str| Err(unsupported(rule, rule.doc.correlation.span, construct, target, why));
-    if spec.expression.is_some() {
-        return no("an extended condition (`a and not b`)", "its forward windows are not translated yet");
-    }
     if at.0 >= MAX_CHAIN {
         return no("a chain of correlations", &format!("it is deeper than {MAX_CHAIN}"));
     }
@@ -304,6 +303,11 @@ impl Window<'_> {
         // is in order when an event of the last rule at its time ends a
         // chain that starts inside it.
         let n = spec.inputs.len();
+        if let Some(expression) = &spec.expression {
+            stages.extend(self.forward(spec, expression));
+            stages.extend(self.bursts());
+            return stages;
+        }
         let ordered = spec.kind == Kind::TemporalOrdered && n > 1;
         let mut from = "__ev".to_string();
         if ordered {
@@ -351,6 +355,75 @@ impl Window<'_> {
                     self.condition(spec, &self.id("__agg"))
                 ),
             ),
+        ]);
+        stages.extend(self.bursts());
+        stages
+    }
+
+    /// An extended condition's windows (the engine's `extended`): at each
+    /// event time `t`, the events from `t` to `t + timespan`, both ends
+    /// included, as `__lo`..`__hi`, with `__p<k>` events of input `k`; a
+    /// window fires when the condition holds of which inputs are present
+    /// (temporal_ordered: and an event of the first rule is at `t`).
+    fn forward(&self, spec: &Spec, expression: &crate::correlate::Presence) -> Vec<String> {
+        let (d, p) = (self.d, self.partition());
+        let keys = self.keys("");
+        let comma = if self.keys == 0 { "" } else { ", " };
+        let (t, i, lo, hi, input) =
+            (self.id("__t"), self.id("__i"), self.id("__lo"), self.id("__hi"), self.id("__input"));
+        let span = match d {
+            Dialect::DuckDb => spec.timespan.to_string(),
+            Dialect::Spark => format!("{}L", spec.timespan),
+        };
+        let present: String = (0..spec.inputs.len())
+            .map(|k| format!(", count(CASE WHEN {input} = {k} THEN 1 END) OVER w AS {}", self.id(&format!("__p{k}"))))
+            .collect();
+        let (anchor, anchored) = if spec.kind == Kind::TemporalOrdered {
+            (
+                format!(
+                    ", max(CASE WHEN {input} = 0 THEN 1 ELSE 0 END) OVER (PARTITION BY {keys}{comma}{t}) AS {}",
+                    self.id("__ok")
+                ),
+                format!(" AND {} = 1", self.id("__ok")),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        vec![
+            format!(
+                "{} AS (\n  SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}{present}{anchor}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN CURRENT ROW AND {span} FOLLOWING)\n)",
+                self.cte("__win"),
+                self.cte("__ev")
+            ),
+            format!(
+                "{} AS (\n  SELECT * FROM {} WHERE {}{anchored}\n)",
+                self.cte("__fired"),
+                self.cte("__win"),
+                self.presence(expression)
+            ),
+        ]
+    }
+
+    /// An extended condition over the window's `__p<k>` counts.
+    fn presence(&self, e: &crate::correlate::Presence) -> String {
+        use crate::correlate::Presence as P;
+        match e {
+            P::And(a, b) => format!("({} AND {})", self.presence(a), self.presence(b)),
+            P::Or(a, b) => format!("({} OR {})", self.presence(a), self.presence(b)),
+            P::Not(a) => format!("(NOT {})", self.presence(a)),
+            P::Rule(k) => format!("{} > 0", self.id(&format!("__p{k}"))),
+        }
+    }
+
+    /// Firing windows (`__fired`: `__lo`, `__hi`) to bursts: a window that
+    /// starts at or before the previous one's last event joins its burst.
+    fn bursts(&self) -> Vec<String> {
+        let p = self.partition();
+        let keys = self.keys("");
+        let comma = if self.keys == 0 { "" } else { ", " };
+        let (t, i, lo, hi) = (self.id("__t"), self.id("__i"), self.id("__lo"), self.id("__hi"));
+        let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.cte(name));
+        vec![
             stage(
                 "__marked",
                 format!(
@@ -376,8 +449,7 @@ impl Window<'_> {
                     b = self.id("__burst")
                 ),
             ),
-        ]);
-        stages
+        ]
     }
 
     /// One row per burst: the group-by values, count, first and last time
