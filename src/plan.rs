@@ -60,6 +60,9 @@ pub struct Plan {
     /// only correlations read: its matches are [`crate::engine::Feed`]s,
     /// not alerts); empty for the others.
     pub feeds: Vec<Vec<u32>>,
+    /// The filters and mismatches as the last run compiled them (for its
+    /// `now`), so that the next run with the same `now` reuses them.
+    pub preds: crate::engine::PredCache,
 }
 
 /// One input of one correlation.
@@ -281,6 +284,7 @@ pub fn plan(mut rules: Vec<CheckedRule>, catalog: &Catalog) -> Plan {
         categories,
         consumers,
         feeds,
+        preds: Default::default(),
     }
 }
 

@@ -2,7 +2,8 @@
 //! `{"records": [...]}` bodies, a pretty-printed document, or any of them
 //! gzipped (the reader tells them apart by their first bytes), read once
 //! through `sigcorr::engine::run_with` with the built-in rules' plan and a
-//! fixed `now`, as standard input is read: a reader over the bytes, one
+//! fixed `now` (so the plan's compiled predicates are reused from run to
+//! run: `Plan::preds`), as standard input is read: a reader over the bytes, one
 //! pass, in 4 KiB blocks (the smallest) so that records and documents cross
 //! block boundaries, with a small `max_record_bytes` (see `options`).
 //!

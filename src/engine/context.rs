@@ -78,7 +78,34 @@ pub(super) struct Preds {
     pub(super) mismatch: Vec<Option<Pred>>,
 }
 
+/// The compiled predicates of a plan's last run, kept with the plan
+/// ([`Plan::preds`]): a program that runs one plan many times (`sigcorr
+/// test`'s cases, a fuzzer) builds its search automata once per `now`,
+/// not once per run.
+#[derive(Default)]
+pub struct PredCache(std::sync::Mutex<Option<(i64, std::sync::Arc<Preds>)>>);
+
+impl std::fmt::Debug for PredCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PredCache")
+    }
+}
+
 impl Preds {
+    /// `plan`'s predicates for `now`, from its cache when they were
+    /// compiled for the same `now`.
+    fn shared(plan: &Plan, now: i64) -> std::sync::Arc<Preds> {
+        let mut cached = plan.preds.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((at, preds)) if *at == now => preds.clone(),
+            _ => {
+                let preds = std::sync::Arc::new(Preds::new(plan, now));
+                *cached = Some((now, preds.clone()));
+                preds
+            }
+        }
+    }
+
     fn new(plan: &Plan, now: i64) -> Preds {
         let compile = |e: &Option<crate::check::TExpr>| e.as_ref().map(|e| Pred::compile(e, now));
         Preds {
@@ -121,7 +148,7 @@ pub(super) struct Ctx<'p> {
     pub(super) plan: &'p Plan,
     pub(super) now: i64,
     pub(super) options: Options<'p>,
-    pub(super) preds: Preds,
+    pub(super) preds: std::sync::Arc<Preds>,
     pub(super) index: FieldIndex,
     /// `roles[rule][source]`.
     pub(super) roles: Vec<Vec<Role>>,
@@ -213,7 +240,7 @@ impl<'p> Ctx<'p> {
             plan,
             now,
             options,
-            preds: Preds::new(plan, now),
+            preds: Preds::shared(plan, now),
             index: FieldIndex::new(&plan.fields),
             kept_columns: kept_columns(plan, &roles),
             roles,

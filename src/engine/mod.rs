@@ -36,6 +36,7 @@ mod rows;
 mod sample;
 
 pub use alert::Values;
+pub use context::PredCache;
 pub use feed::{Feed, NO_VALUE, check_hash, keep_text, key_hash, number, value_of};
 pub use outcome::{Alert, Evidence, MAX_OTHER_TABLES, MAX_PROBLEMS, Members, Outcome, Pos, Problem, Stats};
 
