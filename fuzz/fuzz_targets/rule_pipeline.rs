@@ -48,9 +48,9 @@ fuzz_target!(|data: &[u8]| {
     if rules.is_empty() {
         return;
     }
-    let fixed = compile::Options { catalog: &CATALOG, now: Some(*NOW), data: None, rules: &rules, evidence: false };
+    let fixed = compile::Options { catalog: &CATALOG, now: Some(*NOW), data: None, rules: &rules, evidence: false, views: false };
     let live =
-        compile::Options { catalog: &CATALOG, now: None, data: Some("/data/logs".into()), rules: &rules, evidence: false };
+        compile::Options { catalog: &CATALOG, now: None, data: Some("/data/logs".into()), rules: &rules, evidence: false, views: false };
     for rule in &rules {
         for (target, ..) in Target::ALL {
             let _ = compile::compile(rule, target, &fixed);

@@ -13,8 +13,9 @@
 //!
 //! A correlation over a correlation reads the inner one's alerts as events
 //! at their last time, as the engine does. What the SQL cannot say with the
-//! engine's meaning is refused (E800): chains in Spark SQL, and chains
-//! deeper than 16 or holding more than 256 rule queries. temporal_ordered
+//! engine's meaning is refused (E800): chains in Spark SQL (the PySpark job
+//! reads inner correlations from views instead: [`Options::views`]), and
+//! chains deeper than 16 or holding more than 256 rule queries. temporal_ordered
 //! adds, per event of each rule after the first, the latest start of an
 //! in-order chain ending at it (running maxima). An extended condition
 //! (`a and not b`) reads forward windows instead: at each event time `t`,
@@ -43,6 +44,19 @@ pub fn compile(rules: &[CheckedRule], r: usize, dialect: Dialect, opts: &Options
     ));
     out.push_str(&format!("WITH\n{}\n{select};\n", ctes.join(",\n")));
     Ok(out)
+}
+
+/// Correlation `rules[r]`'s alerts as a correlation over it reads them
+/// (the last event's time as `__time`): the query the PySpark job computes
+/// and registers as [`view_name`]`(r)` ([`Options::views`]).
+pub fn view(rules: &[CheckedRule], r: usize, dialect: Dialect, opts: &Options) -> Result<String, Diagnostic> {
+    let Query { ctes, select } = query(rules, r, dialect, opts, "", true, &mut (0, MAX_QUERIES))?;
+    Ok(format!("WITH\n{}\n{select}", ctes.join(",\n")))
+}
+
+/// The view holding correlation `rules[r]`'s alerts ([`view`]).
+pub fn view_name(r: usize) -> String {
+    format!("__sigcorr_view_{r}")
 }
 
 /// How deep a chain of correlations compiles (each level is a query around
@@ -112,14 +126,17 @@ fn query(
             return no("a chain of correlations", &format!("it holds more than {MAX_QUERIES} rule queries"));
         }
         at.1 -= 1;
-        if referenced.correlation.is_some() && dialect == Dialect::Spark {
+        let view = referenced.correlation.is_some() && opts.views;
+        if referenced.correlation.is_some() && dialect == Dialect::Spark && !view {
             // Spark 4.3 ran out of a 1 GiB heap on a two-level chain over 400 rows.
             return no(
                 "a correlation over a correlation",
-                "Spark's plan of the nested windows runs out of memory; compile it to duckdb, or run it with `sigcorr run`",
+                "Spark's plan of the nested windows runs out of memory; compile it to pyspark (which computes each inner correlation once, as a view) or duckdb, or run it with `sigcorr run`",
             );
         }
-        let Query { ctes: own, select } = if referenced.correlation.is_some() {
+        let Query { ctes: own, select } = if view {
+            Query { ctes: Vec::new(), select: format!("SELECT * FROM {}", dialect.ident(&view_name(input.rule))) }
+        } else if referenced.correlation.is_some() {
             at.0 += 1;
             let q = query(rules, input.rule, dialect, opts, &inner, true, at);
             at.0 -= 1;

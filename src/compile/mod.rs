@@ -100,6 +100,12 @@ pub struct Options<'a> {
     /// adds `__evidence`, the alert's positions as an array of
     /// `(i, f, l)`: the source (or correlation input) `i`, file `f`, line `l`.
     pub evidence: bool,
+    /// Spark SQL in the PySpark job: a correlation over a correlation reads
+    /// the inner one's alerts from the view [`correlation::view_name`],
+    /// which the job registers (computed and checkpointed) before it, not
+    /// from the inner query written inline (Spark's plan of nested windows
+    /// grows with each level).
+    pub views: bool,
 }
 
 /// Compiles one rule to `target`.

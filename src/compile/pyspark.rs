@@ -30,7 +30,7 @@ const RUNTIME: &str = include_str!("pyspark_job.py");
 /// correlation's query, not on its own. Errors: each rule's first construct
 /// Spark SQL cannot express (never empty).
 pub fn job(rules: &[CheckedRule], selected: &[&CheckedRule], opts: &Options) -> Result<String, Vec<Diagnostic>> {
-    let opts = Options { evidence: true, ..opts.clone() };
+    let opts = Options { evidence: true, views: true, ..opts.clone() };
     let unwritten = crate::correlate::unwritten(rules);
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
@@ -42,6 +42,26 @@ pub fn job(rules: &[CheckedRule], selected: &[&CheckedRule], opts: &Options) -> 
         }
         match super::compile(rule, Target::SparkSql, &opts) {
             Ok(sql) => entries.push(rule_entry(rule, &sql)),
+            Err(d) => errors.push(d),
+        }
+    }
+    // The correlations a selected correlation reads, inner ones first: each
+    // is computed once, as a view.
+    let mut views = Vec::new();
+    for &rule in selected {
+        if let Some(r) = rules.iter().position(|r| std::ptr::eq(r, rule)) {
+            inner_correlations(rules, r, &mut views);
+        }
+    }
+    let mut view_entries = Vec::new();
+    for &r in &views {
+        match correlation::view(rules, r, super::sql::Dialect::Spark, &opts) {
+            Ok(sql) => view_entries.push(format!(
+                "    {{\n        \"name\": {},\n        \"id\": {},\n        \"sql\": \"\\n\".join(\n            [\n{}            ]\n        ),\n    }},\n",
+                py_str(&correlation::view_name(r)),
+                py_str(rules[r].id()),
+                sql_lines(&sql)
+            )),
             Err(d) => errors.push(d),
         }
     }
@@ -79,6 +99,12 @@ pub fn job(rules: &[CheckedRule], selected: &[&CheckedRule], opts: &Options) -> 
     }
     out.push_str("}\n\nRULES = [\n");
     for e in entries {
+        out.push_str(&e);
+    }
+    out.push_str(
+        "]\n\n# Correlations other correlations read, inner ones first: each computed once, as a view.\nVIEWS = [\n",
+    );
+    for e in view_entries {
         out.push_str(&e);
     }
     out.push_str("]\n\n# Files passed over, by extension, as `sigcorr run` passes them over.\nNOT_LOGS = {");
@@ -138,7 +164,6 @@ fn rule_entry(rule: &CheckedRule, sql: &str) -> String {
         Some(spec) => (spec.names.clone(), Some(correlation::value_name(spec.kind))),
         None => (rule.sources.iter().map(|s| s.alias.clone()).collect(), None),
     };
-    let lines: Vec<String> = sql.lines().map(|l| format!("            {},\n", py_str(l))).collect();
     format!(
         "    {{\n        \"id\": {},\n        \"title\": {},\n        \"level\": {},\n        \"tags\": {},\n        \"correlation\": {},\n        \"fields\": {},\n        \"dynamic\": {},\n        \"value\": {},\n        \"evidence\": {},\n        \"sql\": \"\\n\".join(\n            [\n{}            ]\n        ),\n    }},\n",
         py_str(rule.id()),
@@ -150,8 +175,36 @@ fn rule_entry(rule: &CheckedRule, sql: &str) -> String {
         py_list(&dynamic),
         value.map_or_else(|| "None".to_string(), py_str),
         py_list(&evidence),
-        lines.concat()
+        sql_lines(sql)
     )
+}
+
+/// A query as the lines of a Python list of strings.
+fn sql_lines(sql: &str) -> String {
+    sql.lines().map(|l| format!("            {},\n", py_str(l))).collect()
+}
+
+/// Appends to `out` the correlations correlation `rules[r]` reads,
+/// directly or through others, each after those it reads, once. No
+/// recursion: `resolve` refused cycles, and a chain may be long.
+fn inner_correlations(rules: &[CheckedRule], r: usize, out: &mut Vec<usize>) {
+    // (rule, whether its inputs were pushed)
+    let mut stack = vec![(r, false)];
+    while let Some((at, expanded)) = stack.pop() {
+        if expanded {
+            if at != r && !out.contains(&at) {
+                out.push(at);
+            }
+            continue;
+        }
+        let Some(spec) = &rules[at].correlation else { continue };
+        stack.push((at, true));
+        for input in spec.inputs.iter().rev() {
+            if rules[input.rule].correlation.is_some() && !out.contains(&input.rule) {
+                stack.push((input.rule, false));
+            }
+        }
+    }
 }
 
 /// A column output as it is: the alert shows its JSON, not a string of it.

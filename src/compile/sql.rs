@@ -1461,7 +1461,7 @@ mod tests {
         let sql = compile(
             &rule,
             Dialect::DuckDb,
-            &Options { catalog: &catalog, now: Some(0), data: None, rules: &[], evidence: false },
+            &Options { catalog: &catalog, now: Some(0), data: None, rules: &[], evidence: false, views: false },
         )
         .unwrap();
         let line = sql.lines().find(|l| l.trim_start().starts_with("WHERE ")).unwrap();

@@ -92,6 +92,40 @@ fn write_data(logs: &Path) {
     std::fs::write(shapes.join("mixed.ndjson"), text).unwrap();
 }
 
+/// Runs `dir/job.py` on local PySpark over `inputs`, alerts to
+/// `dir/job.jsonl`: its exit status and standard error.
+fn run_job(dir: &Path, inputs: &[&str]) -> (Option<i32>, String) {
+    require_python_module("pyspark");
+    let out = std::process::Command::new(python())
+        .current_dir(dir)
+        .env("PYSPARK_PYTHON", python())
+        .env(
+            "PYSPARK_SUBMIT_ARGS",
+            "--master local[2] --driver-memory 2g --conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=4 pyspark-shell",
+        )
+        .arg("job.py")
+        .args(inputs)
+        .args(["-o", "job.jsonl"])
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `want` (sigcorr run's alerts) and `got` (the job's) are the same multiset.
+fn assert_same(want: &BTreeMap<String, usize>, got: &BTreeMap<String, usize>) {
+    let only = |a: &BTreeMap<String, usize>, b: &BTreeMap<String, usize>| -> Vec<String> {
+        a.iter().filter(|(k, n)| b.get(*k) != Some(n)).map(|(k, n)| format!("{n}x {k}")).take(5).collect()
+    };
+    assert!(
+        want == got,
+        "{} alerts from sigcorr run, {} from the job\nonly (or more often) in run:\n{}\nonly (or more often) in the job:\n{}",
+        want.values().sum::<usize>(),
+        got.values().sum::<usize>(),
+        only(want, got).join("\n"),
+        only(got, want).join("\n")
+    );
+}
+
 /// Each alert as canonical JSON text, counted.
 fn alerts(text: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
@@ -117,34 +151,13 @@ fn pyspark_job_writes_the_alerts_of_sigcorr_run() {
     assert_eq!(job.code, 0, "{}", job.stderr);
     std::fs::write(root.path().join("job.py"), &job.stdout).unwrap();
 
-    require_python_module("pyspark");
-    let out = std::process::Command::new(python())
-        .current_dir(root.path())
-        .env("PYSPARK_PYTHON", python())
-        .env(
-            "PYSPARK_SUBMIT_ARGS",
-            "--master local[2] --driver-memory 2g --conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=4 pyspark-shell",
-        )
-        .args(["job.py", logs_arg, "-o", "job.jsonl"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "the job reports the broken record too:\n{stderr}");
-    assert!(stderr.contains("mixed.ndjson:8: invalid JSON"), "{stderr}");
+    let stderr = run_job(root.path(), &[logs_arg]);
+    assert_eq!(stderr.0, Some(3), "the job reports the broken record too:\n{}", stderr.1);
+    assert!(stderr.1.contains("mixed.ndjson:8: invalid JSON"), "{}", stderr.1);
 
     let want = alerts(&std::fs::read_to_string(root.path().join("run.jsonl")).unwrap());
     let got = alerts(&std::fs::read_to_string(root.path().join("job.jsonl")).unwrap());
-    let only = |a: &BTreeMap<String, usize>, b: &BTreeMap<String, usize>| -> Vec<String> {
-        a.iter().filter(|(k, n)| b.get(*k) != Some(n)).map(|(k, n)| format!("{n}x {k}")).take(5).collect()
-    };
-    assert!(
-        want == got,
-        "{} alerts from sigcorr run, {} from the job\nonly (or more often) in run:\n{}\nonly (or more often) in the job:\n{}",
-        want.values().sum::<usize>(),
-        got.values().sum::<usize>(),
-        only(&want, &got).join("\n"),
-        only(&got, &want).join("\n")
-    );
+    assert_same(&want, &got);
 
     // What the comparison covered: the rules that alerted, the containers
     // and shapes their evidence comes from, correlation alerts.
@@ -162,4 +175,65 @@ fn pyspark_job_writes_the_alerts_of_sigcorr_run() {
         "no correlation alert"
     );
     eprintln!("the job and sigcorr run agree on {} alerts of {} rules", want.values().sum::<usize>(), rules.len());
+}
+
+/// Chained correlations (Spark SQL alone refuses them, E800): the job
+/// computes each inner correlation once, as a view, and the outer ones read
+/// it. Three levels (`top` over `outer` over `pairs` over `failed`) and a
+/// diamond (`both` reads `pairs` directly and through `outer`), over
+/// shuffled sign-ins with ties in time.
+#[test]
+fn pyspark_job_runs_chained_correlations() {
+    use crate::correlation_duckdb::{FAILED, PAIRS, signins};
+    let root = tempfile::tempdir().unwrap();
+    let logs = root.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let records: String = signins(7, 400).iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(logs.join("a.json"), records).unwrap();
+    let correlation = |name: &str, n: u32, body: &str| {
+        format!(
+            "title: {name}\nid: 7d0c5e1a-0000-4000-8000-6000000000{n:02}\nname: {name}\nlevel: high\ncorrelation:\n{body}"
+        )
+    };
+    let rules = [
+        correlation(
+            "outer",
+            1,
+            "  type: event_count\n  rules: [pairs]\n  group-by: [UserPrincipalName]\n  timespan: 30m\n  condition:\n    gte: 2\n",
+        ),
+        correlation(
+            "top",
+            2,
+            "  type: event_count\n  rules: [outer]\n  group-by: [UserPrincipalName]\n  timespan: 2h\n  condition:\n    gte: 1\n",
+        ),
+        correlation(
+            "both",
+            3,
+            "  type: temporal\n  rules: [pairs, outer]\n  group-by: [UserPrincipalName]\n  timespan: 1h\n",
+        ),
+        FAILED.to_string(),
+        PAIRS.to_string(),
+    ];
+    std::fs::write(root.path().join("chain.yml"), rules.join("---\n")).unwrap();
+    let logs_arg = logs.to_str().unwrap();
+
+    let run = sigcorr(root.path(), &["run", "--now", NOW, "--rules", "chain.yml", "-o", "run.jsonl", logs_arg]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let spark = sigcorr(root.path(), &["compile", "--target", "spark-sql", "--rules", "chain.yml", "top"]);
+    assert_eq!(spark.code, 2, "Spark SQL alone refuses a chain: {}", spark.stderr);
+    let job = sigcorr(root.path(), &["compile", "--target", "pyspark", "--now", NOW, "--rules", "chain.yml"]);
+    assert_eq!(job.code, 0, "{}", job.stderr);
+    assert_eq!(job.stdout.matches("\"name\": \"__sigcorr_view_").count(), 2, "pairs and outer, once each");
+    std::fs::write(root.path().join("job.py"), &job.stdout).unwrap();
+
+    let (code, stderr) = run_job(root.path(), &[logs_arg]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let want = alerts(&std::fs::read_to_string(root.path().join("run.jsonl")).unwrap());
+    let got = alerts(&std::fs::read_to_string(root.path().join("job.jsonl")).unwrap());
+    assert_same(&want, &got);
+    for title in ["top", "both"] {
+        let n = want.keys().filter(|k| k.contains(&format!("\"title\":\"{title}\""))).count();
+        assert!(n > 0, "`{title}` alerts, so the comparison covers it");
+    }
+    eprintln!("the job and sigcorr run agree on {} chained-correlation alerts", want.values().sum::<usize>());
 }

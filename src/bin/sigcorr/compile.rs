@@ -99,7 +99,8 @@ pub fn compile(args: CompileArgs) -> u8 {
         return fail("no rules to compile");
     }
 
-    let opts = Options { catalog: &catalog, now, data: args.data.clone(), rules: &rules, evidence: false };
+    let opts =
+        Options { catalog: &catalog, now, data: args.data.clone(), rules: &rules, evidence: false, views: false };
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
     if args.target == Target::Pyspark {
