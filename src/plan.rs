@@ -61,7 +61,9 @@ pub struct Plan {
     /// not alerts); empty for the others.
     pub feeds: Vec<Vec<u32>>,
     /// The filters and mismatches as the last run compiled them (for its
-    /// `now`), so that the next run with the same `now` reuses them.
+    /// `now`), so that the next run with the same `now` reuses them. A plan
+    /// is not changed after [`plan`] builds it: a changed `rules` would be
+    /// run with the predicates of the old one.
     pub preds: crate::engine::PredCache,
 }
 

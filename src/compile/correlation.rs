@@ -13,9 +13,10 @@
 //!
 //! A correlation over a correlation reads the inner one's alerts as events
 //! at their last time, as the engine does. What the SQL cannot say with the
-//! engine's meaning is refused (E800): chains in Spark SQL (the PySpark job
-//! reads inner correlations from views instead: [`Options::views`]), and
-//! chains deeper than 16 or holding more than 256 rule queries. temporal_ordered
+//! engine's meaning is refused (E800): chains in Spark SQL, and chains
+//! deeper than 16 or holding more than 256 rule queries (the PySpark job
+//! reads inner correlations from views instead, [`Options::views`], so its
+//! chains have neither limit). temporal_ordered
 //! adds, per event of each rule after the first, the latest start of an
 //! in-order chain ending at it (running maxima). An extended condition
 //! (`a and not b`) reads forward windows instead: at each event time `t`,
@@ -37,10 +38,14 @@ pub fn compile(rules: &[CheckedRule], r: usize, dialect: Dialect, opts: &Options
     let mut out = super::header(rule, target);
     out.push_str(&sql::preamble(dialect, opts));
     let c = target.comment();
+    let span = super::timespan_literal(spec.timespan);
+    let windows = match spec.expression {
+        Some(_) => format!("windows of {span} from each event time"),
+        None => format!("sliding windows of {span}"),
+    };
     out.push_str(&format!(
-        "{c} Sigma {} correlation: per group, sliding windows of {} (both ends included); firing windows that share an event are one alert\n",
-        spec.kind.name(),
-        super::timespan_literal(spec.timespan)
+        "{c} Sigma {} correlation: per group, {windows} (both ends included); firing windows that share an event are one alert\n",
+        spec.kind.name()
     ));
     out.push_str(&format!("WITH\n{}\n{select};\n", ctes.join(",\n")));
     Ok(out)
@@ -58,6 +63,12 @@ pub fn view(rules: &[CheckedRule], r: usize, dialect: Dialect, opts: &Options) -
 pub fn view_name(r: usize) -> String {
     format!("__sigcorr_view_{r}")
 }
+
+/// The longest window a frame needs, in ticks: more than the distance
+/// between any two datetimes (years 0 to 9999, about 3.2e18 ticks), far
+/// enough from i64's limits that an event time plus or minus it does not
+/// overflow. A longer timespan holds the same events.
+const MAX_SPAN: i64 = 4_000_000_000_000_000_000;
 
 /// How deep a chain of correlations compiles (each level is a query around
 /// the one below it).
@@ -242,6 +253,16 @@ impl Window<'_> {
         self.d.ident(&format!("{}{name}", self.prefix))
     }
 
+    /// The timespan as a frame offset in ticks: at most [`MAX_SPAN`], so
+    /// that a time plus or minus it cannot overflow (the engine saturates).
+    fn span(&self, spec: &Spec) -> String {
+        let span = spec.timespan.min(MAX_SPAN);
+        match self.d {
+            Dialect::DuckDb => span.to_string(),
+            Dialect::Spark => format!("{span}L"),
+        }
+    }
+
     /// The group-by columns, comma-separated, each after `qualifier`.
     fn keys(&self, qualifier: &str) -> String {
         (0..self.keys).map(|k| format!("{qualifier}{}", self.id(&key(k)))).collect::<Vec<_>>().join(", ")
@@ -300,14 +321,11 @@ impl Window<'_> {
     /// Events numbered per group in time order, windows, firing windows,
     /// bursts and their spans of event numbers.
     fn stages(&self, spec: &Spec) -> Vec<String> {
-        let (d, p) = (self.d, self.partition());
+        let p = self.partition();
         let keys = self.keys("");
         let comma = if self.keys == 0 { "" } else { ", " };
         let (t, i, lo, hi) = (self.id("__t"), self.id("__i"), self.id("__lo"), self.id("__hi"));
-        let span = match d {
-            Dialect::DuckDb => spec.timespan.to_string(),
-            Dialect::Spark => format!("{}L", spec.timespan),
-        };
+        let span = self.span(spec);
         let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.cte(name));
         let input = self.id("__input");
         let mut stages = vec![stage(
@@ -383,15 +401,12 @@ impl Window<'_> {
     /// window fires when the condition holds of which inputs are present
     /// (temporal_ordered: and an event of the first rule is at `t`).
     fn forward(&self, spec: &Spec, expression: &crate::correlate::Presence) -> Vec<String> {
-        let (d, p) = (self.d, self.partition());
+        let p = self.partition();
         let keys = self.keys("");
         let comma = if self.keys == 0 { "" } else { ", " };
         let (t, i, lo, hi, input) =
             (self.id("__t"), self.id("__i"), self.id("__lo"), self.id("__hi"), self.id("__input"));
-        let span = match d {
-            Dialect::DuckDb => spec.timespan.to_string(),
-            Dialect::Spark => format!("{}L", spec.timespan),
-        };
+        let span = self.span(spec);
         let present: String = (0..spec.inputs.len())
             .map(|k| format!(", count(CASE WHEN {input} = {k} THEN 1 END) OVER w AS {}", self.id(&format!("__p{k}"))))
             .collect();

@@ -32,25 +32,29 @@ const RUNTIME: &str = include_str!("pyspark_job.py");
 pub fn job(rules: &[CheckedRule], selected: &[&CheckedRule], opts: &Options) -> Result<String, Vec<Diagnostic>> {
     let opts = Options { evidence: true, views: true, ..opts.clone() };
     let unwritten = crate::correlate::unwritten(rules);
-    let mut entries = Vec::new();
-    let mut skipped = Vec::new();
-    let mut errors = Vec::new();
-    for &rule in selected {
-        if rules.iter().position(|r| std::ptr::eq(r, rule)).is_some_and(|r| unwritten[r]) {
-            skipped.push(rule);
-            continue;
-        }
-        match super::compile(rule, Target::SparkSql, &opts) {
-            Ok(sql) => entries.push(rule_entry(rule, &sql)),
-            Err(d) => errors.push(d),
+    let index = |rule: &CheckedRule| rules.iter().position(|r| std::ptr::eq(r, rule));
+    let written: Vec<&CheckedRule> =
+        selected.iter().copied().filter(|&rule| !index(rule).is_some_and(|r| unwritten[r])).collect();
+    let skipped: Vec<&CheckedRule> =
+        selected.iter().copied().filter(|&rule| !written.iter().any(|w| std::ptr::eq(*w, rule))).collect();
+    // The correlations a written correlation reads, inner ones first: each
+    // is computed once, as a view; one that is also written is read from it.
+    let mut views = Vec::new();
+    for &rule in &written {
+        if let Some(r) = index(rule) {
+            inner_correlations(rules, r, &mut views);
         }
     }
-    // The correlations a selected correlation reads, inner ones first: each
-    // is computed once, as a view.
-    let mut views = Vec::new();
-    for &rule in selected {
-        if let Some(r) = rules.iter().position(|r| std::ptr::eq(r, rule)) {
-            inner_correlations(rules, r, &mut views);
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    for &rule in &written {
+        let compiled = match index(rule).filter(|r| views.contains(r)) {
+            Some(r) => Ok(format!("SELECT * FROM {}", super::sql::Dialect::Spark.ident(&correlation::view_name(r)))),
+            None => super::compile(rule, Target::SparkSql, &opts),
+        };
+        match compiled {
+            Ok(sql) => entries.push(rule_entry(rule, &sql)),
+            Err(d) => errors.push(d),
         }
     }
     let mut view_entries = Vec::new();
@@ -188,11 +192,12 @@ fn sql_lines(sql: &str) -> String {
 /// directly or through others, each after those it reads, once. No
 /// recursion: `resolve` refused cycles, and a chain may be long.
 fn inner_correlations(rules: &[CheckedRule], r: usize, out: &mut Vec<usize>) {
+    let mut listed: std::collections::HashSet<usize> = out.iter().copied().collect();
     // (rule, whether its inputs were pushed)
     let mut stack = vec![(r, false)];
     while let Some((at, expanded)) = stack.pop() {
         if expanded {
-            if at != r && !out.contains(&at) {
+            if at != r && listed.insert(at) {
                 out.push(at);
             }
             continue;
@@ -200,7 +205,7 @@ fn inner_correlations(rules: &[CheckedRule], r: usize, out: &mut Vec<usize>) {
         let Some(spec) = &rules[at].correlation else { continue };
         stack.push((at, true));
         for input in spec.inputs.iter().rev() {
-            if rules[input.rule].correlation.is_some() && !out.contains(&input.rule) {
+            if rules[input.rule].correlation.is_some() && !listed.contains(&input.rule) {
                 stack.push((input.rule, false));
             }
         }

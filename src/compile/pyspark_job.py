@@ -437,12 +437,12 @@ def main(argv=None):
     print("read in %.1f s" % (time.monotonic() - started), file=sys.stderr)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     total = {}
-    for view in VIEWS:
-        # Computed once, its plan cut off (so a correlation over it plans its own windows only).
-        at = time.monotonic()
-        spark.sql(view["sql"]).localCheckpoint().createOrReplaceTempView(view["name"])
-        print("%s computed in %.1f s (read by a correlation)" % (view["id"], time.monotonic() - at), file=sys.stderr)
     try:
+        for view in VIEWS:
+            # Computed once, its plan cut off (so a correlation over it plans its own windows only).
+            at = time.monotonic()
+            spark.sql(view["sql"]).localCheckpoint().createOrReplaceTempView(view["name"])
+            print("%s computed in %.1f s (read by a correlation)" % (view["id"], time.monotonic() - at), file=sys.stderr)
         for rule in RULES:
             n, at = 0, time.monotonic()
             for alert in alerts(spark, rule):

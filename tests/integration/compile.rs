@@ -783,7 +783,15 @@ fn manifest_sql<'a>(manifest: &'a [Value], name: &str) -> &'a str {
 /// conditions, temporal_ordered, the median, `eq`, two group-by fields, and
 /// `fields` (distinct values per burst, in the order of their first time,
 /// then their text: ties in time included).
-const MORE_CORRELATIONS: [(&str, &str, &[&str]); 9] = [
+const MORE_CORRELATIONS: [(&str, &str, &[&str]); 10] = [
+    // An extended condition with the longest timespan there is: windows to
+    // the end of the data (an event time plus it overflows 64 bits, where
+    // the engine's sum saturates; the SQL's frame offset is clamped).
+    (
+        "temporal_any_forever",
+        "  type: temporal\n  rules: [success, failed]\n  group-by: [user]\n  timespan: 10675199d\n  aliases:\n    user:\n      failed: UserPrincipalName\n      success: AlternateSignInName\n  condition: success or failed\n",
+        &[FAILED, SUCCESS],
+    ),
     // Extended conditions (forward windows, from each event time): a
     // failure with no success for the user in the 5 minutes after it
     // (`rules` left out, as it may be); one of the two but not both, in 3

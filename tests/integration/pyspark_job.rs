@@ -179,7 +179,8 @@ fn pyspark_job_writes_the_alerts_of_sigcorr_run() {
 
 /// Chained correlations (Spark SQL alone refuses them, E800): the job
 /// computes each inner correlation once, as a view, and the outer ones read
-/// it. Three levels (`top` over `outer` over `pairs` over `failed`) and a
+/// it. Three levels (`top` over `outer` over `pairs` over `failed`; `top`
+/// generates `outer`, whose alerts are then written from its view) and a
 /// diamond (`both` reads `pairs` directly and through `outer`), over
 /// shuffled sign-ins with ties in time.
 #[test]
@@ -204,7 +205,7 @@ fn pyspark_job_runs_chained_correlations() {
         correlation(
             "top",
             2,
-            "  type: event_count\n  rules: [outer]\n  group-by: [UserPrincipalName]\n  timespan: 2h\n  condition:\n    gte: 1\n",
+            "  type: event_count\n  rules: [outer]\n  group-by: [UserPrincipalName]\n  timespan: 2h\n  condition:\n    gte: 1\n  generate: true\n",
         ),
         correlation(
             "both",
@@ -231,7 +232,7 @@ fn pyspark_job_runs_chained_correlations() {
     let want = alerts(&std::fs::read_to_string(root.path().join("run.jsonl")).unwrap());
     let got = alerts(&std::fs::read_to_string(root.path().join("job.jsonl")).unwrap());
     assert_same(&want, &got);
-    for title in ["top", "both"] {
+    for title in ["top", "outer", "both"] {
         let n = want.keys().filter(|k| k.contains(&format!("\"title\":\"{title}\""))).count();
         assert!(n > 0, "`{title}` alerts, so the comparison covers it");
     }
