@@ -27,8 +27,10 @@ const RUNTIME: &str = include_str!("pyspark_job.py");
 /// The job for `selected` (rules of `rules`, which correlations reference
 /// by index): every one that `sigcorr run` writes alerts of, in order. A
 /// rule only a correlation reads (no `generate`) is run inside that
-/// correlation's query, not on its own. Errors: each rule's first construct
-/// Spark SQL cannot express (never empty).
+/// correlation's query, not on its own; a correlation another correlation
+/// reads is computed once, before them, as a view (`VIEWS`), which they and
+/// its own alerts read. Errors: each rule's first construct Spark SQL
+/// cannot express (never empty).
 pub fn job(rules: &[CheckedRule], selected: &[&CheckedRule], opts: &Options) -> Result<String, Vec<Diagnostic>> {
     let opts = Options { evidence: true, views: true, ..opts.clone() };
     let unwritten = crate::correlate::unwritten(rules);
