@@ -253,6 +253,11 @@ impl Window<'_> {
         self.d.ident(&format!("{}{name}", self.prefix))
     }
 
+    /// Table expression `name` holding `body`.
+    fn stage(&self, name: &str, body: String) -> String {
+        format!("{} AS (\n  {body}\n)", self.cte(name))
+    }
+
     /// The timespan as a frame offset in ticks: at most [`MAX_SPAN`], so
     /// that a time plus or minus it cannot overflow (the engine saturates).
     fn span(&self, spec: &Spec) -> String {
@@ -326,30 +331,29 @@ impl Window<'_> {
         let comma = if self.keys == 0 { "" } else { ", " };
         let (t, i, lo, hi) = (self.id("__t"), self.id("__i"), self.id("__lo"), self.id("__hi"));
         let span = self.span(spec);
-        let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.cte(name));
         let input = self.id("__input");
-        let mut stages = vec![stage(
+        let mut stages = vec![self.stage(
             "__ev",
             format!("SELECT *, row_number() OVER ({p}ORDER BY {t}, {input}) AS {i} FROM {}", self.cte("__events")),
         )];
+        if let Some(expression) = &spec.expression {
+            stages.extend(self.forward(spec, expression));
+            stages.extend(self.bursts());
+            return stages;
+        }
         // temporal_ordered: per event of rule k, the latest time a chain of
         // one event of each rule 0..=k (in event order: time, then rule)
         // ending at it can start (`__s<k>`, the engine's `Chains`); a window
         // is in order when an event of the last rule at its time ends a
         // chain that starts inside it.
         let n = spec.inputs.len();
-        if let Some(expression) = &spec.expression {
-            stages.extend(self.forward(spec, expression));
-            stages.extend(self.bursts());
-            return stages;
-        }
         let ordered = spec.kind == Kind::TemporalOrdered && n > 1;
         let mut from = "__ev".to_string();
         if ordered {
             for k in 1..n {
                 let prev = if k == 1 { t.clone() } else { self.id(&format!("__s{}", k - 1)) };
                 let name = format!("__o{k}");
-                stages.push(stage(
+                stages.push(self.stage(
                     &name,
                     format!(
                         "SELECT *, CASE WHEN {input} = {k} THEN max(CASE WHEN {input} = {} THEN {prev} END) OVER ({p}ORDER BY {i} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS {} FROM {}",
@@ -373,7 +377,7 @@ impl Window<'_> {
         };
         let in_order = if ordered { format!(" AND {} = 1", self.id("__ok")) } else { String::new() };
         stages.extend([
-            stage(
+            self.stage(
                 "__win",
                 format!(
                     "SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}, {} AS {}{ok}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN {span} PRECEDING AND CURRENT ROW)",
@@ -382,7 +386,7 @@ impl Window<'_> {
                     self.cte(&from)
                 ),
             ),
-            stage(
+            self.stage(
                 "__fired",
                 format!(
                     "SELECT * FROM {} WHERE {}{in_order}",
@@ -422,16 +426,16 @@ impl Window<'_> {
             (String::new(), String::new())
         };
         vec![
-            format!(
-                "{} AS (\n  SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}{present}{anchor}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN CURRENT ROW AND {span} FOLLOWING)\n)",
-                self.cte("__win"),
-                self.cte("__ev")
+            self.stage(
+                "__win",
+                format!(
+                    "SELECT {keys}{comma}{t}, {i}, min({i}) OVER w AS {lo}, max({i}) OVER w AS {hi}{present}{anchor}\n  FROM {}\n  WINDOW w AS ({p}ORDER BY {t} RANGE BETWEEN CURRENT ROW AND {span} FOLLOWING)",
+                    self.cte("__ev")
+                ),
             ),
-            format!(
-                "{} AS (\n  SELECT * FROM {} WHERE {}{anchored}\n)",
-                self.cte("__fired"),
-                self.cte("__win"),
-                self.presence(expression)
+            self.stage(
+                "__fired",
+                format!("SELECT * FROM {} WHERE {}{anchored}", self.cte("__win"), self.presence(expression)),
             ),
         ]
     }
@@ -454,9 +458,8 @@ impl Window<'_> {
         let keys = self.keys("");
         let comma = if self.keys == 0 { "" } else { ", " };
         let (t, i, lo, hi) = (self.id("__t"), self.id("__i"), self.id("__lo"), self.id("__hi"));
-        let stage = |name: &str, body: String| format!("{} AS (\n  {body}\n)", self.cte(name));
         vec![
-            stage(
+            self.stage(
                 "__marked",
                 format!(
                     "SELECT *, CASE WHEN {lo} > coalesce(lag({hi}) OVER ({p}ORDER BY {t}, {i}), 0) THEN 1 ELSE 0 END AS {} FROM {}",
@@ -464,7 +467,7 @@ impl Window<'_> {
                     self.cte("__fired")
                 ),
             ),
-            stage(
+            self.stage(
                 "__bursts",
                 format!(
                     "SELECT *, sum({}) OVER ({p}ORDER BY {t}, {i} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {} FROM {}",
@@ -473,7 +476,7 @@ impl Window<'_> {
                     self.cte("__marked")
                 ),
             ),
-            stage(
+            self.stage(
                 "__spans",
                 format!(
                     "SELECT {keys}{comma}{b}, min({lo}) AS {lo}, max({hi}) AS {hi} FROM {} GROUP BY {keys}{comma}{b}",

@@ -35,10 +35,8 @@ pub fn job(rules: &[CheckedRule], selected: &[&CheckedRule], opts: &Options) -> 
     let opts = Options { evidence: true, views: true, ..opts.clone() };
     let unwritten = crate::correlate::unwritten(rules);
     let index = |rule: &CheckedRule| rules.iter().position(|r| std::ptr::eq(r, rule));
-    let written: Vec<&CheckedRule> =
-        selected.iter().copied().filter(|&rule| !index(rule).is_some_and(|r| unwritten[r])).collect();
-    let skipped: Vec<&CheckedRule> =
-        selected.iter().copied().filter(|&rule| !written.iter().any(|w| std::ptr::eq(*w, rule))).collect();
+    let (written, skipped): (Vec<&CheckedRule>, Vec<&CheckedRule>) =
+        selected.iter().copied().partition(|&rule| !index(rule).is_some_and(|r| unwritten[r]));
     // The correlations a written correlation reads, inner ones first: each
     // is computed once, as a view; one that is also written is read from it.
     let mut views = Vec::new();
